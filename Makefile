@@ -1,0 +1,28 @@
+# The two commands of the README: `make up` (stack + demo) and `make test`.
+SHELL := /bin/bash
+VENV := .venv/bin
+
+.PHONY: up down status test unit lint bench bootstrap
+
+bootstrap:
+	@./scripts/bootstrap.sh
+
+up: bootstrap
+	$(VENV)/pgrealm up
+
+down: bootstrap
+	$(VENV)/pgrealm down
+
+status: bootstrap
+	@$(VENV)/pgrealm status
+
+test: bootstrap
+	$(VENV)/ruff check pgrealm tests bench
+	$(VENV)/mypy
+	$(VENV)/pytest -q -p no:cacheprovider tests
+
+unit: bootstrap
+	$(VENV)/pytest -q -p no:cacheprovider tests/unit tests/protocol
+
+bench: bootstrap
+	$(VENV)/python bench/seed_flow.py

@@ -1,0 +1,72 @@
+"""The PostgreSQL engine: how one pgrealm DB instance is laid out, configured, run and
+given its RDS-style roles. It knows nothing of AWS; reconcilers call it.
+
+    spec.py        PgSpec and the instance's paths
+    osuser.py      the unprivileged OS user, and running tools as it
+    initdb.py      home layout, initdb, config files, keytab
+    conf.py        pgrealm.conf (postgresql.conf settings)
+    hba.py         pg_hba.conf, pg_ident.conf
+    postmaster.py  argv/env for the supervisor, readiness, reload, stop
+    roles.py       rds_superuser / rds_ad / master user, SQL as the internal superuser
+    scram.py       SCRAM-SHA-256 verifiers
+"""
+
+from __future__ import annotations
+
+from pgrealm.engines.postgres.conf import render_conf
+from pgrealm.engines.postgres.hba import render_hba, render_ident
+from pgrealm.engines.postgres.initdb import (
+    ensure_layout,
+    init_cluster,
+    install_keytab,
+    is_initialized,
+    write_config,
+)
+from pgrealm.engines.postgres.osuser import as_user, ensure_os_user
+from pgrealm.engines.postgres.postmaster import (
+    is_ready,
+    postmaster_argv,
+    postmaster_env,
+    postmaster_pid,
+    reload,
+    stop,
+)
+from pgrealm.engines.postgres.roles import (
+    bootstrap_roles,
+    ensure_database,
+    quote_ident,
+    quote_literal,
+    run_sql,
+    set_master_password,
+)
+from pgrealm.engines.postgres.scram import scram_verifier, verify_password
+from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec
+
+__all__ = [
+    "INTERNAL_SUPERUSER",
+    "PgSpec",
+    "as_user",
+    "bootstrap_roles",
+    "ensure_database",
+    "ensure_layout",
+    "ensure_os_user",
+    "init_cluster",
+    "install_keytab",
+    "is_initialized",
+    "is_ready",
+    "postmaster_argv",
+    "postmaster_env",
+    "postmaster_pid",
+    "quote_ident",
+    "quote_literal",
+    "reload",
+    "render_conf",
+    "render_hba",
+    "render_ident",
+    "run_sql",
+    "scram_verifier",
+    "set_master_password",
+    "stop",
+    "verify_password",
+    "write_config",
+]

@@ -1,0 +1,98 @@
+"""postgresql.conf settings of an instance: rendered from its :class:`PgSpec` into
+``PGDATA/pgrealm.conf``, which initdb's postgresql.conf includes as its last line.
+
+Why an include from postgresql.conf and not postgresql.auto.conf: ALTER SYSTEM rewrites
+postgresql.auto.conf wholesale (our header and comments would vanish), and it is read
+after postgresql.conf, so it stays the place where a superuser's ALTER SYSTEM wins, as
+it does in stock PostgreSQL. initdb's own defaults (shared_buffers, locale GUCs) stay in
+postgresql.conf above the include, and anything we set overrides them.
+
+Within pgrealm.conf (last setting wins) come pgrealm's defaults, then the instance's
+parameters (a parameter group), then the settings pgrealm must own (addresses, paths,
+auth), so the group overrides defaults and never the managed settings.
+
+Logging: logging_collector is on and writes home/log/postgresql.log.YYYY-MM-DD-HH as RDS
+names its log files. The files outlive the control plane, which can restart and adopt a
+running postmaster whose stderr pipe is long gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from pgrealm.engines.postgres._files import HEADER
+from pgrealm.engines.postgres.spec import PgSpec, keytab_path, log_dir, socket_dir
+
+__all__ = ["INCLUDE_LINE", "MANAGED_PARAMETERS", "quote_conf_value", "render_conf"]
+
+log = logging.getLogger(__name__)
+
+INCLUDE_LINE = "include = 'pgrealm.conf'"
+
+# Settings a parameter group may not override: they tie the instance to its address,
+# its files and its authentication rules.
+MANAGED_PARAMETERS = frozenset(
+    {
+        "listen_addresses", "port", "unix_socket_directories", "unix_socket_permissions",
+        "password_encryption", "krb_server_keyfile", "krb_caseins_users",
+        "logging_collector", "log_directory", "log_filename", "log_file_mode",
+        "data_directory", "config_file", "hba_file", "ident_file", "external_pid_file",
+    }
+)
+# pgrealm's defaults, which a parameter group may override.
+_DEFAULTS = {"log_line_prefix": "%t:%r:%u@%d:[%p]:"}  # RDS's default prefix
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+def quote_conf_value(value: str) -> str:
+    """A postgresql.conf string literal; backslash is an escape there, so it is doubled."""
+    if "\n" in value or "\r" in value or "\0" in value:
+        raise ValueError("a configuration value cannot span lines")
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _setting(name: str, value: str) -> str:
+    return f"{name} = {quote_conf_value(value)}\n"
+
+
+def _parameter_lines(spec: PgSpec) -> list[str]:
+    out = []
+    for name in sorted(spec.parameters):
+        if not _NAME_RE.match(name):
+            raise ValueError(f"invalid parameter name {name!r}")
+        if name.lower() in MANAGED_PARAMETERS:
+            log.warning("parameter %s is managed by pgrealm; ignoring the group's value", name)
+            continue
+        out.append(_setting(name.lower(), spec.parameters[name]))
+    return out
+
+
+def _managed_lines(spec: PgSpec) -> list[str]:
+    out = [
+        _setting("listen_addresses", spec.address),
+        f"port = {int(spec.port)}\n",
+        _setting("unix_socket_directories", str(socket_dir(spec))),
+        "unix_socket_permissions = 0700\n",
+        _setting("password_encryption", "scram-sha-256"),
+        "logging_collector = on\n",
+        _setting("log_directory", str(log_dir(spec))),
+        _setting("log_filename", "postgresql.log.%Y-%m-%d-%H"),
+        "log_file_mode = 0600\n",
+        "log_rotation_age = 60\n",
+        "log_connections = on\n",
+    ]
+    if spec.realm is not None:
+        out.append(_setting("krb_server_keyfile", str(keytab_path(spec))))
+        out.append(f"krb_caseins_users = {'on' if spec.krb_caseins_users else 'off'}\n")
+    return out
+
+
+def render_conf(spec: PgSpec) -> str:
+    """The whole pgrealm.conf for ``spec``."""
+    out = [HEADER, "\n# defaults\n", *(_setting(k, v) for k, v in _DEFAULTS.items())]
+    params = _parameter_lines(spec)
+    if params:
+        out += ["\n# parameter group\n", *params]
+    out += ["\n# managed by pgrealm, not overridable\n", *_managed_lines(spec)]
+    return "".join(out)

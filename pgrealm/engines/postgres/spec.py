@@ -1,0 +1,81 @@
+"""The desired shape of one PostgreSQL instance (:class:`PgSpec`) and where its files live.
+
+Every file of an instance lives under ``spec.home``::
+
+    home/            0700, owned by the instance's OS user
+      data/          PGDATA (initdb builds it as data.initdb/ and renames it when complete)
+      socket/        unix_socket_directories: the only way in for the internal superuser
+      log/           server logs (logging_collector), named as RDS names them
+      rcache/        the Kerberos replay cache of this instance (KRB5RCACHEDIR)
+      keytab         krb_server_keyfile, unless spec.keytab says otherwise
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+__all__ = [
+    "BIN_DIR",
+    "INTERNAL_SUPERUSER",
+    "PgSpec",
+    "bin_path",
+    "data_dir",
+    "keytab_path",
+    "log_dir",
+    "rcache_dir",
+    "socket_dir",
+]
+
+log = logging.getLogger(__name__)
+
+BIN_DIR = Path("/usr/lib/postgresql/15/bin")
+
+# The control plane's own superuser, as on RDS; reachable only through the unix socket.
+INTERNAL_SUPERUSER = "rdsadmin"
+
+
+def _empty() -> Mapping[str, str]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class PgSpec:
+    """What one instance should look like. Rendering functions read only this."""
+
+    home: Path
+    address: str
+    port: int = 5432
+    os_user: str = "pgrealm"
+    realm: str | None = None
+    keytab: Path | None = None
+    krb_caseins_users: bool = False
+    parameters: Mapping[str, str] = field(default_factory=_empty)
+
+
+def bin_path(tool: str) -> str:
+    """Absolute path of a PostgreSQL 15 tool: never trust PATH (Debian's wrappers differ)."""
+    return str(BIN_DIR / tool)
+
+
+def data_dir(spec: PgSpec) -> Path:
+    return spec.home / "data"
+
+
+def socket_dir(spec: PgSpec) -> Path:
+    return spec.home / "socket"
+
+
+def log_dir(spec: PgSpec) -> Path:
+    return spec.home / "log"
+
+
+def rcache_dir(spec: PgSpec) -> Path:
+    return spec.home / "rcache"
+
+
+def keytab_path(spec: PgSpec) -> Path:
+    return spec.keytab if spec.keytab is not None else spec.home / "keytab"

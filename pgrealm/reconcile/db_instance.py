@@ -1,0 +1,308 @@
+"""Turns a desired DB instance into a running PostgreSQL server, joined to its directory.
+
+Steps (each idempotent, observed from the real world):
+
+    postgres.os_user          the unprivileged OS user that runs the cluster exists
+    samba.service_keytab      (with a domain) postgres/<endpoint> exists in AD, keytab exported
+    postgres.initdb           the cluster exists
+    postgres.config           postgresql.conf / pg_hba.conf say what the instance should be
+    supervisor.postmaster     postgres runs and accepts connections
+    postgres.reload           a running server has read the current configuration
+    postgres.roles            rds_superuser, rds_ad and the master user exist (sealed password erased)
+    hosts.endpoint            the endpoint name resolves to the instance's address
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pwd
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from pgrealm.config import Settings
+from pgrealm.engines import hosts, postgres, samba
+from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.reconcile.directory import DirectoryAccess
+from pgrealm.reconcile.runner import Key
+from pgrealm.reconcile.step import Step, run_steps
+from pgrealm.sealing import Sealer
+from pgrealm.store import Doc, Store
+from pgrealm.supervisor import ProcessSpec, Supervisor
+
+__all__ = ["DbInstanceReconciler"]
+
+log = logging.getLogger(__name__)
+
+KIND = "db_instance"
+DIRECTORY = "directory"
+_READY_TIMEOUT = 60.0
+_SETTLED = ("available", "failed")
+
+
+class _Ctx:
+    def __init__(self, key: Key, doc: Doc, spec: postgres.PgSpec) -> None:
+        self.key = key
+        self.doc = doc
+        self.spec = spec
+
+
+class DbInstanceReconciler:
+    kind = KIND
+
+    def __init__(self, store: Store, settings: Settings, supervisor: Supervisor,
+                 sealer: Sealer, directories: DirectoryAccess) -> None:
+        self.store = store
+        self.settings = settings
+        self.supervisor = supervisor
+        self.sealer = sealer
+        self.directories = directories
+
+    def pending(self) -> list[Key]:
+        return self.store.keys(KIND)
+
+    def home(self, doc: Doc) -> Path:
+        return self.settings.home / "instances" / _account_region_id(doc)
+
+    def spec(self, doc: Doc) -> postgres.PgSpec:
+        home = self.home(doc)
+        realm = self._realm(doc)
+        return postgres.PgSpec(
+            home=home,
+            address=doc["address"],
+            port=5432,
+            os_user=self.settings.pg_os_user,
+            realm=realm,
+            keytab=home / "krb5.keytab" if realm else None,
+        )
+
+    def _realm(self, doc: Doc) -> str | None:
+        members = doc["aws"].get("DomainMemberships") or []
+        return str(members[0]["FQDN"]).upper() if members else None
+
+    def reconcile(self, key: Key) -> None:
+        doc = self.store.get(KIND, *key)
+        if doc is None or "address" not in doc:
+            return
+        if doc["desired"] == "absent":
+            self._delete(key, doc)
+            return
+        status = doc["aws"]["DBInstanceStatus"]
+        if status == "failed":
+            return
+        if status == "available" and self._healthy(doc):
+            return
+        ctx = _Ctx(key, doc, self.spec(doc))
+        try:
+            if doc.get("reboot_requested"):
+                self._reboot(ctx)
+            run_steps(key[2], self._steps(doc), ctx)
+        except (EngineError, ReconcileError) as exc:
+            self._record_failure(key, doc, exc)
+            return
+        self.store.update(KIND, *key, _mark_available)
+        log.info("db instance %s: available", key[2])
+
+    def _healthy(self, doc: Doc) -> bool:
+        return self.supervisor.running(_process_name(doc)) is not None
+
+    def _record_failure(self, key: Key, doc: Doc, exc: Exception) -> None:
+        attempts = int(doc.get("attempts", 0)) + 1
+        log.error("db instance %s: %s (attempt %d)", key[2], exc, attempts)
+
+        def fail(d: Doc) -> None:
+            d["attempts"] = attempts
+            d["status_reason"] = str(exc)
+            if attempts >= 3:
+                d["aws"]["DBInstanceStatus"] = "failed"
+                for m in d["aws"].get("DomainMemberships", []):
+                    m["Status"] = "failed"
+
+        self.store.update(KIND, *key, fail)
+        if attempts < 3:
+            raise exc
+
+    # -- steps ----------------------------------------------------------------------------
+    def _steps(self, doc: Doc) -> list[Step[_Ctx]]:
+        steps: list[Step[_Ctx]] = [
+            Step("postgres.os_user", lambda c: _user_exists(c.spec.os_user),
+                 lambda c: postgres.ensure_os_user(c.spec.os_user)),
+        ]
+        if self._realm(doc):
+            steps.append(Step("samba.service_keytab", self._keytab_done, self._export_keytab))
+        steps += [
+            Step("postgres.initdb", lambda c: (c.spec.home / "data" / "PG_VERSION").exists(),
+                 lambda c: postgres.init_cluster(c.spec)),
+            Step("postgres.config", lambda c: c.doc.get("config_hash") == _config_hash(c.spec)
+                 and (c.spec.home / "data").exists(), self._write_config),
+            Step("supervisor.postmaster", self._serving, self._run_postmaster),
+            Step("postgres.reload", lambda c: c.doc.get("loaded_hash") == _config_hash(c.spec),
+                 self._reload),
+            Step("postgres.roles", lambda c: bool(c.doc.get("roles_bootstrapped")),
+                 self._bootstrap_roles),
+            Step("hosts.endpoint", self._published, self._publish),
+        ]
+        return steps
+
+    def _keytab_done(self, ctx: _Ctx) -> bool:
+        return bool(ctx.spec.keytab and ctx.spec.keytab.exists()
+                    and ctx.doc.get("keytab_for") == ctx.doc["aws"]["DomainMemberships"][0]["Domain"])
+
+    def _export_keytab(self, ctx: _Ctx) -> None:
+        directory = self._directory(ctx.doc)
+        if directory["aws"]["Stage"] not in ("Active", "Impaired"):
+            raise ReconcileError(
+                f"directory {directory['aws']['DirectoryId']} is {directory['aws']['Stage']}")
+        dc = self.directories.dc(directory)
+        principal = f"postgres/{ctx.doc['aws']['Endpoint']['Address']}"
+        account = _service_account(ctx.doc)
+        samba.ensure_service_account(dc, account, principal)
+        uid, gid = postgres.ensure_os_user(ctx.spec.os_user)
+        assert ctx.spec.keytab is not None
+        ctx.spec.home.mkdir(parents=True, exist_ok=True)
+        samba.export_keytab(dc, f"{principal}@{dc.domain.dns_name.upper()}", ctx.spec.keytab,
+                            uid, gid)
+        domain = ctx.doc["aws"]["DomainMemberships"][0]["Domain"]
+        ctx.doc["keytab_for"] = domain
+        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("keytab_for", domain))
+
+    def _directory(self, doc: Doc) -> Doc:
+        directory = self.store.get(DIRECTORY, *doc["directory"])
+        if directory is None:
+            raise ReconcileError(f"directory {doc['directory'][2]} no longer exists")
+        return directory
+
+    def _write_config(self, ctx: _Ctx) -> None:
+        postgres.write_config(ctx.spec)
+        digest = _config_hash(ctx.spec)
+        ctx.doc["config_hash"] = digest
+        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("config_hash", digest))
+
+    def _serving(self, ctx: _Ctx) -> bool:
+        return self.supervisor.running(_process_name(ctx.doc)) is not None and postgres.is_ready(
+            ctx.spec)
+
+    def process_spec(self, doc: Doc, spec: postgres.PgSpec) -> ProcessSpec:
+        return ProcessSpec(
+            name=_process_name(doc),
+            argv=postgres.postmaster_argv(spec),
+            env=postgres.postmaster_env(spec),
+            log_path=spec.home / "log" / "postmaster.out",
+            user=spec.os_user,
+            cwd=spec.home,
+            # smart, fast, immediate: as pg_ctl's modes (SIGTERM, SIGINT, SIGQUIT)
+            stop_signals=(signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGKILL),
+        )
+
+    def _run_postmaster(self, ctx: _Ctx) -> None:
+        self.supervisor.ensure_running(self.process_spec(ctx.doc, ctx.spec))
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if postgres.is_ready(ctx.spec):
+                self._loaded(ctx)
+                return
+            if self.supervisor.running(_process_name(ctx.doc)) is None:
+                raise ReconcileError(
+                    f"postgres exited at start; see {ctx.spec.home / 'log' / 'postmaster.out'}")
+            time.sleep(0.05)
+        raise ReconcileError("postgres did not accept connections in time")
+
+    def _loaded(self, ctx: _Ctx) -> None:
+        digest = _config_hash(ctx.spec)
+        ctx.doc["loaded_hash"] = digest
+        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("loaded_hash", digest))
+
+    def _reload(self, ctx: _Ctx) -> None:
+        proc = self.supervisor.running(_process_name(ctx.doc))
+        if proc is None:
+            raise ReconcileError("postgres is not running")
+        os.kill(proc.pid, signal.SIGHUP)  # postmaster re-reads postgresql.conf and pg_hba.conf
+        time.sleep(0.2)
+        self._loaded(ctx)
+
+    def _reboot(self, ctx: _Ctx) -> None:
+        self.supervisor.stop(_process_name(ctx.doc))
+        ctx.doc["reboot_requested"] = False
+        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("reboot_requested", False))
+
+    def _bootstrap_roles(self, ctx: _Ctx) -> None:
+        token = ctx.doc.get("sealed_master_password")
+        if token is None:
+            raise ReconcileError("the master password is no longer available")
+        postgres.bootstrap_roles(ctx.spec, ctx.doc["aws"]["MasterUsername"],
+                                 self.sealer.unseal(token))
+        if ctx.doc["aws"].get("DBName"):
+            postgres.ensure_database(ctx.spec, ctx.doc["aws"]["DBName"],
+                                     ctx.doc["aws"]["MasterUsername"])
+        ctx.doc["roles_bootstrapped"] = True
+
+        def done(d: Doc) -> None:
+            d["roles_bootstrapped"] = True
+            d.pop("sealed_master_password", None)
+
+        self.store.update(KIND, *ctx.key, done)
+
+    def _published(self, ctx: _Ctx) -> bool:
+        names = hosts.published(self.settings.hosts_file, str(self.settings.home))
+        return names.get(ctx.doc["aws"]["Endpoint"]["Address"]) == ctx.doc["address"]
+
+    def _publish(self, ctx: _Ctx) -> None:
+        hosts.publish(self.settings.hosts_file, str(self.settings.home),
+                      ctx.doc["aws"]["Endpoint"]["Address"], ctx.doc["address"])
+
+    # -- deletion ----------------------------------------------------------------------------
+    def _delete(self, key: Key, doc: Doc) -> None:
+        self.supervisor.stop(_process_name(doc), forget=True)
+        hosts.unpublish(self.settings.hosts_file, str(self.settings.home),
+                        doc["aws"]["Endpoint"]["Address"])
+        if doc.get("keytab_for"):
+            directory = self.store.get(DIRECTORY, *doc["directory"])
+            if directory is not None and directory["desired"] == "present":
+                try:
+                    samba.delete_service_account(self.directories.dc(directory),
+                                                 _service_account(doc))
+                except EngineError as exc:
+                    log.warning("db instance %s: service account not removed: %s", key[2], exc)
+        shutil.rmtree(self.home(doc), ignore_errors=True)
+        self.store.delete(KIND, *key)
+        log.info("db instance %s: deleted", key[2])
+
+
+def _account_region_id(doc: Doc) -> str:
+    arn = doc["aws"]["DBInstanceArn"].split(":")
+    return f"{arn[4]}-{arn[3]}-{doc['aws']['DBInstanceIdentifier']}"
+
+
+def _process_name(doc: Doc) -> str:
+    return "rds/" + _account_region_id(doc)
+
+
+def _service_account(doc: Doc) -> str:
+    # sAMAccountName is at most 20 characters: a stable digest of the instance's ARN.
+    return "pg-" + hashlib.sha256(doc["aws"]["DBInstanceArn"].encode()).hexdigest()[:16]
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def _config_hash(spec: postgres.PgSpec) -> str:
+    text = postgres.render_conf(spec) + postgres.render_hba(spec)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _mark_available(doc: Doc) -> None:
+    aws = doc["aws"]
+    aws["DBInstanceStatus"] = "available"
+    aws.setdefault("InstanceCreateTime", time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
+    for member in aws.get("DomainMemberships", []):
+        member["Status"] = "kerberos-enabled"
+    doc.pop("attempts", None)
+    doc.pop("status_reason", None)

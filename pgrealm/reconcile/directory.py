@@ -1,0 +1,223 @@
+"""Turns a desired directory into running Samba AD domain controllers, and back.
+
+Steps for a directory (each idempotent, observed from the real world):
+
+    samba.provision_dc1     the domain exists on disk, Admin has its password
+    supervisor.run_dc1      the DC process runs and answers KDC/LDAP/DNS
+    seal.forget_admin       the sealed Admin password is erased from the store
+
+Health after that: a DC that is down makes the directory Impaired (the supervisor
+restarts it), Active again once it answers. :class:`DirectoryAccess` gives services
+live access to a directory's DC (users, passwords, service accounts, keytabs).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from pgrealm.config import Settings
+from pgrealm.engines import samba
+from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.reconcile.runner import Key
+from pgrealm.reconcile.step import Step, run_steps
+from pgrealm.sealing import Sealer
+from pgrealm.store import Doc, Store
+from pgrealm.supervisor import ProcessSpec, Supervisor
+
+__all__ = ["DirectoryAccess", "DirectoryReconciler", "PasswordRejected", "dc_spec"]
+
+log = logging.getLogger(__name__)
+
+KIND = "directory"
+_READY_TIMEOUT = 90.0
+
+
+class PasswordRejected(Exception):
+    """The directory's password policy refused a password."""
+
+
+def directory_home(settings: Settings, doc: Doc) -> Path:
+    return settings.home / "directories" / doc["aws"]["DirectoryId"]
+
+
+def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
+    domain = samba.DomainSpec(dns_name=doc["aws"]["Name"], netbios=doc["aws"]["ShortName"])
+    return samba.DcSpec(
+        domain=domain,
+        hostname=dc["hostname"],
+        address=dc["address"],
+        home=directory_home(settings, doc) / dc["name"],
+    )
+
+
+def process_name(doc: Doc, dc: Doc) -> str:
+    return f"{doc['aws']['DirectoryId']}/{dc['name']}"
+
+
+class _Ctx:
+    """What the steps of one directory run share."""
+
+    def __init__(self, key: Key, doc: Doc) -> None:
+        self.key = key
+        self.doc = doc
+
+
+class DirectoryReconciler:
+    kind = KIND
+
+    def __init__(
+        self, store: Store, settings: Settings, supervisor: Supervisor, sealer: Sealer
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.supervisor = supervisor
+        self.sealer = sealer
+
+    def pending(self) -> list[Key]:
+        return self.store.keys(KIND)
+
+    def reconcile(self, key: Key) -> None:
+        doc = self.store.get(KIND, *key)
+        if doc is None:
+            return
+        if doc["desired"] == "absent":
+            self._delete(key, doc)
+            return
+        stage = doc["aws"]["Stage"]
+        if stage in ("Requested", "Creating"):
+            self._create(key, doc)
+        elif stage in ("Active", "Impaired"):
+            self._check_health(key, doc)
+
+    # -- creation -----------------------------------------------------------------------
+    def _steps(self, doc: Doc) -> list[Step[_Ctx]]:
+        dc1 = doc["dcs"][0]
+        return [
+            Step("samba.provision_dc1", lambda c: self._provisioned(c.doc, dc1),
+                 lambda c: self._provision(c, dc1)),
+            Step("supervisor.run_dc1", lambda c: self._serving(c.doc, dc1),
+                 lambda c: self._run_dc(c.doc, dc1)),
+            Step("seal.forget_admin", lambda c: "sealed_admin_password" not in c.doc,
+                 self._forget_admin),
+        ]
+
+    def _create(self, key: Key, doc: Doc) -> None:
+        from pgrealm.services.ds.service import DirectoryStage, set_stage
+
+        self._update(key, lambda d: set_stage(d, DirectoryStage.CREATING))
+        ctx = _Ctx(key, doc)
+        try:
+            run_steps(doc["aws"]["DirectoryId"], self._steps(doc), ctx)
+        except (EngineError, ReconcileError) as exc:
+            attempts = int(doc.get("attempts", 0)) + 1
+            final = attempts >= 3 or "sealed_admin_password" not in doc
+            log.error("directory %s: %s (attempt %d)", key[2], exc, attempts)
+
+            def fail(d: Doc) -> None:
+                d["attempts"] = attempts
+                if final:
+                    set_stage(d, DirectoryStage.FAILED, f"Directory creation failed: {exc}")
+
+            self._update(key, fail)
+            if not final:
+                raise
+            return
+        for dc in doc["dcs"][:1]:
+            dc["status"] = "Active"
+        self._update(key, lambda d: _finish(d, doc["dcs"]))
+        log.info("directory %s: Active", key[2])
+
+    def _provisioned(self, doc: Doc, dc: Doc) -> bool:
+        return (dc_spec(self.settings, doc, dc).home / ".provisioned").exists()
+
+    def _provision(self, ctx: _Ctx, dc: Doc) -> None:
+        token = ctx.doc.get("sealed_admin_password")
+        if token is None:
+            raise ReconcileError("the Admin password is no longer available; recreate the directory")
+        spec = dc_spec(self.settings, ctx.doc, dc)
+        if spec.home.exists():  # a half-provisioned domain from a crash: start it over
+            shutil.rmtree(spec.home)
+        samba.provision_dc(spec, self.sealer.unseal(token))
+        (spec.home / ".provisioned").write_text("provisioned by pgrealm\n")
+
+    def _serving(self, doc: Doc, dc: Doc) -> bool:
+        spec = dc_spec(self.settings, doc, dc)
+        return self.supervisor.running(process_name(doc, dc)) is not None and samba.dc_ready(spec)
+
+    def _run_dc(self, doc: Doc, dc: Doc) -> None:
+        spec = dc_spec(self.settings, doc, dc)
+        self.supervisor.ensure_running(self.process_spec(doc, dc))
+        deadline = time.monotonic() + _READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if samba.dc_ready(spec):
+                return
+            if self.supervisor.running(process_name(doc, dc)) is None:
+                raise ReconcileError(f"samba exited at start; see {spec.home / 'log'}")
+            time.sleep(0.1)
+        raise ReconcileError(f"the domain controller at {spec.address} did not become ready")
+
+    def process_spec(self, doc: Doc, dc: Doc) -> ProcessSpec:
+        spec = dc_spec(self.settings, doc, dc)
+        return ProcessSpec(
+            name=process_name(doc, dc),
+            argv=samba.dc_argv(spec),
+            env=samba.dc_env(spec),
+            log_path=spec.home / "log" / "samba.out",
+        )
+
+    def _forget_admin(self, ctx: _Ctx) -> None:
+        ctx.doc.pop("sealed_admin_password", None)
+        self._update(ctx.key, lambda d: d.pop("sealed_admin_password", None))
+
+    # -- health ---------------------------------------------------------------------------
+    def _check_health(self, key: Key, doc: Doc) -> None:
+        from pgrealm.services.ds.service import DirectoryStage, set_stage
+
+        running = doc["dcs"][:1]
+        down = [dc for dc in running if not self._serving(doc, dc)]
+        if down:
+            for dc in down:  # make sure the supervisor wants it; it restarts it with backoff
+                self.supervisor.ensure_running(self.process_spec(doc, dc))
+            names = ", ".join(dc["address"] for dc in down)
+            self._update(key, lambda d: set_stage(
+                d, DirectoryStage.IMPAIRED, f"Domain controller(s) {names} not responding."))
+        else:
+            self._update(key, lambda d: set_stage(d, DirectoryStage.ACTIVE))
+
+    # -- deletion ---------------------------------------------------------------------------
+    def _delete(self, key: Key, doc: Doc) -> None:
+        for dc in doc["dcs"]:
+            self.supervisor.stop(process_name(doc, dc), forget=True)
+        shutil.rmtree(directory_home(self.settings, doc), ignore_errors=True)
+        self.store.delete(KIND, *key)
+        log.info("directory %s: deleted", key[2])
+
+    def _update(self, key: Key, change: object) -> None:
+        self.store.update(KIND, *key, change)  # type: ignore[arg-type]
+
+
+def _finish(doc: Doc, dcs: list[Doc]) -> None:
+    from pgrealm.services.ds.service import DirectoryStage, set_stage
+
+    doc["dcs"] = dcs
+    doc.pop("sealed_admin_password", None)
+    set_stage(doc, DirectoryStage.ACTIVE)
+
+
+class DirectoryAccess:
+    """Live operations on a directory's domain controller, for the services."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def dc(self, doc: Doc) -> samba.DcSpec:
+        return dc_spec(self.settings, doc, doc["dcs"][0])
+
+    def reset_password(self, doc: Doc, user: str, password: str) -> None:
+        try:
+            samba.set_password(self.dc(doc), user, password)
+        except samba.PasswordPolicyError as exc:
+            raise PasswordRejected(str(exc)) from exc

@@ -1,0 +1,119 @@
+"""One managed OS process: start it detached, recognise it again, stop it politely.
+
+A process is identified by its PID *and* its start time (field 22 of /proc/<pid>/stat),
+so a recycled PID is never mistaken for ours after a daemon restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["ProcessSpec", "RunningProcess", "is_alive", "reap", "start", "stop"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """What to run. ``name`` is unique across the stack (``"d-1234567890/dc1"``)."""
+
+    name: str
+    argv: Sequence[str]
+    log_path: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    user: str | None = None  # run as this OS user (PostgreSQL must never run as root)
+    cwd: Path | None = None
+    # Signals for a polite, then firmer, then final stop (PostgreSQL: smart, fast, immediate).
+    stop_signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class RunningProcess:
+    pid: int
+    start_time: int  # clock ticks since boot, from /proc/<pid>/stat
+
+
+def _start_time(pid: int) -> int | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = raw[raw.rfind(")") + 2 :].split()
+    if fields[0] == "Z":  # a zombie is dead for our purposes
+        return None
+    return int(fields[19])
+
+
+def is_alive(proc: RunningProcess) -> bool:
+    return _start_time(proc.pid) == proc.start_time
+
+
+def start(spec: ProcessSpec) -> RunningProcess:
+    """Start ``spec`` in its own session so it outlives the daemon (and a daemon restart)."""
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **spec.env}
+    user_kwargs: dict[str, object] = {}
+    if spec.user:
+        entry = pwd.getpwnam(spec.user)
+        user_kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        env.setdefault("HOME", str(spec.cwd or "/"))
+    with open(spec.log_path, "ab") as logf:
+        os.chown(spec.log_path, *_owner(spec.user))
+        proc = subprocess.Popen(
+            list(spec.argv),
+            stdin=subprocess.DEVNULL,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=spec.cwd,
+            start_new_session=True,
+            close_fds=True,
+            **user_kwargs,  # type: ignore[arg-type]
+        )
+    started = _start_time(proc.pid)
+    log.info("%s: started pid %d", spec.name, proc.pid)
+    return RunningProcess(proc.pid, started or 0)
+
+
+def _owner(user: str | None) -> tuple[int, int]:
+    if not user:
+        return (os.getuid(), os.getgid())
+    entry = pwd.getpwnam(user)
+    return (entry.pw_uid, entry.pw_gid)
+
+
+def stop(proc: RunningProcess, signals: Sequence[int], timeout: float = 10.0) -> None:
+    """Send each signal in turn to the process group, waiting up to ``timeout`` after each."""
+    for sig in signals:
+        if not is_alive(proc):
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            os.kill(proc.pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            reap(proc.pid)
+            if not is_alive(proc):
+                return
+            time.sleep(0.05)
+    log.warning("pid %d survived %s", proc.pid, [signal.Signals(s).name for s in signals])
+
+
+def reap(pid: int) -> None:
+    """Collect our own child's exit status so it does not linger as a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
