@@ -1,0 +1,72 @@
+"""The base the EC2 operation mixins share: the Network, and lookups that raise EC2 errors."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+
+from pgrealm.api.context import RequestContext
+from pgrealm.services.base import Service
+from pgrealm.services.ec2._common import (
+    SG,
+    SUBNET,
+    VPC,
+    group_not_found,
+    subnet_not_found,
+    vpc_not_found,
+)
+from pgrealm.services.ec2.network import Network
+from pgrealm.store import Doc, Store
+
+__all__ = ["Ec2Base"]
+
+log = logging.getLogger(__name__)
+
+
+class Ec2Base(Service):
+    """Holds the :class:`Network` and the per-request lookups."""
+
+    network: Network
+
+    def __init__(
+        self,
+        store: Store,
+        registry: dict[str, Service],
+        loopback_block: ipaddress.IPv4Network | None = None,
+    ) -> None:
+        super().__init__(store, registry)
+        if loopback_block is None:
+            self.network = Network.from_env(store)
+        else:
+            self.network = Network(store, loopback_block)
+
+    def _touch(self, ctx: RequestContext) -> None:
+        """Every account+region has its default VPC from its first EC2 request on."""
+        self.network.ensure_defaults(ctx.account_id, ctx.region)
+
+    def _vpc(self, ctx: RequestContext, vpc_id: str) -> Doc:
+        doc = self.store.get(VPC, ctx.account_id, ctx.region, vpc_id)
+        if doc is None:
+            raise vpc_not_found(vpc_id)
+        return doc
+
+    def _subnet(self, ctx: RequestContext, subnet_id: str) -> Doc:
+        doc = self.store.get(SUBNET, ctx.account_id, ctx.region, subnet_id)
+        if doc is None:
+            raise subnet_not_found(subnet_id)
+        return doc
+
+    def _group(self, ctx: RequestContext, group_id: str) -> Doc:
+        doc = self.store.get(SG, ctx.account_id, ctx.region, group_id)
+        if doc is None:
+            raise group_not_found(group_id)
+        return doc
+
+    def _vpcs(self, ctx: RequestContext) -> list[Doc]:
+        return self.store.list(VPC, ctx.account_id, ctx.region)
+
+    def _subnets(self, ctx: RequestContext) -> list[Doc]:
+        return self.store.list(SUBNET, ctx.account_id, ctx.region)
+
+    def _groups(self, ctx: RequestContext) -> list[Doc]:
+        return self.store.list(SG, ctx.account_id, ctx.region)

@@ -1,0 +1,159 @@
+"""What the EC2 modules share: store kinds, error builders, filters, paging, tags.
+
+EC2's model declares no error shapes, so errors are :class:`CommonError` with EC2's
+own codes (``InvalidVpcID.NotFound`` ...), worded as EC2 words them. Stored documents
+are the AWS shape plus private ``_``-prefixed fields that :func:`public` strips.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pgrealm.api.errors import CommonError
+from pgrealm.store import Doc
+
+__all__ = [
+    "ADDRESS",
+    "DEFAULTS",
+    "REALISED",
+    "SG",
+    "SUBNET",
+    "VPC",
+    "Getter",
+    "check_dry_run",
+    "filtered",
+    "flag",
+    "group_not_found",
+    "invalid",
+    "paginate",
+    "parse_cidr",
+    "public",
+    "subnet_not_found",
+    "tag_specs",
+    "vpc_not_found",
+]
+
+log = logging.getLogger(__name__)
+
+VPC = "ec2.vpc"
+SUBNET = "ec2.subnet"
+SG = "ec2.sg"
+ADDRESS = "ec2.address"  # id: the realised address, unique machine-wide
+DEFAULTS = "ec2.defaults"  # marker: this account+region has had its defaults made
+REALISED = "ec2.realised"  # account "", region "": which /16 of the loopback block a VPC owns
+
+Getter = Callable[[Doc], Iterable[str]]
+
+
+def public(doc: Doc) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def invalid(message: str) -> CommonError:
+    return CommonError("InvalidParameterValue", message)
+
+
+def vpc_not_found(vpc_id: str) -> CommonError:
+    return CommonError("InvalidVpcID.NotFound", f"The vpc ID '{vpc_id}' does not exist")
+
+
+def subnet_not_found(subnet_id: str) -> CommonError:
+    return CommonError("InvalidSubnetID.NotFound", f"The subnet ID '{subnet_id}' does not exist")
+
+
+def group_not_found(group: str) -> CommonError:
+    return CommonError("InvalidGroup.NotFound", f"The security group '{group}' does not exist")
+
+
+def check_dry_run(params: dict[str, Any]) -> None:
+    if params.get("DryRun"):
+        raise CommonError(
+            "DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412
+        )
+
+
+def parse_cidr(text: str, parameter: str = "cidrBlock") -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(text, strict=False)
+    except ValueError:
+        raise invalid(
+            f"Value ({text}) for parameter {parameter} is invalid. This is not a valid CIDR block."
+        ) from None
+
+
+def tag_specs(params: dict[str, Any], resource_type: str) -> list[dict[str, str]]:
+    """The tags a create call's TagSpecifications give a resource of ``resource_type``."""
+    tags: dict[str, dict[str, str]] = {}
+    for spec in params.get("TagSpecifications") or []:
+        if spec.get("ResourceType") not in (None, resource_type):
+            raise invalid(
+                f"'{spec.get('ResourceType')}' is not a valid taggable resource type for this "
+                "operation."
+            )
+        for tag in spec.get("Tags") or []:
+            tags[tag["Key"]] = {"Key": tag["Key"], "Value": tag.get("Value", "")}
+    return list(tags.values())
+
+
+def _wildcard(value: str) -> re.Pattern[str]:
+    # EC2 filter values accept * and ? as wildcards.
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value)
+    return re.compile(f"^{body}$", re.DOTALL)
+
+
+def _tag_values(doc: Doc, key: str) -> list[str]:
+    return [t.get("Value", "") for t in doc.get("Tags") or [] if t["Key"] == key]
+
+
+def _field(doc: Doc, name: str, getters: dict[str, Getter]) -> Iterable[str]:
+    if name.startswith("tag:"):
+        return _tag_values(doc, name[4:])
+    if name == "tag-key":
+        return [t["Key"] for t in doc.get("Tags") or []]
+    if name == "tag-value":
+        return [t.get("Value", "") for t in doc.get("Tags") or []]
+    getter = getters.get(name)
+    if getter is None:
+        raise invalid(f"The filter '{name}' is invalid")
+    return getter(doc)
+
+
+def filtered(
+    docs: Iterable[Doc], filters: list[dict[str, Any]] | None, getters: dict[str, Getter]
+) -> list[Doc]:
+    """The docs every filter matches (any of a filter's values; all filters)."""
+    result = list(docs)
+    for flt in filters or []:
+        patterns = [_wildcard(v) for v in flt.get("Values") or []]
+        name = flt["Name"]
+        result = [
+            d for d in result
+            if any(p.match(v) for p in patterns for v in _field(d, name, getters))
+        ]
+    return result
+
+
+def paginate(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
+    """One page under ``key``; NextToken is the next offset, as an opaque string."""
+    token = params.get("NextToken")
+    start = 0
+    if token:
+        if not token.isdigit():
+            raise invalid(f"Invalid value '{token}' for nextToken.")
+        start = int(token)
+    limit = params.get("MaxResults")
+    if not limit:
+        return {key: items[start:]}
+    out: dict[str, Any] = {key: items[start : start + limit]}
+    if start + limit < len(items):
+        out["NextToken"] = str(start + limit)
+    return out
+
+
+def flag(value: bool) -> list[str]:
+    """A boolean as EC2 filters see it."""
+    return ["true" if value else "false"]
