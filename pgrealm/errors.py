@@ -1,7 +1,7 @@
 """Internal errors of pgrealm (never sent on the wire as they are).
 
     PgRealmError
-     +-- EngineError      a tool (samba-tool, initdb, pg_ctl, ...) failed: argv, exit code, stderr tail
+     +-- EngineError      a tool (samba-tool, initdb, ...) failed: argv, exit code, stderr
      +-- ReconcileError   a reconcile step cannot make progress; its message becomes a status reason
      +-- StoreError       the state store is unreadable or a write conflicts
 
@@ -23,7 +23,9 @@ class PgRealmError(Exception):
 class EngineError(PgRealmError):
     """A managed tool exited badly. Carries what a person needs to see why."""
 
-    def __init__(self, argv: Sequence[str], returncode: int, stderr: str, message: str = "") -> None:
+    def __init__(
+        self, argv: Sequence[str], returncode: int, stderr: str, message: str = ""
+    ) -> None:
         self.argv = list(argv)
         self.returncode = returncode
         self.stderr_tail = "\n".join(stderr.strip().splitlines()[-15:])

@@ -3,7 +3,7 @@
 Steps (each idempotent, observed from the real world):
 
     postgres.os_user          the unprivileged OS user that runs the cluster exists
-    samba.service_keytab      (with a domain) postgres/<endpoint> exists in AD, keytab exported
+    samba.service_keytab      (with a domain) postgres/<endpoint> in AD, its keytab exported
     postgres.initdb           the cluster exists
     postgres.config           postgresql.conf / pg_hba.conf say what the instance should be
     supervisor.postmaster     postgres runs and accepts connections
@@ -30,6 +30,7 @@ from pgrealm.reconcile.directory import DirectoryAccess
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
+from pgrealm.services.ec2.network import Network
 from pgrealm.store import Doc, Store
 from pgrealm.supervisor import ProcessSpec, Supervisor
 
@@ -53,8 +54,14 @@ class _Ctx:
 class DbInstanceReconciler:
     kind = KIND
 
-    def __init__(self, store: Store, settings: Settings, supervisor: Supervisor,
-                 sealer: Sealer, directories: DirectoryAccess) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        supervisor: Supervisor,
+        sealer: Sealer,
+        directories: DirectoryAccess,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.supervisor = supervisor
@@ -128,34 +135,56 @@ class DbInstanceReconciler:
     # -- steps ----------------------------------------------------------------------------
     def _steps(self, doc: Doc) -> list[Step[_Ctx]]:
         steps: list[Step[_Ctx]] = [
-            Step("postgres.os_user", lambda c: _user_exists(c.spec.os_user),
-                 lambda c: postgres.ensure_os_user(c.spec.os_user)),
+            Step(
+                "postgres.os_user",
+                lambda c: _user_exists(c.spec.os_user),
+                lambda c: postgres.ensure_os_user(c.spec.os_user),
+            ),
         ]
         if self._realm(doc):
             steps.append(Step("samba.service_keytab", self._keytab_done, self._export_keytab))
         steps += [
-            Step("postgres.initdb", lambda c: (c.spec.home / "data" / "PG_VERSION").exists(),
-                 lambda c: postgres.init_cluster(c.spec)),
-            Step("postgres.config", lambda c: c.doc.get("config_hash") == _config_hash(c.spec)
-                 and (c.spec.home / "data").exists(), self._write_config),
+            Step(
+                "postgres.initdb",
+                lambda c: (c.spec.home / "data" / "PG_VERSION").exists(),
+                lambda c: postgres.init_cluster(c.spec),
+            ),
+            Step(
+                "postgres.config",
+                lambda c: (
+                    c.doc.get("config_hash") == _config_hash(c.spec)
+                    and (c.spec.home / "data").exists()
+                ),
+                self._write_config,
+            ),
             Step("supervisor.postmaster", self._serving, self._run_postmaster),
-            Step("postgres.reload", lambda c: c.doc.get("loaded_hash") == _config_hash(c.spec),
-                 self._reload),
-            Step("postgres.roles", lambda c: bool(c.doc.get("roles_bootstrapped")),
-                 self._bootstrap_roles),
+            Step(
+                "postgres.reload",
+                lambda c: c.doc.get("loaded_hash") == _config_hash(c.spec),
+                self._reload,
+            ),
+            Step(
+                "postgres.roles",
+                lambda c: bool(c.doc.get("roles_bootstrapped")),
+                self._bootstrap_roles,
+            ),
             Step("hosts.endpoint", self._published, self._publish),
         ]
         return steps
 
     def _keytab_done(self, ctx: _Ctx) -> bool:
-        return bool(ctx.spec.keytab and ctx.spec.keytab.exists()
-                    and ctx.doc.get("keytab_for") == ctx.doc["aws"]["DomainMemberships"][0]["Domain"])
+        return bool(
+            ctx.spec.keytab
+            and ctx.spec.keytab.exists()
+            and ctx.doc.get("keytab_for") == ctx.doc["aws"]["DomainMemberships"][0]["Domain"]
+        )
 
     def _export_keytab(self, ctx: _Ctx) -> None:
         directory = self._directory(ctx.doc)
         if directory["aws"]["Stage"] not in ("Active", "Impaired"):
             raise ReconcileError(
-                f"directory {directory['aws']['DirectoryId']} is {directory['aws']['Stage']}")
+                f"directory {directory['aws']['DirectoryId']} is {directory['aws']['Stage']}"
+            )
         dc = self.directories.dc(directory)
         principal = f"postgres/{ctx.doc['aws']['Endpoint']['Address']}"
         account = _service_account(ctx.doc)
@@ -163,8 +192,9 @@ class DbInstanceReconciler:
         uid, gid = postgres.ensure_os_user(ctx.spec.os_user)
         assert ctx.spec.keytab is not None
         ctx.spec.home.mkdir(parents=True, exist_ok=True)
-        samba.export_keytab(dc, f"{principal}@{dc.domain.dns_name.upper()}", ctx.spec.keytab,
-                            uid, gid)
+        samba.export_keytab(
+            dc, f"{principal}@{dc.domain.dns_name.upper()}", ctx.spec.keytab, uid, gid
+        )
         domain = ctx.doc["aws"]["DomainMemberships"][0]["Domain"]
         ctx.doc["keytab_for"] = domain
         self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("keytab_for", domain))
@@ -183,7 +213,8 @@ class DbInstanceReconciler:
 
     def _serving(self, ctx: _Ctx) -> bool:
         return self.supervisor.running(_process_name(ctx.doc)) is not None and postgres.is_ready(
-            ctx.spec)
+            ctx.spec
+        )
 
     def process_spec(self, doc: Doc, spec: postgres.PgSpec) -> ProcessSpec:
         return ProcessSpec(
@@ -206,7 +237,8 @@ class DbInstanceReconciler:
                 return
             if self.supervisor.running(_process_name(ctx.doc)) is None:
                 raise ReconcileError(
-                    f"postgres exited at start; see {ctx.spec.home / 'log' / 'postmaster.out'}")
+                    f"postgres exited at start; see {ctx.spec.home / 'log' / 'postmaster.out'}"
+                )
             time.sleep(0.05)
         raise ReconcileError("postgres did not accept connections in time")
 
@@ -232,11 +264,13 @@ class DbInstanceReconciler:
         token = ctx.doc.get("sealed_master_password")
         if token is None:
             raise ReconcileError("the master password is no longer available")
-        postgres.bootstrap_roles(ctx.spec, ctx.doc["aws"]["MasterUsername"],
-                                 self.sealer.unseal(token))
+        postgres.bootstrap_roles(
+            ctx.spec, ctx.doc["aws"]["MasterUsername"], self.sealer.unseal(token)
+        )
         if ctx.doc["aws"].get("DBName"):
-            postgres.ensure_database(ctx.spec, ctx.doc["aws"]["DBName"],
-                                     ctx.doc["aws"]["MasterUsername"])
+            postgres.ensure_database(
+                ctx.spec, ctx.doc["aws"]["DBName"], ctx.doc["aws"]["MasterUsername"]
+            )
         ctx.doc["roles_bootstrapped"] = True
 
         def done(d: Doc) -> None:
@@ -247,26 +281,36 @@ class DbInstanceReconciler:
 
     def _published(self, ctx: _Ctx) -> bool:
         names = hosts.published(self.settings.hosts_file, str(self.settings.home))
-        return names.get(ctx.doc["aws"]["Endpoint"]["Address"]) == ctx.doc["address"]
+        return bool(names.get(ctx.doc["aws"]["Endpoint"]["Address"]) == ctx.doc["address"])
 
     def _publish(self, ctx: _Ctx) -> None:
-        hosts.publish(self.settings.hosts_file, str(self.settings.home),
-                      ctx.doc["aws"]["Endpoint"]["Address"], ctx.doc["address"])
+        hosts.publish(
+            self.settings.hosts_file,
+            str(self.settings.home),
+            ctx.doc["aws"]["Endpoint"]["Address"],
+            ctx.doc["address"],
+        )
 
     # -- deletion ----------------------------------------------------------------------------
     def _delete(self, key: Key, doc: Doc) -> None:
         self.supervisor.stop(_process_name(doc), forget=True)
-        hosts.unpublish(self.settings.hosts_file, str(self.settings.home),
-                        doc["aws"]["Endpoint"]["Address"])
+        hosts.unpublish(
+            self.settings.hosts_file, str(self.settings.home), doc["aws"]["Endpoint"]["Address"]
+        )
         if doc.get("keytab_for"):
             directory = self.store.get(DIRECTORY, *doc["directory"])
             if directory is not None and directory["desired"] == "present":
                 try:
-                    samba.delete_service_account(self.directories.dc(directory),
-                                                 _service_account(doc))
+                    # The service account is a computer account: its name ends in "$".
+                    samba.delete_user(
+                        self.directories.dc(directory), _service_account(doc).upper() + "$"
+                    )
                 except EngineError as exc:
                     log.warning("db instance %s: service account not removed: %s", key[2], exc)
         shutil.rmtree(self.home(doc), ignore_errors=True)
+        Network(self.store, self.settings.loopback_block).release_address(
+            key[0], key[1], doc["address"]
+        )
         self.store.delete(KIND, *key)
         log.info("db instance %s: deleted", key[2])
 
@@ -282,7 +326,8 @@ def _process_name(doc: Doc) -> str:
 
 def _service_account(doc: Doc) -> str:
     # sAMAccountName is at most 20 characters: a stable digest of the instance's ARN.
-    return "pg-" + hashlib.sha256(doc["aws"]["DBInstanceArn"].encode()).hexdigest()[:16]
+    # A computer account: its name must also fit NetBIOS's 15 characters.
+    return "pg" + hashlib.sha256(doc["aws"]["DBInstanceArn"].encode()).hexdigest()[:13]
 
 
 def _user_exists(name: str) -> bool:

@@ -24,10 +24,17 @@ from pgrealm.errors import EngineError, ReconcileError
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
+from pgrealm.services.ec2.network import Network
 from pgrealm.store import Doc, Store
 from pgrealm.supervisor import ProcessSpec, Supervisor
 
-__all__ = ["DirectoryAccess", "DirectoryReconciler", "PasswordRejected", "dc_spec"]
+__all__ = [
+    "DirectoryAccess",
+    "DirectoryReconciler",
+    "PasswordRejected",
+    "UserExists",
+    "dc_spec",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +46,12 @@ class PasswordRejected(Exception):
     """The directory's password policy refused a password."""
 
 
+class UserExists(Exception):
+    """A user of that name exists already."""
+
+
 def directory_home(settings: Settings, doc: Doc) -> Path:
-    return settings.home / "directories" / doc["aws"]["DirectoryId"]
+    return settings.home / "directories" / str(doc["aws"]["DirectoryId"])
 
 
 def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
@@ -96,12 +107,21 @@ class DirectoryReconciler:
     def _steps(self, doc: Doc) -> list[Step[_Ctx]]:
         dc1 = doc["dcs"][0]
         return [
-            Step("samba.provision_dc1", lambda c: self._provisioned(c.doc, dc1),
-                 lambda c: self._provision(c, dc1)),
-            Step("supervisor.run_dc1", lambda c: self._serving(c.doc, dc1),
-                 lambda c: self._run_dc(c.doc, dc1)),
-            Step("seal.forget_admin", lambda c: "sealed_admin_password" not in c.doc,
-                 self._forget_admin),
+            Step(
+                "samba.provision_dc1",
+                lambda c: self._provisioned(c.doc, dc1),
+                lambda c: self._provision(c, dc1),
+            ),
+            Step(
+                "supervisor.run_dc1",
+                lambda c: self._serving(c.doc, dc1),
+                lambda c: self._run_dc(c.doc, dc1),
+            ),
+            Step(
+                "seal.forget_admin",
+                lambda c: "sealed_admin_password" not in c.doc,
+                self._forget_admin,
+            ),
         ]
 
     def _create(self, key: Key, doc: Doc) -> None:
@@ -115,11 +135,12 @@ class DirectoryReconciler:
             attempts = int(doc.get("attempts", 0)) + 1
             final = attempts >= 3 or "sealed_admin_password" not in doc
             log.error("directory %s: %s (attempt %d)", key[2], exc, attempts)
+            reason = f"Directory creation failed: {exc}"
 
             def fail(d: Doc) -> None:
                 d["attempts"] = attempts
                 if final:
-                    set_stage(d, DirectoryStage.FAILED, f"Directory creation failed: {exc}")
+                    set_stage(d, DirectoryStage.FAILED, reason)
 
             self._update(key, fail)
             if not final:
@@ -131,17 +152,18 @@ class DirectoryReconciler:
         log.info("directory %s: Active", key[2])
 
     def _provisioned(self, doc: Doc, dc: Doc) -> bool:
-        return (dc_spec(self.settings, doc, dc).home / ".provisioned").exists()
+        return samba.is_provisioned(dc_spec(self.settings, doc, dc))
 
     def _provision(self, ctx: _Ctx, dc: Doc) -> None:
         token = ctx.doc.get("sealed_admin_password")
         if token is None:
-            raise ReconcileError("the Admin password is no longer available; recreate the directory")
+            raise ReconcileError(
+                "the Admin password is no longer available; recreate the directory"
+            )
         spec = dc_spec(self.settings, ctx.doc, dc)
         if spec.home.exists():  # a half-provisioned domain from a crash: start it over
             shutil.rmtree(spec.home)
         samba.provision_dc(spec, self.sealer.unseal(token))
-        (spec.home / ".provisioned").write_text("provisioned by pgrealm\n")
 
     def _serving(self, doc: Doc, dc: Doc) -> bool:
         spec = dc_spec(self.settings, doc, dc)
@@ -182,8 +204,12 @@ class DirectoryReconciler:
             for dc in down:  # make sure the supervisor wants it; it restarts it with backoff
                 self.supervisor.ensure_running(self.process_spec(doc, dc))
             names = ", ".join(dc["address"] for dc in down)
-            self._update(key, lambda d: set_stage(
-                d, DirectoryStage.IMPAIRED, f"Domain controller(s) {names} not responding."))
+            self._update(
+                key,
+                lambda d: set_stage(
+                    d, DirectoryStage.IMPAIRED, f"Domain controller(s) {names} not responding."
+                ),
+            )
         else:
             self._update(key, lambda d: set_stage(d, DirectoryStage.ACTIVE))
 
@@ -192,6 +218,9 @@ class DirectoryReconciler:
         for dc in doc["dcs"]:
             self.supervisor.stop(process_name(doc, dc), forget=True)
         shutil.rmtree(directory_home(self.settings, doc), ignore_errors=True)
+        network = Network(self.store, self.settings.loopback_block)
+        for dc in doc["dcs"]:
+            network.release_address(key[0], key[1], dc["address"])
         self.store.delete(KIND, *key)
         log.info("directory %s: deleted", key[2])
 
@@ -217,7 +246,46 @@ class DirectoryAccess:
         return dc_spec(self.settings, doc, doc["dcs"][0])
 
     def reset_password(self, doc: Doc, user: str, password: str) -> None:
+        """Set ``user``'s password and enable the account (ResetUserPassword does both).
+
+        Raises LookupError for an unknown user, PasswordRejected if the policy refuses.
+        """
+        dc = self.dc(doc)
         try:
-            samba.set_password(self.dc(doc), user, password)
+            samba.set_password(dc, user, password)
+            samba.set_enabled(dc, user, True)
+        except samba.NoSuchObjectError as exc:
+            raise LookupError(user) from exc
         except samba.PasswordPolicyError as exc:
             raise PasswordRejected(str(exc)) from exc
+
+    def create_user(
+        self,
+        doc: Doc,
+        name: str,
+        *,
+        given_name: str | None = None,
+        surname: str | None = None,
+        email: str | None = None,
+    ) -> Doc:
+        try:
+            return samba.create_user(
+                self.dc(doc), name, given_name=given_name, surname=surname, email=email
+            )
+        except samba.AlreadyExistsError as exc:
+            raise UserExists(name) from exc
+
+    def get_user(self, doc: Doc, name: str) -> Doc | None:
+        try:
+            return samba.get_user(self.dc(doc), name)
+        except samba.NoSuchObjectError:
+            return None
+
+    def list_users(self, doc: Doc) -> list[Doc]:
+        return samba.list_users(self.dc(doc))
+
+    def delete_user(self, doc: Doc, name: str) -> None:
+        samba.delete_user(self.dc(doc), name)
+
+    def set_user_enabled(self, doc: Doc, name: str, enabled: bool) -> None:
+        samba.set_enabled(self.dc(doc), name, enabled)

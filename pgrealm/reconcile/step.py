@@ -25,7 +25,7 @@ C = TypeVar("C")
 class Step(Generic[C]):
     name: str  # stable, e.g. "samba.provision_dc1": also the journal key
     done: Callable[[C], bool]
-    apply: Callable[[C], None]
+    apply: Callable[[C], object]  # any result is ignored
 
 
 def run_steps(

@@ -78,17 +78,25 @@ class Store:
         conn.execute("COMMIT")
 
     def get(self, kind: str, account: str, region: str, id: str) -> Doc | None:
-        row = self._conn().execute(
-            "SELECT doc FROM resources WHERE kind=? AND account=? AND region=? AND id=?",
-            (kind, account, region, id),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT doc FROM resources WHERE kind=? AND account=? AND region=? AND id=?",
+                (kind, account, region, id),
+            )
+            .fetchone()
+        )
         return None if row is None else dict(json.loads(row[0]))
 
     def keys(self, kind: str) -> list[tuple[str, str, str]]:
         """(account, region, id) of every resource of ``kind``."""
-        rows = self._conn().execute(
-            "SELECT account, region, id FROM resources WHERE kind=? ORDER BY created", (kind,)
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT account, region, id FROM resources WHERE kind=? ORDER BY created", (kind,)
+            )
+            .fetchall()
+        )
         return [(str(a), str(r), str(i)) for a, r, i in rows]
 
     def list(self, kind: str, account: str | None = None, region: str | None = None) -> list[Doc]:

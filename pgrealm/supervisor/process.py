@@ -61,10 +61,11 @@ def start(spec: ProcessSpec) -> RunningProcess:
     """Start ``spec`` in its own session so it outlives the daemon (and a daemon restart)."""
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **spec.env}
-    user_kwargs: dict[str, object] = {}
+    uid = gid = None
+    groups: list[int] | None = None
     if spec.user:
         entry = pwd.getpwnam(spec.user)
-        user_kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+        uid, gid, groups = entry.pw_uid, entry.pw_gid, []  # drop root's groups too
         env.setdefault("HOME", str(spec.cwd or "/"))
     with open(spec.log_path, "ab") as logf:
         os.chown(spec.log_path, *_owner(spec.user))
@@ -77,7 +78,9 @@ def start(spec: ProcessSpec) -> RunningProcess:
             cwd=spec.cwd,
             start_new_session=True,
             close_fds=True,
-            **user_kwargs,  # type: ignore[arg-type]
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
     started = _start_time(proc.pid)
     log.info("%s: started pid %d", spec.name, proc.pid)

@@ -154,6 +154,12 @@ class Supervisor:
         out = []
         for doc in self.store.list(_KIND):
             proc = _running(doc)
-            out.append({"name": doc["name"], "pid": proc.pid if proc else None,
-                        "wanted": bool(doc.get("wanted")), "starts": doc.get("starts", 0)})
+            out.append(
+                {
+                    "name": doc["name"],
+                    "pid": proc.pid if proc else None,
+                    "wanted": bool(doc.get("wanted")),
+                    "starts": doc.get("starts", 0),
+                }
+            )
         return out

@@ -28,7 +28,7 @@ from tests.fixtures.mitkdc import (  # noqa: F401
 
 pytestmark = pytest.mark.acceptance
 
-PG_ADDRESS = "127.66.0.2"
+PG_ADDRESS = "127.250.0.2"
 PG_HOST = "db.test.internal"
 OS_USER = "pgrealm"
 MASTER, MASTER_PW = "master", "M4ster'pw\\with-quote"
@@ -37,7 +37,8 @@ ALICE_PW, BOB_PW = "alice-Pw-1", "bob-Pw-1"
 
 @pytest.fixture(scope="module")
 def instance(
-    mit_realm: MitRealm, tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+    mit_realm: MitRealm,  # noqa: F811  (the fixture, imported above)
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[pg.PgSpec]:
     """A running, bootstrapped instance with realm and keytab; stopped in finally."""
     require_root_tools(str(BIN_DIR / "postgres"), "/usr/bin/setpriv")
@@ -77,9 +78,16 @@ def _start(spec: pg.PgSpec) -> subprocess.Popen[bytes]:
     # What the supervisor does: detached, new session, as the OS user with its groups only.
     with (spec.home / "stderr.log").open("wb") as err:
         return subprocess.Popen(
-            pg.postmaster_argv(spec), env=pg.postmaster_env(spec), cwd=str(spec.home),
-            user=OS_USER, group=OS_USER, extra_groups=[], start_new_session=True,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            pg.postmaster_argv(spec),
+            env=pg.postmaster_env(spec),
+            cwd=str(spec.home),
+            user=OS_USER,
+            group=OS_USER,
+            extra_groups=[],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
         )
 
 
@@ -131,7 +139,9 @@ def test_postgres_never_runs_as_root(instance: pg.PgSpec) -> None:
     assert pid is not None
     ps = subprocess.run(
         ["ps", "-o", "pid=,ppid=,user=,group=,args=", "-e"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     mine = [line.split(None, 4) for line in ps]
     procs = [p for p in mine if p[0] == str(pid) or p[1] == str(pid)]
@@ -162,7 +172,8 @@ def test_wrong_password_and_rdsadmin_over_tcp_refused(instance: pg.PgSpec) -> No
 
 
 def test_rds_ad_member_logs_in_with_kerberos(
-    krb_users: dict[str, dict[str, str]], mit_realm: MitRealm  # noqa: F811
+    krb_users: dict[str, dict[str, str]],
+    mit_realm: MitRealm,  # noqa: F811
 ) -> None:
     sql = "SELECT gss_authenticated, encrypted FROM pg_stat_gssapi WHERE pid = pg_backend_pid();"
     done = psql(_conninfo(f"alice@{mit_realm.realm}"), sql, env=krb_users["alice"])
@@ -176,15 +187,18 @@ def test_rds_ad_member_logs_in_with_kerberos(
 
 
 def test_rds_ad_member_cannot_use_a_password(
-    krb_users: dict[str, dict[str, str]], mit_realm: MitRealm  # noqa: F811
+    krb_users: dict[str, dict[str, str]],
+    mit_realm: MitRealm,  # noqa: F811
 ) -> None:
     # Even with a password set on the role, the gss line matches first and does not fall through.
     pg_sql = f"ALTER ROLE \"alice@{mit_realm.realm}\" PASSWORD 'alice-db-pw';"
     done = psql(_conninfo(MASTER, gssencmode="disable"), pg_sql, password=MASTER_PW)
     assert done.returncode == 0, done.stderr
     done = psql(
-        _conninfo(f"alice@{mit_realm.realm}"), "SELECT 1;",
-        env=_no_ticket_env(mit_realm), password="alice-db-pw",
+        _conninfo(f"alice@{mit_realm.realm}"),
+        "SELECT 1;",
+        env=_no_ticket_env(mit_realm),
+        password="alice-db-pw",
     )
     # The server demanded GSSAPI, which the ticketless client cannot do; it never asked
     # for the password.
@@ -193,7 +207,8 @@ def test_rds_ad_member_cannot_use_a_password(
 
 
 def test_principal_without_rds_ad_cannot_use_kerberos(
-    krb_users: dict[str, dict[str, str]], mit_realm: MitRealm  # noqa: F811
+    krb_users: dict[str, dict[str, str]],
+    mit_realm: MitRealm,  # noqa: F811
 ) -> None:
     done = psql(_conninfo(f"bob@{mit_realm.realm}"), "SELECT 1;", env=krb_users["bob"])
     assert done.returncode != 0

@@ -34,10 +34,22 @@ INCLUDE_LINE = "include = 'pgrealm.conf'"
 # its files and its authentication rules.
 MANAGED_PARAMETERS = frozenset(
     {
-        "listen_addresses", "port", "unix_socket_directories", "unix_socket_permissions",
-        "password_encryption", "krb_server_keyfile", "krb_caseins_users",
-        "logging_collector", "log_directory", "log_filename", "log_file_mode",
-        "data_directory", "config_file", "hba_file", "ident_file", "external_pid_file",
+        "listen_addresses",
+        "port",
+        "unix_socket_directories",
+        "unix_socket_permissions",
+        "password_encryption",
+        "krb_server_keyfile",
+        "krb_caseins_users",
+        "logging_collector",
+        "log_directory",
+        "log_filename",
+        "log_file_mode",
+        "data_directory",
+        "config_file",
+        "hba_file",
+        "ident_file",
+        "external_pid_file",
     }
 )
 # pgrealm's defaults, which a parameter group may override.

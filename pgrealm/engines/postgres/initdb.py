@@ -69,8 +69,15 @@ def _initdb(spec: PgSpec) -> None:
         shutil.rmtree(staging)
     log.info("initdb %s as %s", data_dir(spec), spec.os_user)
     argv = [
-        bin_path("initdb"), "-D", str(staging), "-U", INTERNAL_SUPERUSER,
-        "--auth-local=peer", "--auth-host=reject", "--encoding=UTF8", "--locale=C.UTF-8",
+        bin_path("initdb"),
+        "-D",
+        str(staging),
+        "-U",
+        INTERNAL_SUPERUSER,
+        "--auth-local=peer",
+        "--auth-host=reject",
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
         "--no-instructions",
     ]
     _exec.run(

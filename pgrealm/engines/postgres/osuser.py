@@ -30,9 +30,17 @@ def ensure_os_user(name: str) -> tuple[int, int]:
         log.info("creating system user %s", name)
         _exec.run(
             [
-                "useradd", "--system", "--user-group", "--no-create-home",
-                "--home-dir", "/nonexistent", "--shell", _NOLOGIN,
-                "--comment", "pgrealm PostgreSQL", name,
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                _NOLOGIN,
+                "--comment",
+                "pgrealm PostgreSQL",
+                name,
             ]
         )
         pw = pwd.getpwnam(name)

@@ -57,9 +57,7 @@ def _isready(spec: PgSpec, host: str, timeout: int) -> bool:
 
 def is_ready(spec: PgSpec, timeout: int = 2) -> bool:
     """True once the server accepts connections on its socket and on its address."""
-    return _isready(spec, str(socket_dir(spec)), timeout) and _isready(
-        spec, spec.address, timeout
-    )
+    return _isready(spec, str(socket_dir(spec)), timeout) and _isready(spec, spec.address, timeout)
 
 
 def postmaster_pid(spec: PgSpec) -> int | None:
@@ -84,12 +82,23 @@ def stop(spec: PgSpec, mode: str = "fast", timeout: int = 60) -> None:
     if postmaster_pid(spec) is None:
         return
     argv = [
-        bin_path("pg_ctl"), "stop", "-s", "-D", str(data_dir(spec)),
-        "-m", mode, "-w", "-t", str(timeout),
+        bin_path("pg_ctl"),
+        "stop",
+        "-s",
+        "-D",
+        str(data_dir(spec)),
+        "-m",
+        mode,
+        "-w",
+        "-t",
+        str(timeout),
     ]
     done = _exec.run(
-        as_user(spec.os_user, argv), env=_env(), cwd=str(spec.home),
-        timeout=timeout + 10, check=False,
+        as_user(spec.os_user, argv),
+        env=_env(),
+        cwd=str(spec.home),
+        timeout=timeout + 10,
+        check=False,
     )
     # pg_ctl exits 1 when the pidfile names a dead process: that is stopped too.
     if done.returncode != 0 and "Is server running" not in done.stderr:

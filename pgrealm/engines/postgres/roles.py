@@ -71,10 +71,24 @@ def run_sql(
     """Run ``sql`` (one transaction unless told otherwise: CREATE DATABASE cannot run in
     one) as the internal superuser; return unaligned output."""
     argv = [
-        bin_path("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+        bin_path("psql"),
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=1",
         *(["--single-transaction"] if single_transaction else []),
-        "-h", str(socket_dir(spec)), "-p", str(spec.port), "-U", INTERNAL_SUPERUSER,
-        "-d", dbname, "-f", "-",
+        "-h",
+        str(socket_dir(spec)),
+        "-p",
+        str(spec.port),
+        "-U",
+        INTERNAL_SUPERUSER,
+        "-d",
+        dbname,
+        "-f",
+        "-",
     ]
     env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PGAPPNAME": "pgrealm"}
     done = _exec.run(

@@ -1,0 +1,148 @@
+"""The ``pgrealm`` command: run the stack, bring it up with a demo, take it down."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from pgrealm.config import Settings
+
+__all__ = ["cli", "main"]
+
+
+class StackError(click.ClickException):
+    exit_code = 3
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise click.ClickException(
+            "pgrealm needs root: Samba's AD DC binds ports 53/88/389 and PostgreSQL runs as "
+            "its own OS user. Run it with sudo."
+        )
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG.")
+def cli(verbose: bool) -> None:
+    """Kerberos-authenticated PostgreSQL on Samba AD, driven through the AWS APIs."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.command()
+def server() -> None:
+    """Run the API, reconcilers and supervisor in the foreground."""
+    from pgrealm.daemon import serve
+
+    _require_root()
+    serve(_settings())
+
+
+@cli.command()
+@click.option("--demo/--no-demo", default=True, help="Run the seed flow through the API.")
+def up(demo: bool) -> None:
+    """Start the stack in the background (and bring back everything it had)."""
+    from pgrealm.cli import stack
+
+    _require_root()
+    settings = _settings()
+    try:
+        pid = stack.start_server(settings)
+    except RuntimeError as exc:
+        raise StackError(str(exc)) from exc
+    click.echo(
+        f"pgrealm server running (pid {pid}), API at {settings.api_url}, state in {settings.home}"
+    )
+    if demo:
+        _run_demo(settings)
+
+
+def _run_demo(settings: Settings) -> None:
+    from pgrealm.cli import demo as demo_flow
+
+    click.echo("Demo (the seed's steps, through the AWS API):")
+    try:
+        result = demo_flow.run_demo(settings, _keytab_exporter(settings))
+        proof = demo_flow.prove_login(result)
+    except Exception as exc:
+        raise StackError(f"demo failed: {exc}; see {settings.home / 'server.log'}") from exc
+    click.echo(f"  kinit + psql as {result.principal}: {proof.replace('|', ' gss=')}")
+    click.echo("\nLog in with Kerberos yourself:\n")
+    click.echo(f"  export KRB5_CONFIG={result.krb5_conf}")
+    click.echo(f"  kinit -kt {result.keytab} {result.principal}")
+    click.echo(f'  psql "host={result.endpoint} dbname=postgres user={result.principal}"')
+    click.echo(
+        f"\nOr drive it yourself: aws --endpoint-url {settings.api_url} "
+        "ds describe-directories  (access key test, secret test)"
+    )
+
+
+def _keytab_exporter(settings: Settings) -> Callable[[str, str, Path], None]:
+    from pgrealm.engines import samba
+    from pgrealm.reconcile.directory import DirectoryAccess
+    from pgrealm.store import Store
+
+    def export(directory_id: str, principal: str, path: Path) -> None:
+        doc = Store(settings.state_db).get("directory", "000000000000", "us-east-1", directory_id)
+        if doc is None:
+            raise RuntimeError(f"directory {directory_id} not in the state store")
+        dc = DirectoryAccess(settings).dc(doc)
+        samba.export_keytab(dc, principal, path, os.getuid(), os.getgid())
+
+    return export
+
+
+@cli.command()
+def down() -> None:
+    """Stop the server and every directory and instance (data is kept)."""
+    from pgrealm.cli import stack
+
+    _require_root()
+    if stack.stop_server(_settings()):
+        click.echo("pgrealm stopped; `pgrealm up` brings everything back.")
+    else:
+        click.echo("pgrealm was not running.")
+
+
+@cli.command()
+def demo() -> None:
+    """Run the demo against a running stack."""
+    _require_root()
+    _run_demo(_settings())
+
+
+@cli.command()
+def status() -> None:
+    """Show whether the server runs, and each managed process."""
+    from pgrealm.cli import stack
+    from pgrealm.store import Store
+    from pgrealm.supervisor import Supervisor
+
+    settings = _settings()
+    pid = stack.server_pid(settings)
+    click.echo(f"server: {'running, pid %d' % pid if pid else 'stopped'} ({settings.api_url})")
+    if settings.state_db.exists():
+        for proc in Supervisor(Store(settings.state_db)).describe():
+            state = f"pid {proc['pid']}" if proc["pid"] else "down"
+            click.echo(f"  {proc['name']}: {state}")
+
+
+def main() -> None:
+    cli(prog_name="pgrealm")
+
+
+if __name__ == "__main__":
+    main()

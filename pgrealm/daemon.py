@@ -1,0 +1,96 @@
+"""``pgrealm server``: wires the store, services, reconcilers, supervisor and API together.
+
+Threads: the HTTP server (one thread per connection), the reconcile loop (plus its
+workers), and the supervisor's watch loop. SIGTERM/SIGINT stop the API, then every
+managed process (they come back with the next start); a crash (SIGKILL) leaves them
+running, and the next start adopts them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from pgrealm.api.dispatch import Dispatcher
+from pgrealm.api.server import ApiServer
+from pgrealm.config import Settings
+from pgrealm.reconcile.db_instance import DbInstanceReconciler
+from pgrealm.reconcile.directory import DirectoryAccess, DirectoryReconciler
+from pgrealm.reconcile.runner import Runner
+from pgrealm.sealing import Sealer
+from pgrealm.services.base import Service
+from pgrealm.services.ds.service import DsService
+from pgrealm.services.ds_data.service import DsDataService
+from pgrealm.services.ec2.service import Ec2Service
+from pgrealm.services.iam.service import IamService
+from pgrealm.services.rds.service import RdsService
+from pgrealm.services.sts.service import StsService
+from pgrealm.store import Store
+from pgrealm.supervisor import Supervisor
+
+__all__ = ["Stack", "build", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    store: Store
+    supervisor: Supervisor
+    runner: Runner
+    services: dict[str, Service]
+    dispatcher: Dispatcher
+
+
+def build(settings: Settings) -> Stack:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.home, 0o711)  # instance homes below must be reachable by their OS user
+    store = Store(settings.state_db)
+    sealer = Sealer(settings.home)
+    supervisor = Supervisor(store)
+    access = DirectoryAccess(settings)
+    directories = DirectoryReconciler(store, settings, supervisor, sealer)
+    instances = DbInstanceReconciler(store, settings, supervisor, sealer, access)
+    runner = Runner([directories, instances])
+    registry: dict[str, Service] = {}
+    registry["ec2"] = Ec2Service(store, registry, settings.loopback_block)
+    registry["iam"] = IamService(store, registry)
+    registry["sts"] = StsService(store, registry)
+    registry["ds"] = DsService(store, registry, sealer, access, kick=runner.kick)
+    registry["ds-data"] = DsDataService(store, registry, access)
+    registry["rds"] = RdsService(store, registry, settings, sealer, kick=runner.kick)
+    return Stack(settings, store, supervisor, runner, registry, Dispatcher(registry))
+
+
+def serve(settings: Settings) -> None:
+    """Run the stack until SIGTERM or SIGINT."""
+    stack = build(settings)
+    api = ApiServer(stack.dispatcher, settings.api_host, settings.api_port)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threads = [
+        threading.Thread(target=api.serve_forever, name="api", daemon=True),
+        threading.Thread(target=stack.runner.run_forever, name="reconcile", daemon=True),
+        threading.Thread(target=stack.supervisor.watch_forever, name="supervisor", daemon=True),
+    ]
+    for t in threads:
+        t.start()
+    (settings.home / "server.ready").write_text(f"{os.getpid()}\n")
+    log.info("pgrealm server: API on %s, state in %s", settings.api_url, settings.home)
+    stop.wait()
+    (settings.home / "server.ready").unlink(missing_ok=True)
+    api.shutdown()
+    stack.runner.stop()
+    stack.supervisor.stop_all()
+    log.info("pgrealm server: stopped")

@@ -1,0 +1,34 @@
+"""What every service shares: the constructor contract and id helpers.
+
+A service is a class with one method per served operation, named as botocore's
+snake_case operation name (``create_microsoft_ad``), taking ``(ctx, params)`` and
+returning the output shape as a dict keyed by botocore member names. Services raise
+only :class:`pgrealm.api.errors.ServiceError`. An operation without a method answers
+501 from the dispatcher.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from pgrealm.store import Store
+
+__all__ = ["Service", "new_id"]
+
+_HEX = string.digits + "abcdef"
+
+
+def new_id(prefix: str, length: int = 17, alphabet: str = _HEX) -> str:
+    """An AWS-looking id: ``new_id("vpc-")`` -> ``vpc-0a1b2c3d4e5f60718``; ``new_id("d-", 10)``."""
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+class Service:
+    """Base of every ``<Svc>Service``; ``registry`` gives access to sibling services."""
+
+    service_name = ""
+
+    def __init__(self, store: Store, registry: dict[str, Service]) -> None:
+        self.store = store
+        self.registry = registry

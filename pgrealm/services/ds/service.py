@@ -1,0 +1,357 @@
+"""Directory Service (ds): AWS Managed Microsoft AD directories, realised as Samba AD domains.
+
+The API records the desired directory and answers at once (Stage ``Requested``); the
+directory reconciler provisions and starts the domain controllers and moves the Stage
+on. Stage transitions allowed (one table, as the service documents them):
+
+    Requested -> Creating -> Active <-> Impaired
+    any -> Deleting -> (gone);  Creating -> Failed
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from pgrealm.api.context import RequestContext
+from pgrealm.api.errors import ServiceError
+from pgrealm.reconcile.directory import DirectoryAccess, PasswordRejected
+from pgrealm.sealing import Sealer
+from pgrealm.services.base import Service, new_id
+from pgrealm.services.ds.rules import admin_password_problem
+from pgrealm.store import Doc, Store
+
+__all__ = ["DirectoryStage", "DsService", "KIND"]
+
+log = logging.getLogger(__name__)
+
+KIND = "directory"
+
+
+class DirectoryStage(str, Enum):
+    REQUESTED = "Requested"
+    CREATING = "Creating"
+    ACTIVE = "Active"
+    IMPAIRED = "Impaired"
+    DELETING = "Deleting"
+    FAILED = "Failed"
+
+
+ALLOWED = {
+    (DirectoryStage.REQUESTED, DirectoryStage.CREATING),
+    (DirectoryStage.CREATING, DirectoryStage.ACTIVE),
+    (DirectoryStage.CREATING, DirectoryStage.FAILED),
+    (DirectoryStage.ACTIVE, DirectoryStage.IMPAIRED),
+    (DirectoryStage.IMPAIRED, DirectoryStage.ACTIVE),
+    *((s, DirectoryStage.DELETING) for s in DirectoryStage),
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DsService(Service):
+    service_name = "ds"
+
+    def __init__(
+        self,
+        store: Store,
+        registry: dict[str, Service],
+        sealer: Sealer,
+        access: DirectoryAccess,
+        kick: Any = None,
+    ) -> None:
+        super().__init__(store, registry)
+        self.sealer = sealer
+        self.access = access
+        self.kick = kick or (lambda: None)
+
+    # -- lookups shared with rds and ds-data --------------------------------------
+    def get_directory(self, ctx: RequestContext, directory_id: str) -> Doc:
+        doc = self.store.get(KIND, ctx.account_id, ctx.region, directory_id)
+        if doc is None or doc["desired"] == "absent":
+            raise ServiceError(
+                "EntityDoesNotExistException", f"Directory {directory_id} does not exist."
+            )
+        return doc
+
+    # -- operations -----------------------------------------------------------------
+    def create_microsoft_ad(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        problem = admin_password_problem(params["Password"])
+        if problem:
+            raise ServiceError(
+                "InvalidParameterException", f"Invalid directory password. {problem}"
+            )
+        subnets = self._directory_subnets(ctx, params["VpcSettings"])
+        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        directory_id = new_id("d-", 10)
+        dcs = []
+        for number, subnet in enumerate(subnets, start=1):
+            vpc_ip, address = network.allocate_address(
+                ctx.account_id, ctx.region, subnet["SubnetId"], f"{directory_id}/dc{number}"
+            )
+            dcs.append(
+                {
+                    "name": f"dc{number}",
+                    "hostname": "IP-" + "".join(f"{int(o):02X}" for o in vpc_ip.split(".")),
+                    "address": address,
+                    "vpc_ip": vpc_ip,
+                    "subnet_id": subnet["SubnetId"],
+                    "az": subnet["AvailabilityZone"],
+                }
+            )
+        stamp = now().isoformat()
+        aws = {
+            "DirectoryId": directory_id,
+            "Name": params["Name"],
+            "ShortName": params.get("ShortName") or params["Name"].split(".")[0].upper()[:15],
+            "Description": params.get("Description"),
+            "Edition": params.get("Edition", "Enterprise"),
+            "Type": "MicrosoftAD",
+            "Alias": directory_id,
+            "AccessUrl": f"{directory_id}.awsapps.com",
+            "Stage": DirectoryStage.REQUESTED.value,
+            "LaunchTime": stamp,
+            "StageLastUpdatedDateTime": stamp,
+            "DnsIpAddrs": [dc["address"] for dc in dcs],
+            "VpcSettings": {
+                "VpcId": subnets[0]["VpcId"],
+                "SubnetIds": [s["SubnetId"] for s in subnets],
+                "SecurityGroupId": self._security_group(ctx, subnets[0]["VpcId"], directory_id),
+                "AvailabilityZones": [s["AvailabilityZone"] for s in subnets],
+            },
+            "SsoEnabled": False,
+            "DesiredNumberOfDomainControllers": 2,
+            "NetworkType": params.get("NetworkType", "IPv4"),
+        }
+        doc: Doc = {
+            "aws": aws,
+            "dcs": dcs,
+            "desired": "present",
+            "data_access": "Disabled",
+            "tags": params.get("Tags", []),
+            "sealed_admin_password": self.sealer.seal(params["Password"]),
+        }
+        self.store.put(KIND, ctx.account_id, ctx.region, directory_id, doc)
+        log.info("directory %s (%s) requested", directory_id, params["Name"])
+        self.kick()
+        return {"DirectoryId": directory_id}
+
+    def _directory_subnets(self, ctx: RequestContext, vpc_settings: dict[str, Any]) -> list[Doc]:
+        subnet_ids = vpc_settings["SubnetIds"]
+        if len(subnet_ids) != 2 or len(set(subnet_ids)) != 2:
+            raise ServiceError(
+                "InvalidParameterException",
+                "Invalid subnet ID(s). You must specify exactly two subnets in different "
+                "Availability Zones.",
+            )
+        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        try:
+            subnets: list[Doc] = network.get_subnets(ctx.account_id, ctx.region, subnet_ids)
+        except ServiceError as exc:
+            raise ServiceError(
+                "InvalidParameterException", f"Invalid subnet ID(s): {exc.message}"
+            ) from exc
+        if any(s["VpcId"] != vpc_settings["VpcId"] for s in subnets):
+            raise ServiceError(
+                "InvalidParameterException",
+                f"Invalid subnet ID(s). The subnets must belong to VPC {vpc_settings['VpcId']}.",
+            )
+        if subnets[0]["AvailabilityZone"] == subnets[1]["AvailabilityZone"]:
+            raise ServiceError(
+                "InvalidParameterException",
+                "Invalid subnet ID(s). The subnets must be in different Availability Zones.",
+            )
+        return subnets
+
+    def _security_group(self, ctx: RequestContext, vpc_id: str, directory_id: str) -> str:
+        ec2 = self.registry["ec2"]
+        out = ec2.create_security_group(  # type: ignore[attr-defined]
+            ctx,
+            {
+                "GroupName": f"{directory_id}_controllers",
+                "Description": (
+                    f"AWS created security group for {directory_id} directory controllers"
+                ),
+                "VpcId": vpc_id,
+            },
+        )
+        return str(out["GroupId"])
+
+    def describe_directories(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ids = params.get("DirectoryIds")
+        if ids:
+            docs = [self.get_directory(ctx, i) for i in ids]
+        else:
+            docs = [
+                d
+                for d in self.store.list(KIND, ctx.account_id, ctx.region)
+                if d["desired"] == "present"
+            ]
+        start = _token_offset(params.get("NextToken"))
+        limit = params.get("Limit") or 100
+        page = docs[start : start + limit]
+        out: dict[str, Any] = {"DirectoryDescriptions": [_describe(d) for d in page]}
+        if start + limit < len(docs):
+            out["NextToken"] = _make_token(start + limit)
+        return out
+
+    def describe_domain_controllers(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        doc = self.get_directory(ctx, params["DirectoryId"])
+        wanted = set(params.get("DomainControllerIds") or [])
+        out = []
+        for dc in doc["dcs"]:
+            dc_id = f"dc-{doc['aws']['DirectoryId'][2:]}{dc['name'][-1]}"
+            if wanted and dc_id not in wanted:
+                continue
+            out.append(
+                {
+                    "DirectoryId": doc["aws"]["DirectoryId"],
+                    "DomainControllerId": dc_id,
+                    "DnsIpAddr": dc["address"],
+                    "VpcId": doc["aws"]["VpcSettings"]["VpcId"],
+                    "SubnetId": dc["subnet_id"],
+                    "AvailabilityZone": dc["az"],
+                    "Status": dc.get("status", "Creating"),
+                    "StatusReason": dc.get("status_reason"),
+                    "LaunchTime": _dt(doc["aws"]["LaunchTime"]),
+                    "StatusLastUpdatedDateTime": _dt(doc["aws"]["StageLastUpdatedDateTime"]),
+                }
+            )
+        return {"DomainControllers": out}
+
+    def delete_directory(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        directory_id = params["DirectoryId"]
+        self.get_directory(ctx, directory_id)
+        rds = self.registry.get("rds")
+        users = rds.instances_in_directory(ctx, directory_id) if rds else []  # type: ignore[attr-defined]
+        if users:
+            raise ServiceError(
+                "ClientException",
+                f"Cannot delete the directory because it still has authorized applications: "
+                f"{', '.join(users)}.",
+            )
+
+        def mark(doc: Doc) -> None:
+            doc["desired"] = "absent"
+            _set_stage(doc, DirectoryStage.DELETING, None)
+
+        self.store.update(KIND, ctx.account_id, ctx.region, directory_id, mark)
+        self.kick()
+        return {"DirectoryId": directory_id}
+
+    def reset_user_password(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        doc = self._active(ctx, params["DirectoryId"])
+        try:
+            self.access.reset_password(doc, params["UserName"], params["NewPassword"])
+        except PasswordRejected as exc:
+            raise ServiceError("InvalidPasswordException", str(exc)) from exc
+        except LookupError as exc:
+            raise ServiceError(
+                "UserDoesNotExistException", f"User {params['UserName']} does not exist."
+            ) from exc
+        return {}
+
+    def _active(self, ctx: RequestContext, directory_id: str) -> Doc:
+        doc = self.get_directory(ctx, directory_id)
+        if doc["aws"]["Stage"] not in (DirectoryStage.ACTIVE, DirectoryStage.IMPAIRED):
+            raise ServiceError(
+                "DirectoryUnavailableException",
+                f"Directory {directory_id} is not available (stage {doc['aws']['Stage']}).",
+            )
+        return doc
+
+    def enable_directory_data_access(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._set_data_access(ctx, params["DirectoryId"], "Enabled")
+
+    def disable_directory_data_access(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self._set_data_access(ctx, params["DirectoryId"], "Disabled")
+
+    def describe_directory_data_access(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        doc = self._data_directory(ctx, params["DirectoryId"])
+        return {"DataAccessStatus": doc["data_access"]}
+
+    def _data_directory(self, ctx: RequestContext, directory_id: str) -> Doc:
+        try:
+            return self.get_directory(ctx, directory_id)
+        except ServiceError as exc:
+            raise ServiceError("DirectoryDoesNotExistException", exc.message) from exc
+
+    def _set_data_access(
+        self, ctx: RequestContext, directory_id: str, status: str
+    ) -> dict[str, Any]:
+        doc = self._data_directory(ctx, directory_id)
+        if doc["data_access"] == status:
+            raise ServiceError(
+                "DirectoryInDesiredStateException",
+                f"Directory data access is already {status.lower()} for {directory_id}.",
+            )
+        self.store.update(
+            KIND,
+            ctx.account_id,
+            ctx.region,
+            directory_id,
+            lambda d: d.__setitem__("data_access", status),
+        )
+        return {}
+
+
+def _set_stage(doc: Doc, stage: DirectoryStage, reason: str | None) -> None:
+    doc["aws"]["Stage"] = stage.value
+    doc["aws"]["StageLastUpdatedDateTime"] = now().isoformat()
+    if reason:
+        doc["aws"]["StageReason"] = reason
+    else:
+        doc["aws"].pop("StageReason", None)
+
+
+def set_stage(doc: Doc, stage: DirectoryStage, reason: str | None = None) -> bool:
+    """Move ``doc`` to ``stage`` if the table allows it; True if it changed."""
+    current = DirectoryStage(doc["aws"]["Stage"])
+    if current == stage:
+        if doc["aws"].get("StageReason") != reason:
+            _set_stage(doc, stage, reason)
+            return True
+        return False
+    if (current, stage) not in ALLOWED:
+        log.warning("directory %s: refusing %s -> %s", doc["aws"]["DirectoryId"], current, stage)
+        return False
+    _set_stage(doc, stage, reason)
+    return True
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _describe(doc: Doc) -> dict[str, Any]:
+    aws = dict(doc["aws"])
+    for key in ("LaunchTime", "StageLastUpdatedDateTime"):
+        aws[key] = _dt(aws[key])
+    return {k: v for k, v in aws.items() if v is not None}
+
+
+def _make_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
+
+
+def _token_offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["o"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ServiceError("InvalidNextTokenException", "The NextToken is not valid.") from exc

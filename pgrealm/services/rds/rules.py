@@ -1,0 +1,47 @@
+"""RDS for PostgreSQL rules the model cannot express (documented limits of CreateDBInstance:
+https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html)."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["identifier_problem", "master_password_problem", "master_username_problem"]
+
+_IDENT = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}(?<!-)$")
+_USER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$")
+_RESERVED_USERS = {"rdsadmin", "rds_superuser", "rds_ad", "postgres", "public", "pg_signal_backend"}
+
+
+def identifier_problem(identifier: str) -> str | None:
+    if not _IDENT.match(identifier):
+        return (
+            "The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must "
+            "begin with a letter; must contain only ASCII letters, digits, and hyphens; and "
+            "must not end with a hyphen or contain two consecutive hyphens."
+        )
+    return None
+
+
+def master_username_problem(name: str) -> str | None:
+    if not _USER.match(name):
+        return (
+            "The parameter MasterUsername is not a valid identifier. Identifiers must begin "
+            "with a letter; must contain only ASCII letters, digits, and underscores."
+        )
+    if name.lower() in _RESERVED_USERS or name.lower().startswith("pg_"):
+        return f"MasterUsername {name} cannot be used as it is a reserved word used by the engine"
+    return None
+
+
+def master_password_problem(password: str) -> str | None:
+    if not 8 <= len(password) <= 128:
+        return (
+            "The parameter MasterUserPassword is not a valid password because it is shorter "
+            "than 8 characters or longer than 128."
+        )
+    if any(c in '/@" ' or not (32 < ord(c) < 127) for c in password):
+        return (
+            "The parameter MasterUserPassword is not a valid password. Only printable ASCII "
+            "characters besides '/', '@', '\"', ' ' may be used."
+        )
+    return None

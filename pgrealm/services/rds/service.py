@@ -1,0 +1,425 @@
+"""RDS: PostgreSQL DB instances (optionally joined to a directory) and DB subnet groups.
+
+The API records the desired instance (``DBInstanceStatus: creating``) and the
+db-instance reconciler makes it real. Status transitions allowed:
+
+    creating -> available | failed;  available -> modifying | rebooting -> available
+    any -> deleting -> (gone)
+Domain membership: joining -> kerberos-enabled | failed;  removing -> (gone)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from pgrealm.api.context import RequestContext
+from pgrealm.api.errors import CommonError, ServiceError
+from pgrealm.config import Settings
+from pgrealm.sealing import Sealer
+from pgrealm.services.base import Service, new_id
+from pgrealm.services.rds import rules
+from pgrealm.store import Doc, Store
+
+__all__ = ["INSTANCE", "InstanceStatus", "RdsService", "SUBNET_GROUP"]
+
+log = logging.getLogger(__name__)
+
+INSTANCE = "db_instance"
+SUBNET_GROUP = "db_subnet_group"
+ENGINE_VERSION = "15.18"
+
+
+class InstanceStatus(str, Enum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    MODIFYING = "modifying"
+    REBOOTING = "rebooting"
+    DELETING = "deleting"
+    FAILED = "failed"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _invalid(message: str) -> CommonError:
+    return CommonError("InvalidParameterValue", message)
+
+
+class RdsService(Service):
+    service_name = "rds"
+
+    def __init__(
+        self,
+        store: Store,
+        registry: dict[str, Service],
+        settings: Settings,
+        sealer: Sealer,
+        kick: Any = None,
+    ) -> None:
+        super().__init__(store, registry)
+        self.settings = settings
+        self.sealer = sealer
+        self.kick = kick or (lambda: None)
+
+    # -- DB subnet groups ------------------------------------------------------------------
+    def create_db_subnet_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["DBSubnetGroupName"].lower()
+        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        try:
+            subnets = network.get_subnets(ctx.account_id, ctx.region, params["SubnetIds"])
+        except ServiceError as exc:
+            raise ServiceError("InvalidSubnet", exc.message) from exc
+        if len({s["VpcId"] for s in subnets}) != 1:
+            raise ServiceError("InvalidSubnet", "Subnets must all be in the same VPC.")
+        if len({s["AvailabilityZone"] for s in subnets}) < 2:
+            raise ServiceError(
+                "DBSubnetGroupDoesNotCoverEnoughAZs",
+                "The DB subnet group doesn't meet Availability Zone (AZ) coverage requirement. "
+                "Current AZ coverage: " + subnets[0]["AvailabilityZone"] + ". Add subnets to "
+                "cover at least 2 AZs.",
+            )
+        group = {
+            "DBSubnetGroupName": name,
+            "DBSubnetGroupDescription": params["DBSubnetGroupDescription"],
+            "VpcId": subnets[0]["VpcId"],
+            "SubnetGroupStatus": "Complete",
+            "Subnets": [
+                {
+                    "SubnetIdentifier": s["SubnetId"],
+                    "SubnetAvailabilityZone": {"Name": s["AvailabilityZone"]},
+                    "SubnetStatus": "Active",
+                }
+                for s in subnets
+            ],
+            "DBSubnetGroupArn": self._arn(ctx, "subgrp", name),
+            "SupportedNetworkTypes": ["IPV4"],
+        }
+        if not self.store.insert(SUBNET_GROUP, ctx.account_id, ctx.region, name, group):
+            raise ServiceError(
+                "DBSubnetGroupAlreadyExistsFault", f"The DB subnet group '{name}' already exists."
+            )
+        return {"DBSubnetGroup": group}
+
+    def describe_db_subnet_groups(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        name = params.get("DBSubnetGroupName")
+        groups = (
+            [self._subnet_group(ctx, name)]
+            if name
+            else self.store.list(SUBNET_GROUP, ctx.account_id, ctx.region)
+        )
+        return {"DBSubnetGroups": groups}
+
+    def delete_db_subnet_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["DBSubnetGroupName"].lower()
+        self._subnet_group(ctx, name)
+        users = [
+            d["aws"]["DBInstanceIdentifier"]
+            for d in self._instances(ctx)
+            if d["aws"].get("DBSubnetGroup", {}).get("DBSubnetGroupName") == name
+        ]
+        if users:
+            raise ServiceError(
+                "InvalidDBSubnetGroupStateFault",
+                f"Cannot delete the subnet group '{name}' because at least one database "
+                "instance: " + users[0] + " is still using it.",
+            )
+        self.store.delete(SUBNET_GROUP, ctx.account_id, ctx.region, name)
+        return {}
+
+    def _subnet_group(self, ctx: RequestContext, name: str) -> Doc:
+        group = self.store.get(SUBNET_GROUP, ctx.account_id, ctx.region, name.lower())
+        if group is None:
+            raise ServiceError("DBSubnetGroupNotFoundFault", f"DBSubnetGroup '{name}' not found.")
+        return group
+
+    def _default_subnet_group(self, ctx: RequestContext) -> Doc:
+        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        subnets = network.default_subnets(ctx.account_id, ctx.region)
+        if not subnets:
+            raise ServiceError(
+                "DBSubnetGroupNotFoundFault",
+                "Default DBSubnetGroup not found: the default VPC was deleted.",
+            )
+        return {
+            "DBSubnetGroupName": "default",
+            "DBSubnetGroupDescription": "default",
+            "VpcId": subnets[0]["VpcId"],
+            "SubnetGroupStatus": "Complete",
+            "Subnets": [
+                {
+                    "SubnetIdentifier": s["SubnetId"],
+                    "SubnetAvailabilityZone": {"Name": s["AvailabilityZone"]},
+                    "SubnetStatus": "Active",
+                }
+                for s in subnets
+            ],
+        }
+
+    # -- DB instances -------------------------------------------------------------------------
+    def create_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        identifier = params["DBInstanceIdentifier"].lower()
+        self._check_create(params)
+        group = (
+            self._subnet_group(ctx, params["DBSubnetGroupName"])
+            if params.get("DBSubnetGroupName")
+            else self._default_subnet_group(ctx)
+        )
+        membership = self._domain_membership(ctx, params)
+        subnet = self._pick_subnet(group, params.get("AvailabilityZone"))
+        doc = self._new_instance(ctx, identifier, params, group, subnet, membership)
+        if not self.store.insert(INSTANCE, ctx.account_id, ctx.region, identifier, doc):
+            raise ServiceError("DBInstanceAlreadyExistsFault", "DB instance already exists")
+        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        vpc_ip, address = network.allocate_address(
+            ctx.account_id, ctx.region, subnet["SubnetIdentifier"], f"rds/{identifier}"
+        )
+        self.store.update(
+            INSTANCE,
+            ctx.account_id,
+            ctx.region,
+            identifier,
+            lambda d: d.update(address=address, vpc_ip=vpc_ip),
+        )
+        log.info("db instance %s requested", identifier)
+        self.kick()
+        return {"DBInstance": _describe(doc)}
+
+    def _check_create(self, params: dict[str, Any]) -> None:
+        if params["Engine"] != "postgres":
+            raise _invalid(f"Invalid DB engine: {params['Engine']}. pgrealm runs postgres only.")
+        if not params.get("MasterUsername") or not params.get("MasterUserPassword"):
+            raise _invalid("The parameter MasterUsername and MasterUserPassword must be provided.")
+        for problem in (
+            rules.identifier_problem(params["DBInstanceIdentifier"]),
+            rules.master_username_problem(params["MasterUsername"]),
+            rules.master_password_problem(params["MasterUserPassword"]),
+        ):
+            if problem:
+                raise _invalid(problem)
+        if params.get("Port") not in (None, 5432):
+            raise _invalid("pgrealm instances listen on port 5432 on their own address.")
+
+    def _domain_membership(self, ctx: RequestContext, params: dict[str, Any]) -> Doc | None:
+        domain = params.get("Domain")
+        role = params.get("DomainIAMRoleName")
+        if not domain:
+            if role:
+                raise CommonError(
+                    "InvalidParameterCombination",
+                    "DomainIAMRoleName requires Domain to be specified.",
+                )
+            return None
+        if not role:
+            raise CommonError(
+                "InvalidParameterCombination",
+                "DomainIAMRoleName is required when Domain is specified.",
+            )
+        ds = self.registry["ds"]
+        try:
+            directory = ds.get_directory(ctx, domain)  # type: ignore[attr-defined]
+        except ServiceError as exc:
+            raise ServiceError("DomainNotFoundFault", f"Domain {domain} not found.") from exc
+        problem = self.registry["iam"].check_rds_directory_role(  # type: ignore[attr-defined]
+            ctx.account_id, role
+        )
+        if problem:
+            raise CommonError(
+                "InvalidParameterCombination",
+                f"IAM role provided is not valid. Please check the role: {role}. {problem}",
+            )
+        return {
+            "Domain": domain,
+            "IAMRoleName": role,
+            "FQDN": directory["aws"]["Name"],
+            "Status": "joining",
+            "DnsIps": directory["aws"]["DnsIpAddrs"],
+        }
+
+    def _pick_subnet(self, group: Doc, zone: str | None) -> Doc:
+        for subnet in group["Subnets"]:
+            if zone is None or subnet["SubnetAvailabilityZone"]["Name"] == zone:
+                return dict(subnet)
+        raise _invalid(f"No subnet of DB subnet group {group['DBSubnetGroupName']} is in {zone}.")
+
+    def endpoint_name(self, ctx: RequestContext, identifier: str) -> str:
+        # Like RDS's <id>.<12 chars per account and region>.<region>.rds.amazonaws.com,
+        # under a domain of our own so no real AWS name is ever shadowed.
+        digest = hashlib.sha256(f"{ctx.account_id}/{ctx.region}".encode()).hexdigest()[:12]
+        return f"{identifier}.{digest}.{ctx.region}.rds.{self.settings.endpoint_domain}"
+
+    def _new_instance(
+        self,
+        ctx: RequestContext,
+        identifier: str,
+        params: dict[str, Any],
+        group: Doc,
+        subnet: Doc,
+        membership: Doc | None,
+    ) -> Doc:
+        sgs = params.get("VpcSecurityGroupIds") or []
+        aws = {
+            "DBInstanceIdentifier": identifier,
+            "DBInstanceClass": params["DBInstanceClass"],
+            "Engine": "postgres",
+            "EngineVersion": ENGINE_VERSION,
+            "DBInstanceStatus": InstanceStatus.CREATING.value,
+            "MasterUsername": params["MasterUsername"],
+            "DBName": params.get("DBName"),
+            "Endpoint": {
+                "Address": self.endpoint_name(ctx, identifier),
+                "Port": 5432,
+                "HostedZoneId": "Z2R2ITUGPM61AM",
+            },
+            "AllocatedStorage": params.get("AllocatedStorage", 20),
+            "PreferredBackupWindow": "03:00-03:30",
+            "BackupRetentionPeriod": params.get("BackupRetentionPeriod", 1),
+            "DBSecurityGroups": [],
+            "VpcSecurityGroups": [{"VpcSecurityGroupId": g, "Status": "active"} for g in sgs],
+            "DBParameterGroups": [
+                {"DBParameterGroupName": "default.postgres15", "ParameterApplyStatus": "in-sync"}
+            ],
+            "AvailabilityZone": subnet["SubnetAvailabilityZone"]["Name"],
+            "DBSubnetGroup": group,
+            "PreferredMaintenanceWindow": "sun:05:00-sun:05:30",
+            "PendingModifiedValues": {},
+            "MultiAZ": False,
+            "AutoMinorVersionUpgrade": True,
+            "LicenseModel": "postgresql-license",
+            "PubliclyAccessible": bool(params.get("PubliclyAccessible", False)),
+            "StorageType": params.get("StorageType", "gp2"),
+            "DbInstancePort": 0,
+            "StorageEncrypted": bool(params.get("StorageEncrypted", False)),
+            "DbiResourceId": new_id("db-", 26, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+            "CACertificateIdentifier": "rds-ca-rsa2048-g1",
+            "DomainMemberships": [membership] if membership else [],
+            "CopyTagsToSnapshot": False,
+            "MonitoringInterval": 0,
+            "DBInstanceArn": self._arn(ctx, "db", identifier),
+            "IAMDatabaseAuthenticationEnabled": False,
+            "PerformanceInsightsEnabled": False,
+            "DeletionProtection": bool(params.get("DeletionProtection", False)),
+            "TagList": params.get("Tags", []),
+            "CustomerOwnedIpEnabled": False,
+            "NetworkType": "IPV4",
+        }
+        return {
+            "aws": aws,
+            "desired": "present",
+            "sealed_master_password": self.sealer.seal(params["MasterUserPassword"]),
+            "directory": [ctx.account_id, ctx.region, membership["Domain"]] if membership else None,
+            "subnet_id": subnet["SubnetIdentifier"],
+        }
+
+    def describe_db_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ident = params.get("DBInstanceIdentifier")
+        docs = [self._instance(ctx, ident)] if ident else self._instances(ctx)
+        return {"DBInstances": [_describe(d) for d in docs]}
+
+    def delete_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ident = params["DBInstanceIdentifier"].lower()
+        doc = self._instance(ctx, ident)
+        if doc["aws"].get("DeletionProtection"):
+            raise ServiceError(
+                "InvalidDBInstanceStateFault",
+                "Cannot delete protected DB Instance, please disable deletion "
+                "protection and try again.",
+            )
+        if not params.get("SkipFinalSnapshot") and not params.get("FinalDBSnapshotIdentifier"):
+            raise CommonError(
+                "InvalidParameterCombination",
+                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
+            )
+
+        def mark(d: Doc) -> None:
+            d["desired"] = "absent"
+            d["aws"]["DBInstanceStatus"] = InstanceStatus.DELETING.value
+
+        updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, mark)
+        self.kick()
+        return {"DBInstance": _describe(updated or doc)}
+
+    def modify_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ident = params["DBInstanceIdentifier"].lower()
+        doc = self._instance(ctx, ident)
+        changes: Doc = {}
+        if params.get("Domain") or params.get("DomainIAMRoleName"):
+            changes["membership"] = self._domain_membership(ctx, params)
+        if params.get("MasterUserPassword"):
+            problem = rules.master_password_problem(params["MasterUserPassword"])
+            if problem:
+                raise _invalid(problem)
+            changes["sealed"] = self.sealer.seal(params["MasterUserPassword"])
+        if doc["aws"]["DBInstanceStatus"] not in (InstanceStatus.AVAILABLE,):
+            raise ServiceError(
+                "InvalidDBInstanceStateFault",
+                f"Database instance is not in available state: {ident}",
+            )
+
+        def apply(d: Doc) -> None:
+            if "membership" in changes:
+                d["aws"]["DomainMemberships"] = [changes["membership"]]
+                d["directory"] = [ctx.account_id, ctx.region, changes["membership"]["Domain"]]
+            if "sealed" in changes:
+                d["sealed_master_password"] = changes["sealed"]
+                d["roles_bootstrapped"] = False
+            d["aws"]["DBInstanceStatus"] = InstanceStatus.MODIFYING.value
+
+        updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, apply)
+        self.kick()
+        return {"DBInstance": _describe(updated or doc)}
+
+    def reboot_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ident = params["DBInstanceIdentifier"].lower()
+        doc = self._instance(ctx, ident)
+        if doc["aws"]["DBInstanceStatus"] != InstanceStatus.AVAILABLE:
+            raise ServiceError(
+                "InvalidDBInstanceStateFault",
+                f"Database instance is not in available state: {ident}",
+            )
+
+        def apply(d: Doc) -> None:
+            d["aws"]["DBInstanceStatus"] = InstanceStatus.REBOOTING.value
+            d["reboot_requested"] = True
+
+        updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, apply)
+        self.kick()
+        return {"DBInstance": _describe(updated or doc)}
+
+    # -- helpers used by other services ---------------------------------------------------------
+    def instances_in_directory(self, ctx: RequestContext, directory_id: str) -> list[str]:
+        out = []
+        for key in self.store.keys(INSTANCE):
+            doc = self.store.get(INSTANCE, *key)
+            if doc and doc.get("directory") == [ctx.account_id, ctx.region, directory_id]:
+                out.append(doc["aws"]["DBInstanceIdentifier"])
+        return out
+
+    def _instances(self, ctx: RequestContext) -> list[Doc]:
+        return self.store.list(INSTANCE, ctx.account_id, ctx.region)
+
+    def _instance(self, ctx: RequestContext, ident: str) -> Doc:
+        doc = self.store.get(INSTANCE, ctx.account_id, ctx.region, ident.lower())
+        if doc is None:
+            raise ServiceError("DBInstanceNotFoundFault", f"DBInstance {ident} not found.")
+        return doc
+
+    def _arn(self, ctx: RequestContext, kind: str, name: str) -> str:
+        return f"arn:aws:rds:{ctx.region}:{ctx.account_id}:{kind}:{name}"
+
+
+def _describe(doc: Doc) -> dict[str, Any]:
+    aws = dict(doc["aws"])
+    if aws.get("InstanceCreateTime"):
+        aws["InstanceCreateTime"] = datetime.fromisoformat(aws["InstanceCreateTime"])
+    aws["DomainMemberships"] = [
+        {k: v for k, v in m.items() if k in ("Domain", "Status", "FQDN", "IAMRoleName", "DnsIps")}
+        for m in aws.get("DomainMemberships", [])
+    ]
+    return {k: v for k, v in aws.items() if v is not None}

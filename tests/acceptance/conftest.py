@@ -1,0 +1,93 @@
+"""Session-wide real components for the acceptance tests.
+
+One stack (a real pgrealm server) and one directory (a real Samba AD domain, created
+through the aws CLI) are shared by every test that only reads them; tests that break
+or delete things make their own.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fixtures.stack import StackHandle, running_stack
+
+DOMAIN = "corp.example.com"
+REALM = DOMAIN.upper()
+ROLE = "rds-ad-role"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["rds.amazonaws.com", "directoryservice.rds.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess"
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12).replace("-", "x").replace("_", "y") + "Aa1#"
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackHandle]:
+    with running_stack() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="session")
+def directory(stack: StackHandle) -> dict[str, Any]:
+    """corp.example.com, created with the real aws CLI as the seed's step 1 does."""
+    subnets = stack.aws("ec2", "describe-subnets", "--filters", "Name=default-for-az,Values=true")[
+        "Subnets"
+    ]
+    vpc = subnets[0]["VpcId"]
+    two = [s["SubnetId"] for s in subnets[:2]]
+    out = stack.aws(
+        "ds",
+        "create-microsoft-ad",
+        "--name",
+        DOMAIN,
+        "--short-name",
+        "CORP",
+        "--password",
+        new_password(),
+        "--edition",
+        "Standard",
+        "--vpc-settings",
+        json.dumps({"VpcId": vpc, "SubnetIds": two}),
+    )
+    directory_id = out["DirectoryId"]
+
+    def active() -> Any:
+        d = stack.aws("ds", "describe-directories", "--directory-ids", directory_id)[
+            "DirectoryDescriptions"
+        ][0]
+        assert d["Stage"] not in ("Failed",), d.get("StageReason")
+        return d if d["Stage"] == "Active" else None
+
+    desc: dict[str, Any] = stack.wait("the directory to be Active", active, timeout=240)
+    stack.aws("ds", "enable-directory-data-access", "--directory-id", directory_id)
+    return desc
+
+
+@pytest.fixture(scope="session")
+def rds_role(stack: StackHandle) -> str:
+    """The seed's step 2: a role trusting RDS, with the AWS managed policy attached."""
+    stack.aws(
+        "iam",
+        "create-role",
+        "--role-name",
+        ROLE,
+        "--assume-role-policy-document",
+        json.dumps(TRUST),
+    )
+    stack.aws("iam", "attach-role-policy", "--role-name", ROLE, "--policy-arn", POLICY_ARN)
+    return ROLE

@@ -1,0 +1,173 @@
+"""Bad input is answered with the real service's error code, and nothing is created."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from tests.acceptance.conftest import TRUST, new_password
+from tests.fixtures.stack import StackHandle
+
+pytestmark = pytest.mark.acceptance
+
+
+def _default_subnets(stack: StackHandle) -> list[dict[str, Any]]:
+    subnets: list[dict[str, Any]] = stack.client("ec2").describe_subnets(
+        Filters=[{"Name": "default-for-az", "Values": ["true"]}]
+    )["Subnets"]
+    return subnets
+
+
+def _directory_count(stack: StackHandle) -> int:
+    return len(stack.client("ds").describe_directories()["DirectoryDescriptions"])
+
+
+@pytest.mark.parametrize(
+    "password, why",
+    [
+        ("short1A", "too short"),
+        ("alllowercaseletters", "one category"),
+        ("MyAdminPassw0rd", "contains admin"),
+    ],
+)
+def test_bad_admin_password(stack: StackHandle, password: str, why: str) -> None:
+    subnets = _default_subnets(stack)
+    before = _directory_count(stack)
+    done = stack.aws(
+        "ds",
+        "create-microsoft-ad",
+        "--name",
+        "bad.example.com",
+        "--password",
+        password,
+        "--vpc-settings",
+        json.dumps(
+            {"VpcId": subnets[0]["VpcId"], "SubnetIds": [s["SubnetId"] for s in subnets[:2]]}
+        ),
+        check=False,
+    )
+    assert done.returncode != 0, why
+    assert "InvalidParameterException" in done.stderr, done.stderr
+    assert password not in done.stderr
+    assert _directory_count(stack) == before
+
+
+def test_two_subnets_in_one_az(stack: StackHandle) -> None:
+    ec2 = stack.client("ec2")
+    subnet = _default_subnets(stack)[0]
+    vpc = subnet["VpcId"]
+    other = ec2.create_subnet(
+        VpcId=vpc, CidrBlock="172.31.200.0/24", AvailabilityZone=subnet["AvailabilityZone"]
+    )["Subnet"]
+    before = _directory_count(stack)
+    ds = stack.client("ds")
+    with pytest.raises(ds.exceptions.InvalidParameterException, match="Availability Zone"):
+        ds.create_microsoft_ad(
+            Name="oneaz.example.com",
+            Password=new_password(),
+            VpcSettings={"VpcId": vpc, "SubnetIds": [subnet["SubnetId"], other["SubnetId"]]},
+        )
+    assert _directory_count(stack) == before
+    ec2.delete_subnet(SubnetId=other["SubnetId"])
+
+
+def test_bad_directory_name(stack: StackHandle) -> None:
+    subnets = _default_subnets(stack)
+    ds = stack.client("ds")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        ds.create_microsoft_ad(
+            Name="not a domain!",
+            Password=new_password(),
+            VpcSettings={
+                "VpcId": subnets[0]["VpcId"],
+                "SubnetIds": [s["SubnetId"] for s in subnets[:2]],
+            },
+        )
+    assert err.value.response["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_wrong_secret_and_unknown_key(stack: StackHandle) -> None:
+    sts = boto3.client(
+        "sts",
+        endpoint_url=stack.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="wrong",
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        sts.get_caller_identity()
+    assert err.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    iam = boto3.client(
+        "iam",
+        endpoint_url=stack.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIANOTKNOWN",
+        aws_secret_access_key="test",
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        iam.list_roles()
+    assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_accounts_from_access_keys(stack: StackHandle) -> None:
+    assert stack.aws("sts", "get-caller-identity")["Account"] == "000000000000"
+    other = stack.client("sts", account="111111111111").get_caller_identity()
+    assert other["Account"] == "111111111111"
+
+
+def test_role_that_does_not_trust_rds(stack: StackHandle, directory: dict[str, Any]) -> None:
+    iam = stack.client("iam")
+    untrusting = {
+        **TRUST,
+        "Statement": [
+            {
+                **TRUST["Statement"][0],  # type: ignore[index]
+                "Principal": {"Service": "ec2.amazonaws.com"},
+            }
+        ],
+    }
+    iam.create_role(RoleName="not-for-rds", AssumeRolePolicyDocument=json.dumps(untrusting))
+    iam.attach_role_policy(
+        RoleName="not-for-rds",
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess",
+    )
+    rds = stack.client("rds")
+    for role in ("not-for-rds", "no-such-role"):
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            rds.create_db_instance(
+                DBInstanceIdentifier="badrole",
+                DBInstanceClass="db.t3.micro",
+                Engine="postgres",
+                MasterUsername="master",
+                MasterUserPassword=new_password(),
+                Domain=directory["DirectoryId"],
+                DomainIAMRoleName=role,
+            )
+        assert err.value.response["Error"]["Code"] == "InvalidParameterCombination"
+        assert "IAM role provided is not valid" in err.value.response["Error"]["Message"]
+    with pytest.raises(rds.exceptions.DBInstanceNotFoundFault):
+        rds.describe_db_instances(DBInstanceIdentifier="badrole")
+
+
+def test_unknown_directory(stack: StackHandle, rds_role: str) -> None:
+    rds = stack.client("rds")
+    with pytest.raises(rds.exceptions.DomainNotFoundFault):
+        rds.create_db_instance(
+            DBInstanceIdentifier="nodomain",
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            MasterUsername="master",
+            MasterUserPassword=new_password(),
+            Domain="d-0000000000",
+            DomainIAMRoleName=rds_role,
+        )
+
+
+def test_ds_data_needs_data_access(stack: StackHandle) -> None:
+    dsd = stack.client("ds-data")
+    with pytest.raises(dsd.exceptions.ResourceNotFoundException):
+        dsd.list_users(DirectoryId="d-0000000000")

@@ -1,0 +1,269 @@
+"""The seed's whole flow on real Samba AD and PostgreSQL, through boto3 and the aws CLI.
+
+Steps 1-2 (directory, role) are the session fixtures; this module creates a user
+(step 3), a DB instance joined to the directory (step 5), the Kerberos login (step 6)
+and connects with kinit and psql (step 7).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pgrealm.client.krb5conf import render_krb5_conf
+from tests.acceptance.conftest import REALM, new_password
+from tests.fixtures.stack import StackHandle
+
+pytestmark = pytest.mark.acceptance
+
+INSTANCE = "kerbdb"
+
+
+def wait_available(stack: StackHandle, ident: str, timeout: float = 120) -> dict[str, Any]:
+    rds = stack.client("rds")
+
+    def ready() -> Any:
+        inst = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+        assert inst["DBInstanceStatus"] != "failed", stack.log_tail()
+        members_ok = all(m["Status"] == "kerberos-enabled" for m in inst["DomainMemberships"])
+        return inst if inst["DBInstanceStatus"] == "available" and members_ok else None
+
+    result: dict[str, Any] = stack.wait(f"{ident} to be available", ready, timeout)
+    return result
+
+
+@pytest.fixture(scope="module")
+def kerberos(tmp_path_factory: pytest.TempPathFactory, directory: dict[str, Any]) -> dict[str, str]:
+    """A client environment of its own: krb5.conf naming the directory's DCs, a ccache."""
+    tmp = tmp_path_factory.mktemp("client")
+    conf = tmp / "krb5.conf"
+    conf.write_text(render_krb5_conf(REALM, directory["DnsIpAddrs"]))
+    return {
+        "KRB5_CONFIG": str(conf),
+        "KRB5CCNAME": f"FILE:{tmp}/ccache",
+        "PATH": os.environ["PATH"],
+    }
+
+
+def kinit(env: dict[str, str], principal: str, password: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kinit", principal],
+        input=password + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.fixture(scope="module")
+def instance(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> dict[str, Any]:
+    """Step 5 with boto3: a subnet group over the directory's subnets, then the instance."""
+    rds = stack.client("rds")
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="kerb-subnets",
+        DBSubnetGroupDescription="for the seed flow",
+        SubnetIds=directory["VpcSettings"]["SubnetIds"],
+    )
+    password = new_password()
+    created = rds.create_db_instance(
+        DBInstanceIdentifier=INSTANCE,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=password,
+        AllocatedStorage=20,
+        DBSubnetGroupName="kerb-subnets",
+        Domain=directory["DirectoryId"],
+        DomainIAMRoleName=rds_role,
+    )["DBInstance"]
+    assert created["DBInstanceStatus"] == "creating"
+    assert created["DomainMemberships"][0]["Status"] == "joining"
+    inst = wait_available(stack, INSTANCE)
+    inst["_master_password"] = password
+    return inst
+
+
+def test_directory_is_described_as_aws_does(directory: dict[str, Any]) -> None:
+    assert directory["Type"] == "MicrosoftAD"
+    assert directory["Edition"] == "Standard"
+    assert directory["ShortName"] == "CORP"
+    assert directory["AccessUrl"] == f"{directory['DirectoryId']}.awsapps.com"
+    vpc = directory["VpcSettings"]
+    assert vpc["SecurityGroupId"].startswith("sg-")
+    assert len(set(vpc["AvailabilityZones"])) == 2
+    assert all(ip.startswith("127.") for ip in directory["DnsIpAddrs"])
+
+
+def test_directory_answers_dns_kerberos_and_kpasswd(directory: dict[str, Any]) -> None:
+    dc = directory["DnsIpAddrs"][0]
+    srv = subprocess.run(
+        ["dig", "+short", f"@{dc}", "-t", "SRV", "_kerberos._tcp.corp.example.com"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    ).stdout
+    assert "88" in srv, srv
+    for port in (88, 464, 389):
+        with socket.create_connection((dc, port), timeout=5):
+            pass
+
+
+def test_user_created_with_ds_data_can_kinit(
+    stack: StackHandle, directory: dict[str, Any], kerberos: dict[str, str]
+) -> None:
+    dsd = stack.client("ds-data")
+    did = directory["DirectoryId"]
+    dsd.create_user(DirectoryId=did, SAMAccountName="carol", GivenName="Carol")
+    user = dsd.describe_user(DirectoryId=did, SAMAccountName="carol")
+    assert user["Enabled"] and user["SID"].startswith("S-1-5-21-")
+    assert "carol" in [u["SAMAccountName"] for u in dsd.list_users(DirectoryId=did)["Users"]]
+    password = new_password()
+    stack.client("ds").reset_user_password(DirectoryId=did, UserName="carol", NewPassword=password)
+    done = kinit(kerberos, f"carol@{REALM}", password)
+    assert done.returncode == 0, done.stderr
+    dsd.delete_user(DirectoryId=did, SAMAccountName="carol")
+    with pytest.raises(dsd.exceptions.ResourceNotFoundException):
+        dsd.describe_user(DirectoryId=did, SAMAccountName="carol")
+
+
+def test_instance_is_joined_to_the_directory(
+    instance: dict[str, Any], directory: dict[str, Any], rds_role: str
+) -> None:
+    member = instance["DomainMemberships"][0]
+    assert member["Domain"] == directory["DirectoryId"]
+    assert member["FQDN"] == "corp.example.com"
+    assert member["IAMRoleName"] == rds_role
+    assert member["Status"] == "kerberos-enabled"
+    endpoint = instance["Endpoint"]
+    assert endpoint["Port"] == 5432
+    assert socket.gethostbyname(endpoint["Address"]).startswith("127.")
+
+
+def test_instance_runs_unprivileged_with_an_aes_keytab(
+    stack: StackHandle, instance: dict[str, Any]
+) -> None:
+    keytabs = list(stack.home.glob("instances/*/krb5.keytab"))
+    assert len(keytabs) == 1
+    st = keytabs[0].stat()
+    assert st.st_mode & 0o777 == 0o600
+    assert pwd.getpwuid(st.st_uid).pw_name != "root"
+    listing = subprocess.run(
+        ["klist", "-k", "-e", str(keytabs[0])], capture_output=True, text=True, timeout=10
+    ).stdout
+    assert f"postgres/{instance['Endpoint']['Address']}@{REALM}" in listing
+    enctypes = [line.rsplit("(", 1)[1] for line in listing.splitlines() if "(" in line]
+    assert enctypes and all(e.startswith("aes") for e in enctypes), listing
+    users = subprocess.run(
+        ["ps", "-o", "user=", "-C", "postgres"], capture_output=True, text=True
+    ).stdout.split()
+    assert users and "root" not in users
+
+
+def psql(env: dict[str, str], conninfo: str, sql: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["psql", "-X", "-At", conninfo, "-c", sql],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_kerberos_login_as_the_seed_describes(
+    stack: StackHandle,
+    instance: dict[str, Any],
+    directory: dict[str, Any],
+    kerberos: dict[str, str],
+) -> None:
+    host = instance["Endpoint"]["Address"]
+    did = directory["DirectoryId"]
+    alice_pw, bob_pw = new_password(), new_password()
+    for name, pw in (("alice", alice_pw), ("bob", bob_pw)):
+        stack.client("ds-data").create_user(DirectoryId=did, SAMAccountName=name)
+        stack.client("ds").reset_user_password(DirectoryId=did, UserName=name, NewPassword=pw)
+
+    # Step 6: the master user, with its password, creates the Kerberos logins.
+    master_env = {"PATH": os.environ["PATH"], "PGPASSWORD": instance["_master_password"]}
+    sql = (
+        f'CREATE USER "alice@{REALM}" WITH LOGIN; GRANT rds_ad TO "alice@{REALM}"; '
+        f"CREATE USER \"bob@{REALM}\" WITH LOGIN PASSWORD '{bob_pw}';"
+    )
+    done = psql(master_env, f"host={host} dbname=postgres user=master", sql)
+    assert done.returncode == 0, done.stderr
+    su = psql(
+        master_env,
+        f"host={host} dbname=postgres user=master",
+        "SELECT rolsuper, pg_has_role('rds_superuser', 'member') FROM pg_roles "
+        "WHERE rolname = current_user",
+    )
+    assert su.stdout.strip() == "f|t"
+
+    # Step 7: kinit, then psql by the endpoint name, authenticated by GSSAPI.
+    assert kinit(kerberos, f"alice@{REALM}", alice_pw).returncode == 0
+    login = psql(
+        kerberos,
+        f"host={host} dbname=postgres user=alice@{REALM}",
+        "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid()",
+    )
+    assert login.returncode == 0, login.stderr
+    assert login.stdout.strip() == f"alice@{REALM}|t"
+
+    # alice cannot use a password instead.
+    no_ticket = {
+        "PATH": os.environ["PATH"],
+        "PGPASSWORD": alice_pw,
+        "KRB5_CONFIG": kerberos["KRB5_CONFIG"],
+        "KRB5CCNAME": "FILE:/nonexistent",
+    }
+    refused = psql(
+        no_ticket, f"host={host} dbname=postgres user=alice@{REALM} gssencmode=disable", "SELECT 1"
+    )
+    assert refused.returncode != 0
+
+    # bob has a ticket but not rds_ad: Kerberos does not get him in.
+    assert kinit(kerberos, f"bob@{REALM}", bob_pw).returncode == 0
+    env = {**kerberos, "PGPASSWORD": "wrong"}
+    bob = psql(env, f"host={host} dbname=postgres user=bob@{REALM}", "SELECT 1")
+    assert bob.returncode != 0
+    assert "password authentication failed" in bob.stderr
+
+
+def test_directory_with_a_joined_instance_cannot_be_deleted(
+    stack: StackHandle, instance: dict[str, Any], directory: dict[str, Any]
+) -> None:
+    ds = stack.client("ds")
+    with pytest.raises(ds.exceptions.ClientException):
+        ds.delete_directory(DirectoryId=directory["DirectoryId"])
+
+
+def test_instance_delete(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> None:
+    rds = stack.client("rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="shortlived",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=new_password(),
+        AllocatedStorage=20,
+    )
+    inst = wait_available(stack, "shortlived")
+    host = inst["Endpoint"]["Address"]
+    out = rds.delete_db_instance(DBInstanceIdentifier="shortlived", SkipFinalSnapshot=True)
+    assert out["DBInstance"]["DBInstanceStatus"] == "deleting"
+
+    def gone() -> bool:
+        try:
+            rds.describe_db_instances(DBInstanceIdentifier="shortlived")
+        except rds.exceptions.DBInstanceNotFoundFault:
+            return True
+        return False
+
+    stack.wait("the instance to be deleted", gone, 60)
+    assert host not in Path("/etc/hosts").read_text()
