@@ -8,7 +8,7 @@ Steps (each idempotent, observed from the real world):
     postgres.config           postgresql.conf / pg_hba.conf say what the instance should be
     supervisor.postmaster     postgres runs and accepts connections
     postgres.reload           a running server has read the current configuration
-    postgres.roles            rds_superuser, rds_ad and the master user exist (sealed password erased)
+    postgres.roles            rds_superuser, rds_ad and the master user exist (password erased)
     hosts.endpoint            the endpoint name resolves to the instance's address
 """
 

@@ -122,10 +122,12 @@ def test_user_created_with_ds_data_can_kinit(
     did = directory["DirectoryId"]
     dsd.create_user(DirectoryId=did, SAMAccountName="carol", GivenName="Carol")
     user = dsd.describe_user(DirectoryId=did, SAMAccountName="carol")
-    assert user["Enabled"] and user["SID"].startswith("S-1-5-21-")
+    # AD keeps an account without a password disabled; ResetUserPassword enables it.
+    assert not user["Enabled"] and user["SID"].startswith("S-1-5-21-")
     assert "carol" in [u["SAMAccountName"] for u in dsd.list_users(DirectoryId=did)["Users"]]
     password = new_password()
     stack.client("ds").reset_user_password(DirectoryId=did, UserName="carol", NewPassword=password)
+    assert dsd.describe_user(DirectoryId=did, SAMAccountName="carol")["Enabled"]
     done = kinit(kerberos, f"carol@{REALM}", password)
     assert done.returncode == 0, done.stderr
     dsd.delete_user(DirectoryId=did, SAMAccountName="carol")

@@ -1,0 +1,60 @@
+"""Samba AD DC engine: provision a domain, run its DCs, manage users, SPNs and keytabs.
+
+Modules: spec (DomainSpec, DcSpec, paths), conf (smb.conf/krb5.conf), provision,
+dc (argv/env/readiness), directory (users, passwords, service accounts, keytabs),
+keytab (file format), tool + _samdb_tool.py (the sam.ldb helper run by Debian's python3),
+errors. Nothing here knows about AWS.
+"""
+
+from __future__ import annotations
+
+from pgrealm.engines.samba.conf import render_krb5_conf, render_smb_conf, write_dc_configs
+from pgrealm.engines.samba.dc import dc_argv, dc_env, dc_pid, dc_ready
+from pgrealm.engines.samba.directory import (
+    create_user,
+    delete_user,
+    ensure_service_account,
+    export_keytab,
+    get_user,
+    list_users,
+    service_account_ou,
+    set_enabled,
+    set_password,
+    update_user,
+)
+from pgrealm.engines.samba.errors import (
+    AlreadyExistsError,
+    NoSuchObjectError,
+    PasswordPolicyError,
+    SambaError,
+)
+from pgrealm.engines.samba.provision import is_provisioned, provision_dc
+from pgrealm.engines.samba.spec import DcSpec, DomainSpec
+
+__all__ = [
+    "AlreadyExistsError",
+    "DcSpec",
+    "DomainSpec",
+    "NoSuchObjectError",
+    "PasswordPolicyError",
+    "SambaError",
+    "create_user",
+    "dc_argv",
+    "dc_env",
+    "dc_pid",
+    "dc_ready",
+    "delete_user",
+    "ensure_service_account",
+    "export_keytab",
+    "get_user",
+    "is_provisioned",
+    "list_users",
+    "provision_dc",
+    "render_krb5_conf",
+    "render_smb_conf",
+    "service_account_ou",
+    "set_enabled",
+    "set_password",
+    "update_user",
+    "write_dc_configs",
+]

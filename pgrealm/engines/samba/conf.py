@@ -1,0 +1,141 @@
+"""Renders a DC's smb.conf and krb5.conf, and writes them atomically into the DC home.
+
+Samba quirks handled here (Samba 4.17, Debian):
+
+* ``interfaces = 127.x.y.z`` alone is ignored ("interpret_interface: can't determine
+  interface for ...") unless that exact address is configured on an interface; every
+  task then dies with "no network interfaces configured". Written as ``127.x.y.z/8`` it
+  matches lo's 127.0.0.0/8 network and Samba binds exactly that address, so no
+  ``ip addr add`` is needed. With ``bind interfaces only`` nothing binds 0.0.0.0.
+* ``server services`` drops ``s3fs`` (smbd, would fight Debian's smbd for 445/139),
+  ``nbt`` and ``wrepl`` (NetBIOS/WINS, broadcast based) and ``dnsupdate``
+  (samba_dnsupdate resolves through /etc/resolv.conf, i.e. outside). The DNS records
+  it would add are written by provisioning (--host-ip); the SPNs its companion
+  samba_spnupdate would add (ldap/<fqdn>, GC/..., the DRS GUID SPN) are added once at
+  provision time by running samba_spnupdate locally (see provision.py).
+* ``dns forwarder`` is left empty on purpose: names outside the domain get SERVFAIL
+  instead of a query to the host's resolver.
+* provisioning uses an smb.conf that already exists verbatim (it only writes one when
+  the file is missing or empty), which is how all paths end up under the home; it
+  requires the ``[sysvol]`` and ``[netlogon]`` shares to be defined even though no file
+  server runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from pgrealm.engines.samba.spec import DcSpec
+
+__all__ = ["render_krb5_conf", "render_smb_conf", "write_atomic", "write_dc_configs"]
+
+log = logging.getLogger(__name__)
+
+HEADER = "# managed by pgrealm: rewritten on every provision/start; do not edit\n"
+
+# Samba services a DC of ours runs. winbindd is dropped too: with no file server (s3fs)
+# nothing on the DC needs its idmap; KDC, LDAP (simple, NTLM and GSSAPI binds), DNS,
+# kpasswd and RPC all work without it, and it doubles the DC's memory (one DC: ~50 MB
+# PSS without it, ~100 MB with winbindd + its domain child + samba's tfork waiter).
+SERVER_SERVICES = "-s3fs -nbt -wrepl -dnsupdate -winbindd"
+
+
+def render_smb_conf(dc: DcSpec) -> str:
+    """smb.conf for ``dc``: every path under its home, bound to its address only."""
+    p = dc.paths
+    lines = [
+        "[global]",
+        f"netbios name = {dc.hostname.upper()}",
+        f"workgroup = {dc.domain.netbios}",
+        f"realm = {dc.domain.realm}",
+        "server role = active directory domain controller",
+        f"interfaces = {dc.address}/8",
+        "bind interfaces only = yes",
+        f"server services = {SERVER_SERVICES}",
+        "disable netbios = yes",
+        "dns forwarder =",
+        # NetBIOS is off: no WINS or broadcast lookups, only the hosts/DNS path.
+        "name resolve order = host",
+        f"private dir = {p.private}",
+        f"binddns dir = {p.home / 'bind-dns'}",
+        f"state directory = {p.state}",
+        f"cache directory = {p.cache}",
+        f"lock directory = {p.lock}",
+        f"pid directory = {p.run}",
+        f"ncalrpc dir = {p.run / 'ncalrpc'}",
+        f"winbindd socket directory = {p.run / 'winbindd'}",
+        f"ntp signd socket directory = {p.run / 'ntp_signd'}",
+        # The log file name comes from dc_argv's --log-basename (log/log.samba): samba
+        # opens its log before reading smb.conf, so only the command line avoids a
+        # stray /var/log/samba/log.samba.
+        "max log size = 10000",
+        "log level = 1",
+        "",
+        "[sysvol]",
+        f"path = {p.sysvol}",
+        "read only = no",
+        "",
+        "[netlogon]",
+        f"path = {p.sysvol / dc.domain.dns_name / 'scripts'}",
+        "read only = no",
+    ]
+    return (
+        HEADER
+        + "\n".join(line if line.startswith("[") or not line else f"\t{line}" for line in lines)
+        + "\n"
+    )
+
+
+def render_krb5_conf(kdc_addresses: list[str], realm: str) -> str:
+    """A krb5.conf that finds ``realm``'s KDCs by address only: no DNS, no reverse lookups.
+
+    Used by the DC itself (its embedded Heimdal and winbindd read KRB5_CONFIG) and by
+    clients; ``dns_canonicalize_hostname = false`` keeps service names as typed.
+    """
+    kdcs = "".join(f"\t\tkdc = {a}\n" for a in kdc_addresses)
+    return (
+        HEADER + "[libdefaults]\n"
+        f"\tdefault_realm = {realm}\n"
+        "\tdns_lookup_kdc = false\n"
+        "\tdns_lookup_realm = false\n"
+        "\trdns = false\n"
+        "\tdns_canonicalize_hostname = false\n"
+        "\n[realms]\n"
+        f"\t{realm} = {{\n{kdcs}"
+        f"\t\tadmin_server = {kdc_addresses[0]}\n"
+        f"\t\tkpasswd_server = {kdc_addresses[0]}\n"
+        "\t}\n"
+        "\n[domain_realm]\n"
+        f"\t.{realm.lower()} = {realm}\n"
+        f"\t{realm.lower()} = {realm}\n"
+    )
+
+
+def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> None:
+    """Write ``path`` via a temp file in the same directory, fsync, rename."""
+    data = content.encode() if isinstance(content, str) else content
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_dc_configs(dc: DcSpec, kdc_addresses: list[str] | None = None) -> None:
+    """(Re)write smb.conf and krb5.conf in the DC home and create its directories."""
+    p = dc.paths
+    for d in (p.home, p.state, p.cache, p.lock, p.run, p.log):
+        d.mkdir(parents=True, exist_ok=True)
+    write_atomic(p.smb_conf, render_smb_conf(dc))
+    write_atomic(p.krb5_conf, render_krb5_conf(kdc_addresses or [dc.address], dc.domain.realm))
+    log.debug("wrote %s and %s", p.smb_conf, p.krb5_conf)

@@ -1,0 +1,144 @@
+"""What a Samba AD domain and one of its domain controllers are: frozen specs and derived paths.
+
+Everything a DC owns lives under ``DcSpec.home``; :class:`DcPaths` is the one place that
+names the files and directories inside it, so conf rendering, provisioning and the
+runtime probes agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DcPaths", "DcSpec", "DomainSpec", "MAX_HOME_LEN"]
+
+log = logging.getLogger(__name__)
+
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_NETBIOS = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,14}$")
+_IPV4_LOOPBACK = re.compile(r"^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+
+# Unix socket paths are limited to 107 bytes (sun_path). The longest socket Samba puts
+# under a home is "run/ncalrpc/np/protected_storage" (32 chars), so the home path itself
+# must stay short; checked here rather than failing obscurely inside samba.
+MAX_HOME_LEN = 64
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """An AD domain: ``dns_name`` like "corp.example.com", ``netbios`` like "CORP"."""
+
+    dns_name: str
+    netbios: str
+
+    def __post_init__(self) -> None:
+        if not _DNS_NAME.match(self.dns_name):
+            raise ValueError(f"not a lower-case DNS domain name: {self.dns_name!r}")
+        if not _NETBIOS.match(self.netbios):
+            raise ValueError(f"not an upper-case NetBIOS name of <=15 chars: {self.netbios!r}")
+
+    @property
+    def realm(self) -> str:
+        return self.dns_name.upper()
+
+    @property
+    def base_dn(self) -> str:
+        return ",".join(f"DC={label}" for label in self.dns_name.split("."))
+
+    @property
+    def home_ou_dn(self) -> str:
+        """The customer OU AWS Managed AD creates, named after the NetBIOS name."""
+        return f"OU={self.netbios},{self.base_dn}"
+
+    @property
+    def users_ou_dn(self) -> str:
+        return f"OU=Users,{self.home_ou_dn}"
+
+    @property
+    def computers_ou_dn(self) -> str:
+        return f"OU=Computers,{self.home_ou_dn}"
+
+
+@dataclass(frozen=True)
+class DcSpec:
+    """One domain controller: NetBIOS ``hostname`` (<=15 chars), loopback ``address``, ``home``."""
+
+    domain: DomainSpec
+    hostname: str
+    address: str
+    home: Path
+
+    def __post_init__(self) -> None:
+        if not _NETBIOS.match(self.hostname.upper()):
+            raise ValueError(f"not a NetBIOS host name of <=15 chars: {self.hostname!r}")
+        m = _IPV4_LOOPBACK.match(self.address)
+        if not m or any(int(part) > 255 for part in m.groups()):
+            raise ValueError(f"DC address must be in 127.0.0.0/8: {self.address!r}")
+        if not self.home.is_absolute() or len(str(self.home)) > MAX_HOME_LEN:
+            raise ValueError(f"DC home must be absolute and <= {MAX_HOME_LEN} chars: {self.home}")
+
+    @property
+    def fqdn(self) -> str:
+        return f"{self.hostname.lower()}.{self.domain.dns_name}"
+
+    @property
+    def paths(self) -> DcPaths:
+        return DcPaths(self.home)
+
+
+@dataclass(frozen=True)
+class DcPaths:
+    """File layout inside a DC home."""
+
+    home: Path
+
+    @property
+    def smb_conf(self) -> Path:
+        return self.home / "smb.conf"
+
+    @property
+    def krb5_conf(self) -> Path:
+        return self.home / "krb5.conf"
+
+    @property
+    def private(self) -> Path:
+        return self.home / "private"
+
+    @property
+    def sam_ldb(self) -> Path:
+        return self.private / "sam.ldb"
+
+    @property
+    def state(self) -> Path:
+        return self.home / "state"
+
+    @property
+    def sysvol(self) -> Path:
+        return self.state / "sysvol"
+
+    @property
+    def cache(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def lock(self) -> Path:
+        return self.home / "lock"
+
+    @property
+    def run(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run / "samba.pid"
+
+    @property
+    def provisioned_marker(self) -> Path:
+        """Written last by provisioning; its presence means the home is complete."""
+        return self.home / ".provisioned"
