@@ -8,13 +8,13 @@ bootstrap:
 	@./scripts/bootstrap.sh
 
 up: bootstrap
-	$(VENV)/pgrealm up
+	$(VENV)/python -m pgrealm up
 
 down: bootstrap
-	$(VENV)/pgrealm down
+	$(VENV)/python -m pgrealm down
 
 status: bootstrap
-	@$(VENV)/pgrealm status
+	@$(VENV)/python -m pgrealm status
 
 test: bootstrap
 	$(VENV)/ruff check pgrealm tests bench

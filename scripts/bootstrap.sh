@@ -24,6 +24,8 @@ if [ ! -x .venv/bin/python ] || ! cmp -s requirements.lock .venv/.installed-lock
   echo "bootstrap: installing Python packages from requirements.lock"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
-  .venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+  # The source tree itself goes on the venv's path (no build step, edits take effect).
+  site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  pwd > "$site/pgrealm-source.pth"
   cp requirements.lock .venv/.installed-lock
 fi
