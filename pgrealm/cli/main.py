@@ -36,7 +36,7 @@ def _require_root() -> None:
 def cli(verbose: bool) -> None:
     """Kerberos-authenticated PostgreSQL on Samba AD, driven through the AWS APIs."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -48,6 +48,8 @@ def server() -> None:
     from pgrealm.daemon import serve
 
     _require_root()
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        logging.getLogger().setLevel(logging.INFO)  # the server's log says what it does
     serve(_settings())
 
 
