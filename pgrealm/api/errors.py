@@ -32,7 +32,9 @@ class ServiceError(Exception):
 class CommonError(ServiceError):
     """An error outside the service model, with its code and status given explicitly."""
 
-    def __init__(self, code: str, message: str, status: int = 400, sender_fault: bool = True) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, sender_fault: bool = True
+    ) -> None:
         super().__init__(code, message)
         self.code = code
         self.status = status

@@ -72,8 +72,9 @@ def route(request: HttpRequest) -> str:
     for finder in (_by_scope, _by_target, _by_rpc_path, _by_rest_path, _by_form):
         service = finder(request)
         if service:
-            log.debug("routed %s %s to %s by %s", request.method, request.path, service,
-                      finder.__name__)
+            log.debug(
+                "routed %s %s to %s by %s", request.method, request.path, service, finder.__name__
+            )
             return service
     raise _unknown("the request names no service pgrealm recognises")
 

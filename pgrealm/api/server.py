@@ -76,17 +76,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             request = self._read_request()
         except _BadRequest as exc:
             self.close_connection = True
-            self._write(HttpResponse(exc.status, {"Content-Type": "text/plain"},
-                                     exc.reason.encode() + b"\n"))
+            self._write(
+                HttpResponse(
+                    exc.status, {"Content-Type": "text/plain"}, exc.reason.encode() + b"\n"
+                )
+            )
             self._log(exc.status, started)
             return
         try:
             response = self.server.handler(request)
         except Exception:
             log.exception("handler failed on %s %s", request.method, request.path)
-            response = HttpResponse(
-                500, {"Content-Type": "text/plain"}, b"Internal Server Error\n"
-            )
+            response = HttpResponse(500, {"Content-Type": "text/plain"}, b"Internal Server Error\n")
         self._write(response)
         self._log(response.status, started)
 
@@ -158,8 +159,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _log(self, status: int, started: float) -> None:
-        log.debug("%s %s -> %d (%.1f ms)", self.command, self.path.split("?", 1)[0], status,
-                  (time.monotonic() - started) * 1000)
+        log.debug(
+            "%s %s -> %d (%.1f ms)",
+            self.command,
+            self.path.split("?", 1)[0],
+            status,
+            (time.monotonic() - started) * 1000,
+        )
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # _log writes one line per request, with timing

@@ -139,8 +139,9 @@ def verify(request: HttpRequest, family: str, now: datetime | None = None) -> Id
             return Identity(
                 cred.account_id, cred.access_key, sig.region, sig.service, signed_at, sig.presigned
             )
-    log.debug("signature mismatch for %s; canonical request:\n%s", sig.access_key,
-              _redact(canonical))
+    log.debug(
+        "signature mismatch for %s; canonical request:\n%s", sig.access_key, _redact(canonical)
+    )
     raise _fail("bad_signature", family, _MISMATCH)
 
 
@@ -180,12 +181,17 @@ def _from_header(value: str, request: HttpRequest, family: str) -> _Signature:
         fields[name] = val
     for name in ("Credential", "SignedHeaders", "Signature"):
         if not fields.get(name):
-            raise _fail(
-                "incomplete", family, f"Authorization header requires '{name}' parameter."
-            )
+            raise _fail("incomplete", family, f"Authorization header requires '{name}' parameter.")
     amz_date = request.header("x-amz-date") or _http_date(request.header("date"))
-    return _build(fields["Credential"], fields["SignedHeaders"], fields["Signature"],
-                  amz_date, False, None, family)
+    return _build(
+        fields["Credential"],
+        fields["SignedHeaders"],
+        fields["Signature"],
+        amz_date,
+        False,
+        None,
+        family,
+    )
 
 
 def _from_query(params: dict[str, str], family: str) -> _Signature:
@@ -198,12 +204,26 @@ def _from_query(params: dict[str, str], family: str) -> _Signature:
         expires = int(params.get("X-Amz-Expires", "900"))
     except ValueError:
         raise _fail("incomplete", family, "X-Amz-Expires must be a number of seconds.") from None
-    return _build(params["X-Amz-Credential"], params["X-Amz-SignedHeaders"],
-                  params["X-Amz-Signature"], params["X-Amz-Date"], True, expires, family)
+    return _build(
+        params["X-Amz-Credential"],
+        params["X-Amz-SignedHeaders"],
+        params["X-Amz-Signature"],
+        params["X-Amz-Date"],
+        True,
+        expires,
+        family,
+    )
 
 
-def _build(credential: str, signed_headers: str, signature: str, amz_date: str,
-           presigned: bool, expires: int | None, family: str) -> _Signature:
+def _build(
+    credential: str,
+    signed_headers: str,
+    signature: str,
+    amz_date: str,
+    presigned: bool,
+    expires: int | None,
+    family: str,
+) -> _Signature:
     # the access key may itself contain '/', so take the scope from the right
     parts = credential.rsplit("/", 4)
     if len(parts) != 5 or parts[4] != "aws4_request" or not all(parts[:4]):
@@ -215,8 +235,17 @@ def _build(credential: str, signed_headers: str, signature: str, amz_date: str,
     if not amz_date:
         raise _fail("incomplete", family, "Request is missing the X-Amz-Date or Date header.")
     headers = tuple(h.strip().lower() for h in signed_headers.split(";") if h.strip())
-    return _Signature(parts[0], parts[1], parts[2], parts[3], headers, signature.strip(),
-                      amz_date, presigned, expires)
+    return _Signature(
+        parts[0],
+        parts[1],
+        parts[2],
+        parts[3],
+        headers,
+        signature.strip(),
+        amz_date,
+        presigned,
+        expires,
+    )
 
 
 def _http_date(value: str) -> str:

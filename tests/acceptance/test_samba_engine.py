@@ -58,16 +58,16 @@ class RunningDc:
 
 
 def _free_address() -> str:
-    """A 127.77.x.y address on which nothing listens on 88 yet (free, like a free port)."""
+    """A 127.254.x.y address on which nothing listens on 88 yet (free, like a free port)."""
     for _ in range(50):
-        addr = f"127.77.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 2}"
+        addr = f"127.254.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 2}"
         with socket.socket() as s:
             try:
                 s.bind((addr, 88))
                 return addr
             except OSError:
                 continue
-    raise RuntimeError("no free 127.77.x.y address")
+    raise RuntimeError("no free 127.254.x.y address")
 
 
 def _port_in_use(port: int) -> bool:

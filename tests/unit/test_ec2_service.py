@@ -51,9 +51,15 @@ def test_default_network(ec2: Ec2Service, ctx: RequestContext) -> None:
     vpc = default_vpc(ec2, ctx)
     assert vpc["CidrBlock"] == "172.31.0.0/16" and vpc["VpcId"].startswith("vpc-")
     assert len(vpc["VpcId"]) == 21
-    subnets = ec2.describe_subnets(ctx, {"Filters": [
-        {"Name": "vpc-id", "Values": [vpc["VpcId"]]}, {"Name": "default-for-az", "Values": ["true"]}
-    ]})["Subnets"]
+    subnets = ec2.describe_subnets(
+        ctx,
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+                {"Name": "default-for-az", "Values": ["true"]},
+            ]
+        },
+    )["Subnets"]
     by_az = {s["AvailabilityZone"]: s for s in subnets}
     assert by_az["us-west-2a"]["CidrBlock"] == "172.31.0.0/20"
     assert by_az["us-west-2b"]["CidrBlock"] == "172.31.16.0/20"
@@ -108,33 +114,52 @@ def test_availability_zones(ec2: Ec2Service) -> None:
 
 
 def test_create_vpc_and_subnets(ec2: Ec2Service, ctx: RequestContext) -> None:
-    vpc = ec2.create_vpc(ctx, {"CidrBlock": "10.0.0.0/16", "TagSpecifications": [
-        {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "db"}]}]})["Vpc"]
+    vpc = ec2.create_vpc(
+        ctx,
+        {
+            "CidrBlock": "10.0.0.0/16",
+            "TagSpecifications": [
+                {"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "db"}]}
+            ],
+        },
+    )["Vpc"]
     assert vpc["IsDefault"] is False and vpc["Tags"] == [{"Key": "Name", "Value": "db"}]
-    groups = ec2.describe_security_groups(ctx, {"Filters": [
-        {"Name": "vpc-id", "Values": [vpc["VpcId"]]}]})["SecurityGroups"]
+    groups = ec2.describe_security_groups(
+        ctx, {"Filters": [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]}
+    )["SecurityGroups"]
     assert [g["GroupName"] for g in groups] == ["default"]
-    a = ec2.create_subnet(ctx, {"VpcId": vpc["VpcId"], "CidrBlock": "10.0.1.0/24",
-                                "AvailabilityZone": "us-west-2b"})["Subnet"]
+    a = ec2.create_subnet(
+        ctx, {"VpcId": vpc["VpcId"], "CidrBlock": "10.0.1.0/24", "AvailabilityZone": "us-west-2b"}
+    )["Subnet"]
     assert a["AvailabilityZone"] == "us-west-2b" and a["DefaultForAz"] is False
-    b = ec2.create_subnet(ctx, {"VpcId": vpc["VpcId"], "CidrBlock": "10.0.2.0/24",
-                                "AvailabilityZoneId": "usw2-az3"})["Subnet"]
+    b = ec2.create_subnet(
+        ctx, {"VpcId": vpc["VpcId"], "CidrBlock": "10.0.2.0/24", "AvailabilityZoneId": "usw2-az3"}
+    )["Subnet"]
     assert b["AvailabilityZone"] == "us-west-2c"
     c = ec2.create_subnet(ctx, {"VpcId": vpc["VpcId"], "CidrBlock": "10.0.3.0/24"})["Subnet"]
     assert c["AvailabilityZone"] == "us-west-2a"  # the zone with no subnet yet
-    found = ec2.describe_subnets(ctx, {"Filters": [
-        {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
-        {"Name": "availability-zone", "Values": ["us-west-2b", "us-west-2c"]}]})["Subnets"]
+    found = ec2.describe_subnets(
+        ctx,
+        {
+            "Filters": [
+                {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+                {"Name": "availability-zone", "Values": ["us-west-2b", "us-west-2c"]},
+            ]
+        },
+    )["Subnets"]
     assert {s["SubnetId"] for s in found} == {a["SubnetId"], b["SubnetId"]}
     tagged = ec2.describe_vpcs(ctx, {"Filters": [{"Name": "tag:Name", "Values": ["d*"]}]})
     assert [v["VpcId"] for v in tagged["Vpcs"]] == [vpc["VpcId"]]
 
 
-@pytest.mark.parametrize("cidr, code", [
-    ("10.0.0.0/8", "InvalidVpc.Range"),
-    ("10.0.0.0/29", "InvalidVpc.Range"),
-    ("not-a-cidr", "InvalidParameterValue"),
-])
+@pytest.mark.parametrize(
+    "cidr, code",
+    [
+        ("10.0.0.0/8", "InvalidVpc.Range"),
+        ("10.0.0.0/29", "InvalidVpc.Range"),
+        ("not-a-cidr", "InvalidParameterValue"),
+    ],
+)
 def test_create_vpc_rejects(ec2: Ec2Service, ctx: RequestContext, cidr: str, code: str) -> None:
     with pytest.raises(ServiceError) as err:
         ec2.create_vpc(ctx, {"CidrBlock": cidr})
@@ -160,12 +185,21 @@ def test_subnet_rules(ec2: Ec2Service, ctx: RequestContext) -> None:
 def test_not_found_errors(ec2: Ec2Service, ctx: RequestContext) -> None:
     cases: list[tuple[Any, dict[str, Any], str]] = [
         (ec2.describe_vpcs, {"VpcIds": ["vpc-0123456789abcdef0"]}, "InvalidVpcID.NotFound"),
-        (ec2.describe_subnets, {"SubnetIds": ["subnet-0123456789abcdef0"]},
-         "InvalidSubnetID.NotFound"),
-        (ec2.describe_security_groups, {"GroupIds": ["sg-0123456789abcdef0"]},
-         "InvalidGroup.NotFound"),
-        (ec2.describe_vpcs, {"Filters": [{"Name": "bogus", "Values": ["x"]}]},
-         "InvalidParameterValue"),
+        (
+            ec2.describe_subnets,
+            {"SubnetIds": ["subnet-0123456789abcdef0"]},
+            "InvalidSubnetID.NotFound",
+        ),
+        (
+            ec2.describe_security_groups,
+            {"GroupIds": ["sg-0123456789abcdef0"]},
+            "InvalidGroup.NotFound",
+        ),
+        (
+            ec2.describe_vpcs,
+            {"Filters": [{"Name": "bogus", "Values": ["x"]}]},
+            "InvalidParameterValue",
+        ),
     ]
     for call, params, code in cases:
         with pytest.raises(ServiceError) as err:
@@ -176,9 +210,11 @@ def test_not_found_errors(ec2: Ec2Service, ctx: RequestContext) -> None:
 def test_delete_vpc_dependencies(ec2: Ec2Service, ctx: RequestContext) -> None:
     vpc_id = ec2.create_vpc(ctx, {"CidrBlock": "10.3.0.0/16"})["Vpc"]["VpcId"]
     subnet_id = ec2.create_subnet(ctx, {"VpcId": vpc_id, "CidrBlock": "10.3.0.0/24"})["Subnet"][
-        "SubnetId"]
-    group_id = ec2.create_security_group(ctx, {
-        "GroupName": "db", "Description": "db", "VpcId": vpc_id})["GroupId"]
+        "SubnetId"
+    ]
+    group_id = ec2.create_security_group(
+        ctx, {"GroupName": "db", "Description": "db", "VpcId": vpc_id}
+    )["GroupId"]
     with pytest.raises(ServiceError) as err:
         ec2.delete_vpc(ctx, {"VpcId": vpc_id})
     assert error_code(err.value) == "DependencyViolation"
@@ -203,36 +239,87 @@ def test_deleted_default_vpc_stays_deleted(ec2: Ec2Service, ctx: RequestContext)
 def test_security_group_rules(ec2: Ec2Service, ctx: RequestContext) -> None:
     db = ec2.create_security_group(ctx, {"GroupName": "db", "Description": "db"})["GroupId"]
     app = ec2.create_security_group(ctx, {"GroupName": "app", "Description": "app"})["GroupId"]
-    out = ec2.authorize_security_group_ingress(ctx, {"GroupId": db, "IpPermissions": [
-        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
-         "IpRanges": [{"CidrIp": "10.0.0.0/8", "Description": "office"}],
-         "UserIdGroupPairs": [{"GroupId": app}]}]})
+    out = ec2.authorize_security_group_ingress(
+        ctx,
+        {
+            "GroupId": db,
+            "IpPermissions": [
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 5432,
+                    "ToPort": 5432,
+                    "IpRanges": [{"CidrIp": "10.0.0.0/8", "Description": "office"}],
+                    "UserIdGroupPairs": [{"GroupId": app}],
+                }
+            ],
+        },
+    )
     assert out["Return"] is True and len(out["SecurityGroupRules"]) == 2
     assert out["SecurityGroupRules"][0]["SecurityGroupRuleId"].startswith("sgr-")
-    legacy = ec2.authorize_security_group_ingress(ctx, {
-        "GroupName": "db", "IpProtocol": "udp", "FromPort": 53, "ToPort": 53,
-        "CidrIp": "0.0.0.0/0"})
+    legacy = ec2.authorize_security_group_ingress(
+        ctx,
+        {
+            "GroupName": "db",
+            "IpProtocol": "udp",
+            "FromPort": 53,
+            "ToPort": 53,
+            "CidrIp": "0.0.0.0/0",
+        },
+    )
     assert legacy["SecurityGroupRules"][0]["IpProtocol"] == "udp"
     [group] = ec2.describe_security_groups(ctx, {"GroupIds": [db]})["SecurityGroups"]
     tcp = next(p for p in group["IpPermissions"] if p["IpProtocol"] == "tcp")
     assert tcp["IpRanges"] == [{"CidrIp": "10.0.0.0/8", "Description": "office"}]
     assert tcp["UserIdGroupPairs"] == [{"GroupId": app, "UserId": ACCOUNT}]
     with pytest.raises(ServiceError) as err:
-        ec2.authorize_security_group_ingress(ctx, {"GroupId": db, "IpPermissions": [
-            {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
-             "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]})
+        ec2.authorize_security_group_ingress(
+            ctx,
+            {
+                "GroupId": db,
+                "IpPermissions": [
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 5432,
+                        "ToPort": 5432,
+                        "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+                    }
+                ],
+            },
+        )
     assert error_code(err.value) == "InvalidPermission.Duplicate"
     with pytest.raises(ServiceError) as err:
         ec2.delete_security_group(ctx, {"GroupId": app})
     assert error_code(err.value) == "DependencyViolation"
-    revoked = ec2.revoke_security_group_ingress(ctx, {"GroupId": db, "IpPermissions": [
-        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
-         "UserIdGroupPairs": [{"GroupId": app}]}]})
+    revoked = ec2.revoke_security_group_ingress(
+        ctx,
+        {
+            "GroupId": db,
+            "IpPermissions": [
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 5432,
+                    "ToPort": 5432,
+                    "UserIdGroupPairs": [{"GroupId": app}],
+                }
+            ],
+        },
+    )
     assert revoked["RevokedSecurityGroupRules"][0]["ReferencedGroupId"] == app
     ec2.delete_security_group(ctx, {"GroupId": app})
-    egress = ec2.authorize_security_group_egress(ctx, {"GroupId": db, "IpPermissions": [
-        {"IpProtocol": "tcp", "FromPort": 88, "ToPort": 88, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
-    ]})
+    egress = ec2.authorize_security_group_egress(
+        ctx,
+        {
+            "GroupId": db,
+            "IpPermissions": [
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 88,
+                    "ToPort": 88,
+                    "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+                }
+            ],
+        },
+    )
     assert egress["SecurityGroupRules"][0]["IsEgress"] is True
 
 
@@ -272,10 +359,12 @@ def test_dry_run(ec2: Ec2Service, ctx: RequestContext) -> None:
 
 # -- Network --------------------------------------------------------------------------
 
+
 def test_allocate_addresses(ec2: Ec2Service, ctx: RequestContext) -> None:
     net = ec2.network
-    subnets = ec2.describe_subnets(ctx, {"Filters": [
-        {"Name": "availability-zone", "Values": ["us-west-2a"]}]})["Subnets"]
+    subnets = ec2.describe_subnets(
+        ctx, {"Filters": [{"Name": "availability-zone", "Values": ["us-west-2a"]}]}
+    )["Subnets"]
     subnet_id = subnets[0]["SubnetId"]
     vpc_ip, realised = net.allocate_address(ACCOUNT, "us-west-2", subnet_id, "dc1")
     assert vpc_ip == "172.31.0.4"
@@ -294,7 +383,8 @@ def test_allocate_addresses(ec2: Ec2Service, ctx: RequestContext) -> None:
     assert other == []
     eu = ec2.describe_subnets(
         RequestContext(account_id=ACCOUNT, region="eu-west-1", request_id="r"),
-        {"Filters": [{"Name": "availability-zone", "Values": ["eu-west-1b"]}]})["Subnets"]
+        {"Filters": [{"Name": "availability-zone", "Values": ["eu-west-1b"]}]},
+    )["Subnets"]
     vpc_ip, realised = net.allocate_address(ACCOUNT, "eu-west-1", eu[0]["SubnetId"], "dc1")
     assert (vpc_ip, realised) == ("172.31.16.4", "127.201.16.4")
 
@@ -302,9 +392,9 @@ def test_allocate_addresses(ec2: Ec2Service, ctx: RequestContext) -> None:
 def test_small_subnet_fills_up(ec2: Ec2Service, ctx: RequestContext) -> None:
     vpc_id = ec2.create_vpc(ctx, {"CidrBlock": "10.9.0.0/24"})["Vpc"]["VpcId"]
     subnet_id = ec2.create_subnet(ctx, {"VpcId": vpc_id, "CidrBlock": "10.9.0.16/28"})["Subnet"][
-        "SubnetId"]
-    got = [ec2.network.allocate_address(ACCOUNT, "us-west-2", subnet_id, "x")[0]
-           for _ in range(11)]
+        "SubnetId"
+    ]
+    got = [ec2.network.allocate_address(ACCOUNT, "us-west-2", subnet_id, "x")[0] for _ in range(11)]
     assert got[0] == "10.9.0.20" and got[-1] == "10.9.0.30"
     with pytest.raises(ServiceError) as err:
         ec2.network.allocate_address(ACCOUNT, "us-west-2", subnet_id, "x")
@@ -316,8 +406,9 @@ def test_block_exhaustion_and_release(store: Store, monkeypatch: pytest.MonkeyPa
     ec2 = Ec2Service(store, {})
     east = RequestContext(account_id=ACCOUNT, region="us-east-1", request_id="r")
     vpc_id = ec2.create_vpc(east, {"CidrBlock": "10.0.0.0/16"})["Vpc"]["VpcId"]
-    subnet_id = ec2.create_subnet(east, {"VpcId": vpc_id, "CidrBlock": "10.0.8.0/24"})[
-        "Subnet"]["SubnetId"]
+    subnet_id = ec2.create_subnet(east, {"VpcId": vpc_id, "CidrBlock": "10.0.8.0/24"})["Subnet"][
+        "SubnetId"
+    ]
     _, realised = ec2.network.allocate_address(ACCOUNT, "us-east-1", subnet_id, "a")
     assert realised == "127.1.8.4"
     default_subnet = store.list(SUBNET, ACCOUNT, "us-east-1")[0]["SubnetId"]
@@ -353,7 +444,10 @@ def test_network_rejects_non_loopback(store: Store) -> None:
 def test_default_subnets(ec2: Ec2Service, ctx: RequestContext) -> None:
     subnets = ec2.network.default_subnets(ACCOUNT, "us-west-2")
     assert [s["AvailabilityZone"] for s in subnets] == [
-        "us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"
+        "us-west-2a",
+        "us-west-2b",
+        "us-west-2c",
+        "us-west-2d",
     ]
     assert {s["VpcId"] for s in subnets} == {default_vpc(ec2, ctx)["VpcId"]}
 

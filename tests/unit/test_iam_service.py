@@ -21,22 +21,28 @@ ACCOUNT = "111122223333"
 RDS_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess"
 TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": ["rds.amazonaws.com", "directoryservice.rds.amazonaws.com"]},
-        "Action": "sts:AssumeRole",
-    }],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["rds.amazonaws.com", "directoryservice.rds.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 DS_PERMS = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Action": [
-            "ds:DescribeDirectories", "ds:AuthorizeApplication",
-            "ds:UnauthorizeApplication", "ds:GetAuthorizedApplicationDetails",
-        ],
-        "Effect": "Allow",
-        "Resource": "*",
-    }],
+    "Statement": [
+        {
+            "Action": [
+                "ds:DescribeDirectories",
+                "ds:AuthorizeApplication",
+                "ds:UnauthorizeApplication",
+                "ds:GetAuthorizedApplicationDetails",
+            ],
+            "Effect": "Allow",
+            "Resource": "*",
+        }
+    ],
 }
 
 
@@ -50,11 +56,12 @@ def ctx() -> RequestContext:
     return RequestContext(account_id=ACCOUNT, region="us-east-1", request_id="r1", service="iam")
 
 
-def make_role(iam: IamService, ctx: RequestContext, name: str = "rds-ad", trust: Any = TRUST,
-              **extra: Any) -> dict[str, Any]:
-    out = iam.create_role(ctx, {
-        "RoleName": name, "AssumeRolePolicyDocument": json.dumps(trust), **extra
-    })
+def make_role(
+    iam: IamService, ctx: RequestContext, name: str = "rds-ad", trust: Any = TRUST, **extra: Any
+) -> dict[str, Any]:
+    out = iam.create_role(
+        ctx, {"RoleName": name, "AssumeRolePolicyDocument": json.dumps(trust), **extra}
+    )
     role: dict[str, Any] = out["Role"]
     return role
 
@@ -78,9 +85,13 @@ def test_output_matches_botocore_shape(iam: IamService, ctx: RequestContext) -> 
 
 
 def test_url_encoded_trust_policy_is_decoded(iam: IamService, ctx: RequestContext) -> None:
-    iam.create_role(ctx, {
-        "RoleName": "enc", "AssumeRolePolicyDocument": quote(json.dumps(TRUST)),
-    })
+    iam.create_role(
+        ctx,
+        {
+            "RoleName": "enc",
+            "AssumeRolePolicyDocument": quote(json.dumps(TRUST)),
+        },
+    )
     assert iam.check_rds_directory_role(ACCOUNT, "enc") is not None  # trusts, lacks perms
     role = iam.get_role(ctx, {"RoleName": "enc"})["Role"]
     assert json.loads(unquote(role["AssumeRolePolicyDocument"])) == TRUST
@@ -93,14 +104,19 @@ def test_duplicate_role(iam: IamService, ctx: RequestContext) -> None:
     assert err.value.shape == "EntityAlreadyExistsException"
 
 
-@pytest.mark.parametrize("doc, message", [
-    ("{not json", "This policy contains invalid Json"),
-    # The seed's example trust policy, verbatim: it is not JSON.
-    ('{"Statement": [{"Effect:" "Allow"}]}', "This policy contains invalid Json"),
-    ('{"Version": "2012-10-17"}', "Syntax errors in policy."),
-    ('{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}',
-     "Missing required field Principal"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ("{not json", "This policy contains invalid Json"),
+        # The seed's example trust policy, verbatim: it is not JSON.
+        ('{"Statement": [{"Effect:" "Allow"}]}', "This policy contains invalid Json"),
+        ('{"Version": "2012-10-17"}', "Syntax errors in policy."),
+        (
+            '{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}',
+            "Missing required field Principal",
+        ),
+    ],
+)
 def test_malformed_trust(iam: IamService, ctx: RequestContext, doc: str, message: str) -> None:
     with pytest.raises(ServiceError) as err:
         iam.create_role(ctx, {"RoleName": "bad", "AssumeRolePolicyDocument": doc})
@@ -135,9 +151,9 @@ def test_accounts_are_separate(iam: IamService, ctx: RequestContext) -> None:
 def test_attach_requires_existing_policy(iam: IamService, ctx: RequestContext) -> None:
     make_role(iam, ctx)
     with pytest.raises(ServiceError) as err:
-        iam.attach_role_policy(ctx, {
-            "RoleName": "rds-ad", "PolicyArn": "arn:aws:iam::aws:policy/NoSuchPolicy"
-        })
+        iam.attach_role_policy(
+            ctx, {"RoleName": "rds-ad", "PolicyArn": "arn:aws:iam::aws:policy/NoSuchPolicy"}
+        )
     assert err.value.shape == "NoSuchEntityException"
 
 
@@ -160,9 +176,9 @@ def test_rds_role_with_managed_policy(iam: IamService, ctx: RequestContext) -> N
 
 def test_rds_role_with_inline_policy(iam: IamService, ctx: RequestContext) -> None:
     make_role(iam, ctx)
-    iam.put_role_policy(ctx, {
-        "RoleName": "rds-ad", "PolicyName": "ds", "PolicyDocument": json.dumps(DS_PERMS)
-    })
+    iam.put_role_policy(
+        ctx, {"RoleName": "rds-ad", "PolicyName": "ds", "PolicyDocument": json.dumps(DS_PERMS)}
+    )
     assert iam.check_rds_directory_role(ACCOUNT, "rds-ad") is None
     assert iam.list_role_policies(ctx, {"RoleName": "rds-ad"})["PolicyNames"] == ["ds"]
     got = iam.get_role_policy(ctx, {"RoleName": "rds-ad", "PolicyName": "ds"})
@@ -173,25 +189,36 @@ def test_rds_role_with_inline_policy(iam: IamService, ctx: RequestContext) -> No
 
 def test_rds_role_with_wildcards_and_deny(iam: IamService, ctx: RequestContext) -> None:
     make_role(iam, ctx)
-    wide = {"Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "ds:*", "Resource": "*"}]}
-    iam.put_role_policy(ctx, {
-        "RoleName": "rds-ad", "PolicyName": "wide", "PolicyDocument": json.dumps(wide)
-    })
+    wide = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ds:*", "Resource": "*"}],
+    }
+    iam.put_role_policy(
+        ctx, {"RoleName": "rds-ad", "PolicyName": "wide", "PolicyDocument": json.dumps(wide)}
+    )
     assert iam.check_rds_directory_role(ACCOUNT, "rds-ad") is None
-    deny = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "Action": "ds:AuthorizeApplication", "Resource": "*"}]}
-    iam.put_role_policy(ctx, {
-        "RoleName": "rds-ad", "PolicyName": "deny", "PolicyDocument": json.dumps(deny)
-    })
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "ds:AuthorizeApplication", "Resource": "*"}],
+    }
+    iam.put_role_policy(
+        ctx, {"RoleName": "rds-ad", "PolicyName": "deny", "PolicyDocument": json.dumps(deny)}
+    )
     reason = iam.check_rds_directory_role(ACCOUNT, "rds-ad")
     assert reason is not None and "ds:AuthorizeApplication" in reason
 
 
 def test_rds_role_trusting_only_rds(iam: IamService, ctx: RequestContext) -> None:
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "rds.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "rds.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
     make_role(iam, ctx, trust=trust)
     iam.attach_role_policy(ctx, {"RoleName": "rds-ad", "PolicyArn": RDS_POLICY})
     reason = iam.check_rds_directory_role(ACCOUNT, "rds-ad")
@@ -199,9 +226,9 @@ def test_rds_role_trusting_only_rds(iam: IamService, ctx: RequestContext) -> Non
 
 
 def test_customer_managed_policy(iam: IamService, ctx: RequestContext) -> None:
-    policy = iam.create_policy(ctx, {
-        "PolicyName": "ds-access", "PolicyDocument": json.dumps(DS_PERMS)
-    })["Policy"]
+    policy = iam.create_policy(
+        ctx, {"PolicyName": "ds-access", "PolicyDocument": json.dumps(DS_PERMS)}
+    )["Policy"]
     arn = policy["Arn"]
     assert arn == f"arn:aws:iam::{ACCOUNT}:policy/ds-access"
     make_role(iam, ctx)
@@ -240,9 +267,9 @@ def test_managed_policy_document(iam: IamService, ctx: RequestContext) -> None:
 def test_identity_policy_rejects_principal(iam: IamService, ctx: RequestContext) -> None:
     make_role(iam, ctx)
     with pytest.raises(ServiceError) as err:
-        iam.put_role_policy(ctx, {
-            "RoleName": "rds-ad", "PolicyName": "p", "PolicyDocument": json.dumps(TRUST)
-        })
+        iam.put_role_policy(
+            ctx, {"RoleName": "rds-ad", "PolicyName": "p", "PolicyDocument": json.dumps(TRUST)}
+        )
     assert err.value.shape == "MalformedPolicyDocumentException"
 
 
@@ -277,12 +304,28 @@ def test_concurrent_create_role_makes_one(iam: IamService, ctx: RequestContext) 
 
 
 def test_evaluator_edges() -> None:
-    assert action_allowed([{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}],
-                          "ds:DescribeDirectories")
-    assert not action_allowed([{"Statement": [
-        {"Effect": "Allow", "Action": "ds:Describe*", "Resource": "arn:aws:ds:*:*:directory/*"}
-    ]}], "ds:DescribeDirectories")
-    assert action_allowed([{"Statement": [
-        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}], "DS:describeDirectories")
-    assert trusted_services({"Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "sts:*"}]}) == {"*"}
+    assert action_allowed(
+        [{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}],
+        "ds:DescribeDirectories",
+    )
+    assert not action_allowed(
+        [
+            {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "ds:Describe*",
+                        "Resource": "arn:aws:ds:*:*:directory/*",
+                    }
+                ]
+            }
+        ],
+        "ds:DescribeDirectories",
+    )
+    assert action_allowed(
+        [{"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}],
+        "DS:describeDirectories",
+    )
+    assert trusted_services(
+        {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:*"}]}
+    ) == {"*"}

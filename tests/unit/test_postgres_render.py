@@ -28,7 +28,7 @@ PG_VERIFIER_SASLPREP = (
 
 
 def _spec(**kw: object) -> pg.PgSpec:
-    return pg.PgSpec(home=HOME, address="127.66.0.2", **kw)  # type: ignore[arg-type]
+    return pg.PgSpec(home=HOME, address="127.250.0.2", **kw)  # type: ignore[arg-type]
 
 
 def _rules(text: str) -> list[list[str]]:
@@ -76,7 +76,7 @@ def _settings(text: str) -> dict[str, str]:
 
 def test_conf_with_realm() -> None:
     conf = _settings(pg.render_conf(_spec(realm="CORP.EXAMPLE.COM", port=5433)))
-    assert conf["listen_addresses"] == "'127.66.0.2'"
+    assert conf["listen_addresses"] == "'127.250.0.2'"
     assert conf["port"] == "5433"
     assert conf["unix_socket_directories"] == f"'{HOME}/socket'"
     assert conf["password_encryption"] == "'scram-sha-256'"
@@ -158,8 +158,12 @@ def test_bootstrap_roles_runs_psql_as_os_user_with_sql_on_stdin(
     calls: list[tuple[list[str], str | None]] = []
 
     def fake(
-        argv: Sequence[str], env: Mapping[str, str] | None, timeout: float,
-        input: str | None, cwd: str | None, user: str | None,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None,
+        timeout: float,
+        input: str | None,
+        cwd: str | None,
+        user: str | None,
     ) -> _exec.Completed:
         calls.append((list(argv), input))
         return _exec.Completed(tuple(argv), 0, "", "")
@@ -169,7 +173,7 @@ def test_bootstrap_roles_runs_psql_as_os_user_with_sql_on_stdin(
     assert len(calls) == 2
     for argv, stdin in calls:
         assert argv[:4] == ["setpriv", "--reuid=pgx", "--regid=pgx", "--init-groups"]
-        assert ["-U", "rdsadmin"] == argv[argv.index("-U"):argv.index("-U") + 2]
+        assert ["-U", "rdsadmin"] == argv[argv.index("-U") : argv.index("-U") + 2]
         assert all("Sup3r" not in a for a in argv)
         assert stdin is not None and "Sup3r" not in stdin
 
@@ -181,7 +185,9 @@ def test_reserved_master_names_are_refused() -> None:
 
 def test_postmaster_argv_and_exports() -> None:
     assert pg.postmaster_argv(_spec()) == [
-        "/usr/lib/postgresql/15/bin/postgres", "-D", f"{HOME}/data"
+        "/usr/lib/postgresql/15/bin/postgres",
+        "-D",
+        f"{HOME}/data",
     ]
     assert sorted(pg.__all__) == pg.__all__
     for name in pg.__all__:

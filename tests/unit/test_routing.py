@@ -32,11 +32,17 @@ def capture(service: str, operation: str, **params: Any) -> HttpRequest:
         getattr(client, operation)(**params)
     prepared = info.value.request
     parts = urlsplit(prepared.url)
-    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v)
-               for k, v in prepared.headers.items()}
+    headers = {
+        k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in prepared.headers.items()
+    }
     body = prepared.body or b""
-    return HttpRequest(prepared.method, parts.path, parts.query, headers,
-                       body.encode() if isinstance(body, str) else body)
+    return HttpRequest(
+        prepared.method,
+        parts.path,
+        parts.query,
+        headers,
+        body.encode() if isinstance(body, str) else body,
+    )
 
 
 CALLS = [
@@ -55,8 +61,7 @@ def test_routes_signed_requests(service: str, operation: str, params: dict[str, 
 
 
 @pytest.mark.parametrize(("service", "operation", "params"), CALLS)
-def test_routes_without_authorization(service: str, operation: str,
-                                      params: dict[str, Any]) -> None:
+def test_routes_without_authorization(service: str, operation: str, params: dict[str, Any]) -> None:
     request = capture(service, operation, **params)
     del request.headers["authorization"]
     assert routing.route(request) == service
@@ -85,14 +90,20 @@ def test_tables_match_botocore_models() -> None:
 
 
 def test_rpc_v2_cbor_path() -> None:
-    request = HttpRequest("POST", "/service/DirectoryService_20150416/operation/CreateMicrosoftAD",
-                          "", {"smithy-protocol": "rpc-v2-cbor"}, b"")
+    request = HttpRequest(
+        "POST",
+        "/service/DirectoryService_20150416/operation/CreateMicrosoftAD",
+        "",
+        {"smithy-protocol": "rpc-v2-cbor"},
+        b"",
+    )
     assert routing.route(request) == "ds"
 
 
 def form(body: str) -> HttpRequest:
-    return HttpRequest("POST", "/", "", {"content-type": "application/x-www-form-urlencoded"},
-                       body.encode())
+    return HttpRequest(
+        "POST", "/", "", {"content-type": "application/x-www-form-urlencoded"}, body.encode()
+    )
 
 
 def test_action_without_version() -> None:
@@ -110,9 +121,16 @@ def test_query_string_action() -> None:
     "request_",
     [
         HttpRequest("GET", "/", "", {}, b""),
-        HttpRequest("GET", "/bucket/key", "", {
-            "authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/s3/"
-                             "aws4_request, SignedHeaders=host, Signature=00"}, b""),
+        HttpRequest(
+            "GET",
+            "/bucket/key",
+            "",
+            {
+                "authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/s3/"
+                "aws4_request, SignedHeaders=host, Signature=00"
+            },
+            b"",
+        ),
         HttpRequest("POST", "/", "", {"x-amz-target": "DynamoDB_20120810.ListTables"}, b""),
         form("Action=ListQueues&Version=2012-11-05"),
         form("Action=NoSuchThing"),

@@ -26,8 +26,9 @@ def echo(request: HttpRequest) -> HttpResponse:
         "headers": request.headers,
         "body": request.body.decode(),
     }
-    return HttpResponse(200, {"Content-Type": "application/json", "X-Echo": "1"},
-                        json.dumps(payload).encode())
+    return HttpResponse(
+        200, {"Content-Type": "application/json", "X-Echo": "1"}, json.dumps(payload).encode()
+    )
 
 
 @pytest.fixture
@@ -43,7 +44,9 @@ def connect(server: ApiServer) -> http.client.HTTPConnection:
 
 def test_urllib_post(server: ApiServer) -> None:
     request = urllib.request.Request(
-        server.url + "/a%20b/c?x=1&y=%2F", data=b"Action=Ping", method="POST",
+        server.url + "/a%20b/c?x=1&y=%2F",
+        data=b"Action=Ping",
+        method="POST",
         headers={"Content-Type": "application/x-www-form-urlencoded", "X-Amz-Date": "z"},
     )
     with urllib.request.urlopen(request, timeout=5) as response:
@@ -74,8 +77,13 @@ def test_keep_alive_two_requests_one_connection(server: ApiServer) -> None:
 
 def test_chunked_body(server: ApiServer) -> None:
     conn = connect(server)
-    conn.request("POST", "/", body=iter([b"hello ", b"chunked ", b"world"]),
-                 encode_chunked=True, headers={"Transfer-Encoding": "chunked"})
+    conn.request(
+        "POST",
+        "/",
+        body=iter([b"hello ", b"chunked ", b"world"]),
+        encode_chunked=True,
+        headers={"Transfer-Encoding": "chunked"},
+    )
     assert json.loads(conn.getresponse().read())["body"] == "hello chunked world"
     conn.request("GET", "/after")  # the connection survives a chunked body
     assert json.loads(conn.getresponse().read())["path"] == "/after"
@@ -85,8 +93,9 @@ def test_chunked_body(server: ApiServer) -> None:
 def test_expect_100_continue(server: ApiServer) -> None:
     host, port = server.server_address
     with socket.create_connection((host, port), timeout=5) as sock:
-        sock.sendall(b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n"
-                     b"Expect: 100-continue\r\n\r\n")
+        sock.sendall(
+            b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+        )
         interim = sock.recv(1024)
         assert interim.startswith(b"HTTP/1.1 100")
         sock.sendall(b"body")

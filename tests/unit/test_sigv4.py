@@ -25,8 +25,9 @@ ENDPOINT = "http://127.0.0.1:4566"
 def to_http(prepared: Any) -> HttpRequest:
     """What our server would build from the bytes botocore puts on the wire."""
     parts = urlsplit(prepared.url)
-    headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v)
-               for k, v in prepared.headers.items()}
+    headers = {
+        k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in prepared.headers.items()
+    }
     headers.setdefault("host", parts.netloc)  # http.client adds Host when sending
     body = prepared.body or b""
     if isinstance(body, str):
@@ -34,9 +35,16 @@ def to_http(prepared: Any) -> HttpRequest:
     return HttpRequest(prepared.method, parts.path or "/", parts.query, headers, body)
 
 
-def signed(method: str, url: str, service: str, body: bytes = b"",
-           headers: dict[str, str] | None = None, key: str = "test", secret: str = "test",
-           region: str = "us-east-1") -> HttpRequest:
+def signed(
+    method: str,
+    url: str,
+    service: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    key: str = "test",
+    secret: str = "test",
+    region: str = "us-east-1",
+) -> HttpRequest:
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
     SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
     return to_http(request.prepare())
@@ -49,14 +57,18 @@ def query_post(**kw: Any) -> HttpRequest:
 
 
 def json_post(**kw: Any) -> HttpRequest:
-    headers = {"Content-Type": "application/x-amz-json-1.1",
-               "X-Amz-Target": "DirectoryService_20150416.DescribeDirectories"}
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "DirectoryService_20150416.DescribeDirectories",
+    }
     return signed("POST", ENDPOINT + "/", "ds", b'{"Limit": 5}', headers, **kw)
 
 
 def rest_get(**kw: Any) -> HttpRequest:
-    url = (ENDPOINT + "/Users/d-1234%3Aa%20b%2Fc/~x/caf%C3%A9"
-           "?NextToken=a%2Bb%3D%3D&MaxResults=10&Realm=corp.example.com&empty=&z=%E2%9C%93")
+    url = (
+        ENDPOINT + "/Users/d-1234%3Aa%20b%2Fc/~x/caf%C3%A9"
+        "?NextToken=a%2Bb%3D%3D&MaxResults=10&Realm=corp.example.com&empty=&z=%E2%9C%93"
+    )
     return signed("GET", url, "ds-data", **kw)
 
 
@@ -64,8 +76,9 @@ def rest_get(**kw: Any) -> HttpRequest:
     ("build", "family", "service"),
     [(query_post, "query", "rds"), (json_post, "json", "ds"), (rest_get, "json", "ds-data")],
 )
-def test_accepts_botocore_signatures(build: Callable[..., HttpRequest], family: str,
-                                     service: str) -> None:
+def test_accepts_botocore_signatures(
+    build: Callable[..., HttpRequest], family: str, service: str
+) -> None:
     identity = sigv4.verify(build(), family)
     assert identity.account_id == "000000000000"
     assert identity.access_key == "test"
@@ -82,7 +95,8 @@ def test_twelve_digit_key_is_its_account() -> None:
 def test_accounts_lookup() -> None:
     assert accounts.lookup("test") == accounts.Credential("test", "test", "000000000000")
     assert accounts.lookup("111122223333") == accounts.Credential(
-        "111122223333", "test", "111122223333")
+        "111122223333", "test", "111122223333"
+    )
     for unknown in ("", "AKIDEXAMPLE", "12345678901", "1234567890123", "١٢٣٤٥٦٧٨٩٠١٢"):
         assert accounts.lookup(unknown) is None
 
@@ -103,12 +117,15 @@ def reject(request: HttpRequest, family: str, now: datetime | None = None) -> Co
 
 @pytest.mark.parametrize(
     ("family", "build", "code", "status"),
-    [("query", query_post, "SignatureDoesNotMatch", 403),
-     ("ec2", query_post, "AuthFailure", 401),
-     ("json", json_post, "InvalidSignatureException", 403)],
+    [
+        ("query", query_post, "SignatureDoesNotMatch", 403),
+        ("ec2", query_post, "AuthFailure", 401),
+        ("json", json_post, "InvalidSignatureException", 403),
+    ],
 )
-def test_wrong_secret(family: str, build: Callable[..., HttpRequest], code: str,
-                      status: int) -> None:
+def test_wrong_secret(
+    family: str, build: Callable[..., HttpRequest], code: str, status: int
+) -> None:
     error = reject(build(secret="not-test"), family)
     assert (error.code, error.status) == (code, status)
     if family != "ec2":
@@ -117,8 +134,11 @@ def test_wrong_secret(family: str, build: Callable[..., HttpRequest], code: str,
 
 @pytest.mark.parametrize(
     ("family", "code", "status"),
-    [("query", "InvalidClientTokenId", 403), ("ec2", "AuthFailure", 401),
-     ("json", "UnrecognizedClientException", 403)],
+    [
+        ("query", "InvalidClientTokenId", 403),
+        ("ec2", "AuthFailure", 401),
+        ("json", "UnrecognizedClientException", 403),
+    ],
 )
 def test_unknown_key(family: str, code: str, status: int) -> None:
     error = reject(json_post(key="AKIDEXAMPLE"), family)
@@ -127,8 +147,11 @@ def test_unknown_key(family: str, code: str, status: int) -> None:
 
 @pytest.mark.parametrize(
     ("family", "code"),
-    [("query", "MissingAuthenticationToken"), ("ec2", "MissingAuthenticationToken"),
-     ("json", "MissingAuthenticationTokenException")],
+    [
+        ("query", "MissingAuthenticationToken"),
+        ("ec2", "MissingAuthenticationToken"),
+        ("json", "MissingAuthenticationTokenException"),
+    ],
 )
 def test_missing_signature(family: str, code: str) -> None:
     request = HttpRequest("POST", "/", "", {"host": "127.0.0.1:4566"}, b"Action=X")
@@ -137,11 +160,19 @@ def test_missing_signature(family: str, code: str) -> None:
 
 @pytest.mark.parametrize(
     ("authorization", "family", "code"),
-    [("AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/ds/aws4_request", "json",
-      "IncompleteSignatureException"),
-     ("AWS4-HMAC-SHA256 Credential=test, SignedHeaders=host, Signature=00", "query",
-      "IncompleteSignature"),
-     ("AWS test:abcdef", "query", "IncompleteSignature")],
+    [
+        (
+            "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/ds/aws4_request",
+            "json",
+            "IncompleteSignatureException",
+        ),
+        (
+            "AWS4-HMAC-SHA256 Credential=test, SignedHeaders=host, Signature=00",
+            "query",
+            "IncompleteSignature",
+        ),
+        ("AWS test:abcdef", "query", "IncompleteSignature"),
+    ],
 )
 def test_malformed_authorization(authorization: str, family: str, code: str) -> None:
     request = HttpRequest("GET", "/", "", {"authorization": authorization}, b"")
@@ -155,8 +186,13 @@ def test_tampered_body_query() -> None:
 
 
 def test_tampered_body_json_with_declared_hash() -> None:
-    request = signed("POST", ENDPOINT + "/", "ds", b'{"a": 1}',
-                     {"X-Amz-Content-SHA256": hashlib.sha256(b'{"a": 1}').hexdigest()})
+    request = signed(
+        "POST",
+        ENDPOINT + "/",
+        "ds",
+        b'{"a": 1}',
+        {"X-Amz-Content-SHA256": hashlib.sha256(b'{"a": 1}').hexdigest()},
+    )
     sigv4.verify(request, "json")
     error = reject(replace(request, body=b'{"a": 2}'), "json")
     assert error.code == "InvalidSignatureException"
@@ -193,8 +229,9 @@ def test_presigned_query() -> None:
     assert "authorization" not in http.headers
     identity = sigv4.verify(http, "query")
     assert identity.presigned and identity.service == "sts"
-    signed_at = datetime.strptime(identity.signed_at.strftime("%Y%m%dT%H%M%SZ"),
-                                  "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    signed_at = datetime.strptime(
+        identity.signed_at.strftime("%Y%m%dT%H%M%SZ"), "%Y%m%dT%H%M%SZ"
+    ).replace(tzinfo=UTC)
     error = reject(http, "query", now=signed_at + timedelta(seconds=61))
     assert error.code == "SignatureDoesNotMatch" and "expired" in error.message
     wrong = replace(http, query_string=http.query_string.replace("GetCallerIdentity", "X"))
@@ -232,18 +269,27 @@ def _capture(service: str, operation: str, **params: Any) -> HttpRequest:
     ("service", "operation", "params", "family"),
     [
         ("ds", "describe_directories", {"DirectoryIds": ["d-1234567890"]}, "json"),
-        ("ds-data", "list_users", {"DirectoryId": "d-1234567890", "Realm": "corp.example.com"},
-         "json"),
-        ("ds-data", "create_user", {"DirectoryId": "d-1234567890", "SAMAccountName": "a b"},
-         "json"),
+        (
+            "ds-data",
+            "list_users",
+            {"DirectoryId": "d-1234567890", "Realm": "corp.example.com"},
+            "json",
+        ),
+        (
+            "ds-data",
+            "create_user",
+            {"DirectoryId": "d-1234567890", "SAMAccountName": "a b"},
+            "json",
+        ),
         ("rds", "describe_db_instances", {"DBInstanceIdentifier": "db 1/é"}, "query"),
         ("ec2", "describe_vpcs", {"VpcIds": ["vpc-1"]}, "ec2"),
         ("iam", "get_role", {"RoleName": "r+x"}, "query"),
         ("sts", "get_caller_identity", {}, "query"),
     ],
 )
-def test_real_client_requests(service: str, operation: str, params: dict[str, Any],
-                              family: str) -> None:
+def test_real_client_requests(
+    service: str, operation: str, params: dict[str, Any], family: str
+) -> None:
     request = _capture(service, operation, **params)
     identity = sigv4.verify(request, family)
     assert identity.region == "us-west-2"

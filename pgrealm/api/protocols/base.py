@@ -125,6 +125,7 @@ class ResponseSerializer(ABC):
 
 # -- scalars -----------------------------------------------------------------------------
 
+
 def text(value: Any) -> str:
     """A string member's wire text; str Enums give their value, not ``Cls.NAME``."""
     if isinstance(value, Enum):

@@ -124,7 +124,9 @@ class MitRealm:
         master = secrets.token_urlsafe(24)
         _exec.run(
             [str(_SBIN / "kdb5_util"), "-r", self.realm, "create", "-s"],
-            env=self.env(), input=f"{master}\n{master}\n", timeout=60,
+            env=self.env(),
+            input=f"{master}\n{master}\n",
+            timeout=60,
         )
         log.info("created MIT realm %s in %s", self.realm, self.home)
 

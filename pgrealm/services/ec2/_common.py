@@ -131,8 +131,7 @@ def filtered(
         patterns = [_wildcard(v) for v in flt.get("Values") or []]
         name = flt["Name"]
         result = [
-            d for d in result
-            if any(p.match(v) for p in patterns for v in _field(d, name, getters))
+            d for d in result if any(p.match(v) for p in patterns for v in _field(d, name, getters))
         ]
     return result
 

@@ -71,9 +71,11 @@ class Network:
                 return
             vpc = new_vpc(account, region, DEFAULT_VPC_CIDR, True, [])
             self.store.put(VPC, account, region, vpc["VpcId"], vpc)
-            self._put_group(new_sg(
-                account, region, vpc["VpcId"], "default", "default VPC security group", []
-            ), account, region)
+            self._put_group(
+                new_sg(account, region, vpc["VpcId"], "default", "default VPC security group", []),
+                account,
+                region,
+            )
             base = ipaddress.IPv4Network(DEFAULT_VPC_CIDR)
             for subnet_cidr, zone in zip(base.subnets(new_prefix=20), zones(region), strict=False):
                 subnet = new_subnet(account, region, vpc["VpcId"], str(subnet_cidr), zone, True, [])
@@ -100,9 +102,7 @@ class Network:
         used = sum(1 for a in addresses if a["SubnetId"] == doc["SubnetId"])
         return {**public(doc), "AvailableIpAddressCount": size - _RESERVED_HEAD - 1 - used}
 
-    def get_subnets(
-        self, account: str, region: str, subnet_ids: list[str]
-    ) -> list[dict[str, Any]]:
+    def get_subnets(self, account: str, region: str, subnet_ids: list[str]) -> list[dict[str, Any]]:
         """The Subnet shapes of ``subnet_ids``, in order (InvalidSubnetID.NotFound if absent)."""
         self.ensure_defaults(account, region)
         found = []
@@ -117,7 +117,8 @@ class Network:
         """The default VPC's default-for-AZ subnets by zone; [] if the default VPC was deleted."""
         vpc_id = self.default_vpc_id(account, region)
         subnets = [
-            s for s in self.store.list(SUBNET, account, region)
+            s
+            for s in self.store.list(SUBNET, account, region)
             if s["VpcId"] == vpc_id and s["DefaultForAz"]
         ]
         subnets.sort(key=lambda s: s["AvailabilityZone"])
@@ -150,19 +151,26 @@ class Network:
             vpc_ip = self._free_host(account, region, subnet)
             vpc_net = ipaddress.IPv4Network(vpc["CidrBlock"])
             realised = base + (int(vpc_ip) - int(vpc_net.network_address))
-            self.store.put(ADDRESS, account, region, str(realised), {
-                "VpcIp": str(vpc_ip),
-                "RealisedIp": str(realised),
-                "SubnetId": subnet_id,
-                "VpcId": vpc["VpcId"],
-                "Purpose": purpose,
-            })
+            self.store.put(
+                ADDRESS,
+                account,
+                region,
+                str(realised),
+                {
+                    "VpcIp": str(vpc_ip),
+                    "RealisedIp": str(realised),
+                    "SubnetId": subnet_id,
+                    "VpcId": vpc["VpcId"],
+                    "Purpose": purpose,
+                },
+            )
         log.info("address %s (%s in %s) allocated for %s", realised, vpc_ip, subnet_id, purpose)
         return str(vpc_ip), str(realised)
 
     def _free_host(self, account: str, region: str, subnet: Doc) -> ipaddress.IPv4Address:
         taken = {
-            a["VpcIp"] for a in self.store.list(ADDRESS, account, region)
+            a["VpcIp"]
+            for a in self.store.list(ADDRESS, account, region)
             if a["SubnetId"] == subnet["SubnetId"]
         }
         net = ipaddress.IPv4Network(subnet["CidrBlock"])
@@ -184,10 +192,18 @@ class Network:
         for candidate in self.block.subnets(new_prefix=16):
             if candidate.overlaps(_RESERVED) or str(candidate) in used:
                 continue
-            self.store.put(REALISED, "", "", str(candidate), {
-                "Block": str(candidate), "Account": account, "Region": region,
-                "VpcId": vpc["VpcId"],
-            })
+            self.store.put(
+                REALISED,
+                "",
+                "",
+                str(candidate),
+                {
+                    "Block": str(candidate),
+                    "Account": account,
+                    "Region": region,
+                    "VpcId": vpc["VpcId"],
+                },
+            )
             vpc["_realised"] = str(candidate)
             self.store.put(VPC, account, region, vpc["VpcId"], vpc)
             log.info("VPC %s realised on %s", vpc["VpcId"], candidate)

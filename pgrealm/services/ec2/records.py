@@ -38,11 +38,13 @@ def new_vpc(account: str, region: str, cidr: str, is_default: bool, tags: list[A
         "OwnerId": account,
         "State": "available",
         "CidrBlock": cidr,
-        "CidrBlockAssociationSet": [{
-            "AssociationId": new_id("vpc-cidr-assoc-"),
-            "CidrBlock": cidr,
-            "CidrBlockState": {"State": "associated"},
-        }],
+        "CidrBlockAssociationSet": [
+            {
+                "AssociationId": new_id("vpc-cidr-assoc-"),
+                "CidrBlock": cidr,
+                "CidrBlockState": {"State": "associated"},
+            }
+        ],
         "Ipv6CidrBlockAssociationSet": [],
         "DhcpOptionsId": new_id("dopt-"),
         "InstanceTenancy": "default",
@@ -52,7 +54,12 @@ def new_vpc(account: str, region: str, cidr: str, is_default: bool, tags: list[A
 
 
 def new_subnet(
-    account: str, region: str, vpc_id: str, cidr: str, zone: Zone, default_for_az: bool,
+    account: str,
+    region: str,
+    vpc_id: str,
+    cidr: str,
+    zone: Zone,
+    default_for_az: bool,
     tags: list[Any],
 ) -> Doc:
     subnet_id = new_id("subnet-")
@@ -86,16 +93,27 @@ def new_rule(fields: dict[str, Any], egress: bool) -> dict[str, Any]:
 
 
 def new_sg(
-    account: str, region: str, vpc_id: str, name: str, description: str, tags: list[Any],
+    account: str,
+    region: str,
+    vpc_id: str,
+    name: str,
+    description: str,
+    tags: list[Any],
 ) -> Doc:
     group_id = new_id("sg-")
     rules = [new_rule(ALL_TRAFFIC_EGRESS, egress=True)]
     if name == "default":
         # The default group lets its own members talk to each other.
-        rules.insert(0, new_rule(
-            {"IpProtocol": "-1", "ReferencedGroupInfo": {"GroupId": group_id, "UserId": account}},
-            egress=False,
-        ))
+        rules.insert(
+            0,
+            new_rule(
+                {
+                    "IpProtocol": "-1",
+                    "ReferencedGroupInfo": {"GroupId": group_id, "UserId": account},
+                },
+                egress=False,
+            ),
+        )
     return {
         "GroupId": group_id,
         "GroupName": name,
@@ -147,8 +165,13 @@ def _permissions(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
         key = (rule["IpProtocol"], rule.get("FromPort"), rule.get("ToPort"))
         perm = grouped.get(key)
         if perm is None:
-            perm = {"IpProtocol": rule["IpProtocol"], "IpRanges": [], "Ipv6Ranges": [],
-                    "PrefixListIds": [], "UserIdGroupPairs": []}
+            perm = {
+                "IpProtocol": rule["IpProtocol"],
+                "IpRanges": [],
+                "Ipv6Ranges": [],
+                "PrefixListIds": [],
+                "UserIdGroupPairs": [],
+            }
             if "FromPort" in rule:
                 perm["FromPort"], perm["ToPort"] = rule["FromPort"], rule["ToPort"]
             grouped[key] = perm

@@ -80,7 +80,9 @@ def _protocol(perm: dict[str, Any]) -> str:
 
 def _rule_key(rule: dict[str, Any]) -> tuple[Any, ...]:
     peer = (
-        rule.get("CidrIpv4"), rule.get("CidrIpv6"), rule.get("PrefixListId"),
+        rule.get("CidrIpv4"),
+        rule.get("CidrIpv6"),
+        rule.get("PrefixListId"),
         (rule.get("ReferencedGroupInfo") or {}).get("GroupId"),
     )
     return (rule["IsEgress"], rule["IpProtocol"], rule.get("FromPort"), rule.get("ToPort"), peer)
@@ -145,9 +147,7 @@ class SecurityGroupOps(Ec2Base):
         self._touch(ctx)
         name = params["GroupName"]
         if name == "default":
-            raise CommonError(
-                "InvalidGroup.Reserved", "The security group 'default' is reserved"
-            )
+            raise CommonError("InvalidGroup.Reserved", "The security group 'default' is reserved")
         if name.lower().startswith("sg-"):
             raise invalid("Group names may not be in the format sg-*.")
         vpc_id = params.get("VpcId") or self._default_vpc(ctx)
@@ -164,7 +164,8 @@ class SecurityGroupOps(Ec2Base):
             self.store.put(SG, ctx.account_id, ctx.region, group["GroupId"], group)
         log.info("security group %s (%s) created in %s", group["GroupId"], name, vpc_id)
         out: dict[str, Any] = {
-            "GroupId": group["GroupId"], "SecurityGroupArn": group["SecurityGroupArn"]
+            "GroupId": group["GroupId"],
+            "SecurityGroupArn": group["SecurityGroupArn"],
         }
         if tags:
             out["Tags"] = tags
@@ -322,8 +323,11 @@ def _desc(item: dict[str, Any]) -> dict[str, str]:
 
 
 def _revoked(group: Doc, rule: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in rule_shape(group, rule).items()
-           if k not in ("GroupOwnerId", "Tags", "SecurityGroupRuleArn", "ReferencedGroupInfo")}
+    out = {
+        k: v
+        for k, v in rule_shape(group, rule).items()
+        if k not in ("GroupOwnerId", "Tags", "SecurityGroupRuleArn", "ReferencedGroupInfo")
+    }
     if rule.get("ReferencedGroupInfo"):
         out["ReferencedGroupId"] = rule["ReferencedGroupInfo"]["GroupId"]
     return out

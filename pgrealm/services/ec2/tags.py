@@ -97,8 +97,12 @@ class TagOps(Ec2Base):
         for kind, resource_type, _, id_field in _KINDS.values():
             for doc in self.store.list(kind, ctx.account_id, ctx.region):
                 rows += [
-                    {"ResourceId": doc[id_field], "ResourceType": resource_type,
-                     "Key": t["Key"], "Value": t.get("Value", "")}
+                    {
+                        "ResourceId": doc[id_field],
+                        "ResourceType": resource_type,
+                        "Key": t["Key"],
+                        "Value": t.get("Value", ""),
+                    }
                     for t in doc.get("Tags") or []
                 ]
         rows = filtered(rows, params.get("Filters"), _TAG_FILTERS)

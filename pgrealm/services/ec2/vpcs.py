@@ -201,7 +201,12 @@ class VpcOps(Ec2Base):
                     )
             zone = self._zone(ctx, params, vpc["VpcId"])
             subnet = new_subnet(
-                ctx.account_id, ctx.region, vpc["VpcId"], str(net), zone, False,
+                ctx.account_id,
+                ctx.region,
+                vpc["VpcId"],
+                str(net),
+                zone,
+                False,
                 tag_specs(params, "subnet"),
             )
             self.store.put(SUBNET, ctx.account_id, ctx.region, subnet["SubnetId"], subnet)

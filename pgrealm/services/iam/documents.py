@@ -36,8 +36,15 @@ log = logging.getLogger(__name__)
 DocKind = Literal["trust", "identity"]
 
 _STATEMENT_KEYS = {
-    "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
-    "Resource", "NotResource", "Condition",
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
 }
 _TOP_KEYS = {"Version", "Id", "Statement"}
 

@@ -185,7 +185,8 @@ class PolicyOps(IamBase):
                 for d in self.store.list(POLICY, ctx.account_id, GLOBAL)
             ]
         found = [
-            p for p in found
+            p
+            for p in found
             if p["Path"].startswith(prefix) and (p["AttachmentCount"] or not only_attached)
         ]
         found.sort(key=lambda p: p["PolicyName"].lower())

@@ -50,8 +50,7 @@ class IamService(RoleOps, PolicyOps):
         missing = [p for p in RDS_DIRECTORY_PRINCIPALS if p not in trusted and "*" not in trusted]
         if missing:
             return (
-                f"IAM role {role_name} does not trust {' and '.join(missing)} "
-                "for sts:AssumeRole."
+                f"IAM role {role_name} does not trust {' and '.join(missing)} for sts:AssumeRole."
             )
         docs = [json.loads(t) for t in permission_texts]
         denied = [a for a in RDS_DIRECTORY_ACTIONS if not action_allowed(docs, a, "*")]
