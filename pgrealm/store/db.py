@@ -93,7 +93,8 @@ class Store:
         rows = (
             self._conn()
             .execute(
-                "SELECT account, region, id FROM resources WHERE kind=? ORDER BY created", (kind,)
+                "SELECT account, region, id FROM resources WHERE kind=? ORDER BY created, rowid",
+                (kind,),
             )
             .fetchall()
         )
@@ -105,7 +106,7 @@ class Store:
             sql, args = sql + " AND account=?", [*args, account]
         if region is not None:
             sql, args = sql + " AND region=?", [*args, region]
-        rows = self._conn().execute(sql + " ORDER BY created, id", args).fetchall()
+        rows = self._conn().execute(sql + " ORDER BY created, rowid", args).fetchall()
         return [dict(json.loads(r[0])) for r in rows]
 
     def put(self, kind: str, account: str, region: str, id: str, doc: Doc) -> None:

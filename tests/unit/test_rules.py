@@ -1,0 +1,37 @@
+"""Rules the service models cannot express: Admin passwords (seed step 1), RDS names."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgrealm.services.ds.rules import admin_password_problem
+from pgrealm.services.rds import rules
+
+
+@pytest.mark.parametrize("password", ["Passw0rd!", "abcDEF123", "x" * 60 + "A1b!"])
+def test_good_admin_passwords(password: str) -> None:
+    assert admin_password_problem(password) is None
+
+
+@pytest.mark.parametrize(
+    "password, words",
+    [
+        ("Sh0rt!", "8 to 64"),
+        ("A1!" + "a" * 62, "8 to 64"),
+        ("onlylowercase", "three of the following"),
+        ("MyAdmin123", "admin"),
+        ("xxADMINxx1a", "admin"),
+    ],
+)
+def test_bad_admin_passwords(password: str, words: str) -> None:
+    problem = admin_password_problem(password)
+    assert problem is not None and words in problem
+
+
+def test_rds_names_and_passwords() -> None:
+    assert rules.identifier_problem("mydb-1") is None
+    assert rules.identifier_problem("1db") and rules.identifier_problem("a--b")
+    assert rules.master_username_problem("master") is None
+    assert rules.master_username_problem("rdsadmin")
+    assert rules.master_password_problem("has/slash1") and rules.master_password_problem("short")
+    assert rules.master_password_problem("Good-pass1") is None

@@ -1,0 +1,49 @@
+"""The state store: documents survive reopening, updates are atomic, counters are durable."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from pgrealm.store import Store
+
+
+def test_put_get_list_delete(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    store.put("directory", "000000000000", "us-east-1", "d-1", {"Name": "a"})
+    store.put("directory", "000000000000", "eu-west-1", "d-2", {"Name": "b"})
+    assert store.get("directory", "000000000000", "us-east-1", "d-1") == {"Name": "a"}
+    assert [d["Name"] for d in store.list("directory", "000000000000")] == ["a", "b"]
+    assert [d["Name"] for d in store.list("directory", region="eu-west-1")] == ["b"]
+    assert store.keys("directory")[0] == ("000000000000", "us-east-1", "d-1")
+    assert store.delete("directory", "000000000000", "us-east-1", "d-1")
+    assert store.get("directory", "000000000000", "us-east-1", "d-1") is None
+
+
+def test_committed_writes_survive_reopening(tmp_path: Path) -> None:
+    Store(tmp_path / "state.db").put("k", "a", "r", "1", {"x": 1})
+    assert Store(tmp_path / "state.db").get("k", "a", "r", "1") == {"x": 1}
+
+
+def test_insert_refuses_a_taken_id(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    assert store.insert("k", "a", "r", "1", {"v": 1})
+    assert not store.insert("k", "a", "r", "1", {"v": 2})
+    assert store.get("k", "a", "r", "1") == {"v": 1}
+
+
+def test_concurrent_updates_lose_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    store.put("k", "a", "r", "1", {"n": 0})
+
+    def bump() -> None:
+        for _ in range(25):
+            store.update("k", "a", "r", "1", lambda d: d.__setitem__("n", d["n"] + 1))
+
+    threads = [threading.Thread(target=bump) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.get("k", "a", "r", "1") == {"n": 100}
+    assert [store.next_value("c") for _ in range(3)] == [1, 2, 3]
