@@ -17,7 +17,7 @@ status: bootstrap
 	@$(VENV)/python -m pgrealm status
 
 test: bootstrap
-	$(VENV)/ruff check pgrealm tests bench
+	$(VENV)/ruff check .
 	$(VENV)/mypy
 	$(VENV)/pytest -q -p no:cacheprovider tests
 
