@@ -50,15 +50,14 @@ def directory(stack: StackHandle) -> dict[str, Any]:
     ]
     vpc = subnets[0]["VpcId"]
     two = [s["SubnetId"] for s in subnets[:2]]
-    out = stack.aws(
+    out = stack.aws_with_input(
+        {"Password": new_password()},
         "ds",
         "create-microsoft-ad",
         "--name",
         DOMAIN,
         "--short-name",
         "CORP",
-        "--password",
-        new_password(),
         "--edition",
         "Standard",
         "--vpc-settings",

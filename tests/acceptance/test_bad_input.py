@@ -37,13 +37,12 @@ def _directory_count(stack: StackHandle) -> int:
 def test_bad_admin_password(stack: StackHandle, password: str, why: str) -> None:
     subnets = _default_subnets(stack)
     before = _directory_count(stack)
-    done = stack.aws(
+    done = stack.aws_with_input(
+        {"Password": password},
         "ds",
         "create-microsoft-ad",
         "--name",
         "bad.example.com",
-        "--password",
-        password,
         "--vpc-settings",
         json.dumps(
             {"VpcId": subnets[0]["VpcId"], "SubnetIds": [s["SubnetId"] for s in subnets[:2]]}
