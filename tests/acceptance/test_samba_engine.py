@@ -263,7 +263,8 @@ def test_list_update_delete(running: RunningDc) -> None:
         S.delete_user(dc, "dave")
 
 
-def test_footprint_and_kdc_latency(running: RunningDc, tmp_path: Path) -> None:
+def test_footprint(running: RunningDc, tmp_path: Path) -> None:
+    """Memory is bounded here; times are only logged (bench/ measures them)."""
     pss_mb = _pss_kb(running.proc.pid) / 1024
     env = _krb_env(running.dc, tmp_path)
     t = time.monotonic()
@@ -273,4 +274,3 @@ def test_footprint_and_kdc_latency(running: RunningDc, tmp_path: Path) -> None:
     log.warning("DC PSS %.0f MB, kinit %.0f ms, provision %.1fs, ready %.1fs",
                 pss_mb, kinit_ms, running.provision_s, running.ready_s)
     assert pss_mb < 90
-    assert running.provision_s < 20 * MULT and running.ready_s < 10 * MULT
