@@ -7,9 +7,11 @@ world-readable. argv is logged at DEBUG; stdin never is.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import pwd
+import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +21,15 @@ from pgrealm.errors import EngineError
 __all__ = ["Completed", "run", "runner"]
 
 log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved now, not in the forked child
+
+
+def _die_with_parent() -> None:
+    """In the child: be killed if the daemon dies, so that a tool (samba-tool provision,
+    initdb) never keeps writing into a home that the restarted daemon starts over."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -53,6 +64,7 @@ def _real_run(
         timeout=timeout,
         cwd=cwd,
         stdin=None if input is not None else subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
         **ids,
     )
     return Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pgrealm.errors import ReconcileError
 from pgrealm.store import Doc, Store
 from pgrealm.supervisor import process
 from pgrealm.supervisor.process import ProcessSpec, RunningProcess
@@ -69,8 +70,14 @@ class Supervisor:
 
     # -- what reconcilers call -------------------------------------------------------
     def ensure_running(self, spec: ProcessSpec) -> RunningProcess:
-        """Want ``spec`` running; start it now unless a live copy exists."""
+        """Want ``spec`` running; start it now unless a live copy exists.
+
+        Refused once the stack is stopping: a reconciler still at work must not start a
+        process that ``stop_all`` has just stopped (it would outlive the daemon).
+        """
         with self._lock:
+            if self._stopped.is_set():
+                raise ReconcileError(f"{spec.name}: not started, pgrealm is stopping")
             doc = self.store.get(_KIND, "", "", spec.name) or {}
             doc.update(_to_doc(spec), wanted=True)
             proc = _running(doc)
@@ -97,7 +104,8 @@ class Supervisor:
 
     def stop_all(self) -> None:
         """Stop every process but keep them wanted: the next daemon start brings them back."""
-        self._stopped.set()
+        with self._lock:
+            self._stopped.set()
         docs = self.store.list(_KIND)
         threads = [threading.Thread(target=self._stop_doc, args=(d,)) for d in docs]
         for t in threads:
@@ -125,13 +133,17 @@ class Supervisor:
         now = time.monotonic()
         if now < self._next_try.get(name, 0.0):
             return
+        if time.time() - float(doc.get("started_at", 0)) > 60:
+            self._backoff.pop(name, None)  # it ran a good while: this is a fresh failure
         delay = min(self._backoff.get(name, 0.5) * 2, _MAX_BACKOFF)
         self._backoff[name] = delay
         self._next_try[name] = now + delay
         log.warning("%s: not running (pid %s); restarting", name, doc.get("pid"))
         with self._lock:
             current = self.store.get(_KIND, "", "", name)
-            if current is None or not current.get("wanted") or _running(current):
+            if self._stopped.is_set() or current is None or not current.get("wanted"):
+                return
+            if _running(current):
                 return
             self._start(current)
             self.store.put(_KIND, "", "", name, current)

@@ -55,3 +55,46 @@ def _samba_pids(stack: StackHandle) -> set[int]:
 
     docs = Store(stack.home / "state.db").list("process")
     return {int(d["pid"]) for d in docs if "/dc" in d["name"]}
+
+
+def test_directory_creation_survives_a_server_crash_then_deletes(stack: StackHandle) -> None:
+    ds = stack.client("ds")
+    subnets = stack.client("ec2").describe_subnets(
+        Filters=[{"Name": "default-for-az", "Values": ["true"]}]
+    )["Subnets"]
+    directory_id = ds.create_microsoft_ad(
+        Name="crash.example.com",
+        Password=new_password(),
+        VpcSettings={
+            "VpcId": subnets[0]["VpcId"],
+            "SubnetIds": [subnets[2]["SubnetId"], subnets[3]["SubnetId"]],
+        },
+    )["DirectoryId"]
+    time.sleep(2)  # samba-tool domain provision is under way
+    stack.kill()
+    stack.start()
+
+    def stage() -> str:
+        desc = ds.describe_directories(DirectoryIds=[directory_id])["DirectoryDescriptions"][0]
+        return str(desc["Stage"])
+
+    assert stack.wait("the directory to be Active", lambda: stage() in ("Active", "Failed"), 240)
+    assert stage() == "Active"
+    ds.delete_directory(DirectoryId=directory_id)
+
+    def gone() -> bool:
+        try:
+            stage()
+        except ds.exceptions.EntityDoesNotExistException:
+            return True
+        return False
+
+    stack.wait("the directory to be deleted", gone, 60)
+    assert not (stack.home / "directories" / directory_id).exists()
+    assert not [n for n in _samba_pids_by_name(stack) if n.startswith(directory_id)]
+
+
+def _samba_pids_by_name(stack: StackHandle) -> list[str]:
+    from pgrealm.store import Store
+
+    return [d["name"] for d in Store(stack.home / "state.db").list("process")]
