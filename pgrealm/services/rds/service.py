@@ -84,18 +84,7 @@ class RdsService(Service):
                 "cover at least 2 AZs.",
             )
         group = {
-            "DBSubnetGroupName": name,
-            "DBSubnetGroupDescription": params["DBSubnetGroupDescription"],
-            "VpcId": subnets[0]["VpcId"],
-            "SubnetGroupStatus": "Complete",
-            "Subnets": [
-                {
-                    "SubnetIdentifier": s["SubnetId"],
-                    "SubnetAvailabilityZone": {"Name": s["AvailabilityZone"]},
-                    "SubnetStatus": "Active",
-                }
-                for s in subnets
-            ],
+            **_subnet_group_shape(name, params["DBSubnetGroupDescription"], subnets),
             "DBSubnetGroupArn": self._arn(ctx, "subgrp", name),
             "SupportedNetworkTypes": ["IPV4"],
         }
@@ -147,20 +136,7 @@ class RdsService(Service):
                 "DBSubnetGroupNotFoundFault",
                 "Default DBSubnetGroup not found: the default VPC was deleted.",
             )
-        return {
-            "DBSubnetGroupName": "default",
-            "DBSubnetGroupDescription": "default",
-            "VpcId": subnets[0]["VpcId"],
-            "SubnetGroupStatus": "Complete",
-            "Subnets": [
-                {
-                    "SubnetIdentifier": s["SubnetId"],
-                    "SubnetAvailabilityZone": {"Name": s["AvailabilityZone"]},
-                    "SubnetStatus": "Active",
-                }
-                for s in subnets
-            ],
-        }
+        return _subnet_group_shape("default", "default", subnets)
 
     # -- DB instances -------------------------------------------------------------------------
     def create_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +199,8 @@ class RdsService(Service):
             )
         ds = self.registry["ds"]
         try:
-            directory = ds.get_directory(ctx, domain)  # type: ignore[attr-defined]
+            # The caller's own directory, or the owner's behind a share it accepted.
+            directory = ds.member_directory(ctx, domain)  # type: ignore[attr-defined]
         except ServiceError as exc:
             raise ServiceError("DomainNotFoundFault", f"Domain {domain} not found.") from exc
         problem = self.registry["iam"].check_rds_directory_role(  # type: ignore[attr-defined]
@@ -241,6 +218,11 @@ class RdsService(Service):
             "Status": "joining",
             "DnsIps": directory["aws"]["DnsIpAddrs"],
         }
+
+    def _directory_key(self, ctx: RequestContext, domain: str) -> list[str]:
+        """Where the reconciler finds the directory: the owner's key for a shared one."""
+        key: list[str] = self.registry["ds"].directory_key(ctx, domain)  # type: ignore[attr-defined]
+        return key
 
     def _pick_subnet(self, group: Doc, zone: str | None) -> Doc:
         for subnet in group["Subnets"]:
@@ -313,7 +295,7 @@ class RdsService(Service):
             "aws": aws,
             "desired": "present",
             "sealed_master_password": self.sealer.seal(params["MasterUserPassword"]),
-            "directory": [ctx.account_id, ctx.region, membership["Domain"]] if membership else None,
+            "directory": self._directory_key(ctx, membership["Domain"]) if membership else None,
             "subnet_id": subnet["SubnetIdentifier"],
         }
 
@@ -351,6 +333,7 @@ class RdsService(Service):
         changes: Doc = {}
         if params.get("Domain") or params.get("DomainIAMRoleName"):
             changes["membership"] = self._domain_membership(ctx, params)
+            changes["directory"] = self._directory_key(ctx, params["Domain"])
         if params.get("MasterUserPassword"):
             problem = rules.master_password_problem(params["MasterUserPassword"])
             if problem:
@@ -365,7 +348,7 @@ class RdsService(Service):
         def apply(d: Doc) -> None:
             if "membership" in changes:
                 d["aws"]["DomainMemberships"] = [changes["membership"]]
-                d["directory"] = [ctx.account_id, ctx.region, changes["membership"]["Domain"]]
+                d["directory"] = changes["directory"]
             if "sealed" in changes:
                 d["sealed_master_password"] = changes["sealed"]
                 d["roles_bootstrapped"] = False
@@ -394,10 +377,17 @@ class RdsService(Service):
 
     # -- helpers used by other services ---------------------------------------------------------
     def instances_in_directory(self, ctx: RequestContext, directory_id: str) -> list[str]:
+        """Instances joined to the caller's directory, also those of accounts it is shared with."""
+        return self.instances_joined_to([ctx.account_id, ctx.region, directory_id])
+
+    def instances_joined_to(self, directory: list[str], account: str | None = None) -> list[str]:
+        """Instances (of ``account``, or of any) whose directory is the store key ``directory``."""
         out = []
         for key in self.store.keys(INSTANCE):
+            if account is not None and key[0] != account:
+                continue
             doc = self.store.get(INSTANCE, *key)
-            if doc and doc.get("directory") == [ctx.account_id, ctx.region, directory_id]:
+            if doc and doc.get("directory") == list(directory):
                 out.append(doc["aws"]["DBInstanceIdentifier"])
         return out
 
@@ -412,6 +402,23 @@ class RdsService(Service):
 
     def _arn(self, ctx: RequestContext, kind: str, name: str) -> str:
         return f"arn:aws:rds:{ctx.region}:{ctx.account_id}:{kind}:{name}"
+
+
+def _subnet_group_shape(name: str, description: str, subnets: list[Doc]) -> Doc:
+    return {
+        "DBSubnetGroupName": name,
+        "DBSubnetGroupDescription": description,
+        "VpcId": subnets[0]["VpcId"],
+        "SubnetGroupStatus": "Complete",
+        "Subnets": [
+            {
+                "SubnetIdentifier": s["SubnetId"],
+                "SubnetAvailabilityZone": {"Name": s["AvailabilityZone"]},
+                "SubnetStatus": "Active",
+            }
+            for s in subnets
+        ],
+    }
 
 
 def _describe(doc: Doc) -> dict[str, Any]:
