@@ -193,7 +193,9 @@ def test_layout_and_admin(running: RunningDc, tmp_path: Path) -> None:
     admin = S.get_user(dc, "Admin")
     assert admin["distinguishedName"] == f"CN=Admin,{DOMAIN.users_ou_dn}"
     assert admin["enabled"]
-    assert any(g.startswith("CN=Domain Admins,") for g in admin["memberOf"])
+    # As in AWS Managed AD: delegated rights on the OU, not a Domain Admin.
+    assert any(g.startswith("CN=AWS Delegated Administrators,") for g in admin["memberOf"])
+    assert not any(g.startswith("CN=Domain Admins,") for g in admin["memberOf"])
     env = _krb_env(dc, tmp_path)
     _kinit(env, f"Admin@{REALM}", running.admin_password)
     with pytest.raises(S.NoSuchObjectError):

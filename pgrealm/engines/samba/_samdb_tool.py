@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import secrets
 import string
 import sys
@@ -186,35 +187,104 @@ def op_finish_provision(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
         "OU=AWS Delegated Groups,%s" % base,
     ):
         ensure_ou(samdb, dn)
-    group_dn = "CN=AWS Delegated Administrators,OU=AWS Delegated Groups,%s" % base
-    if not samdb.search(
-        base=base,
-        scope=ldb.SCOPE_SUBTREE,
-        expression="(sAMAccountName=AWS Delegated Administrators)",
-        attrs=[],
-    ):
-        samdb.newgroup("AWS Delegated Administrators", groupou="OU=AWS Delegated Groups")
     try:
         find_one(samdb, "Admin", [])
     except Refused:
         add_user(
             samdb, {"sam_account_name": "Admin", "ou_dn": "OU=Users," + home_ou, "enabled": False}
         )
-    admin = find_one(samdb, "Admin", ["memberOf"])
+    admin = find_one(samdb, "Admin", [])
     set_unicode_pwd(samdb, admin.dn, req["admin_password"])
     set_uac_bits(samdb, admin.dn, clear=UF_ACCOUNTDISABLE, set_=UF_DONT_EXPIRE_PASSWD)
-    members = {str(v).lower() for v in admin.get("memberOf", [])}
-    for group, dn in (
-        ("Domain Admins", "CN=Domain Admins,CN=Users,%s" % base),
-        ("AWS Delegated Administrators", group_dn),
-    ):
-        if dn.lower() not in members:
-            samdb.add_remove_group_members(group, ["Admin"], add_members_operation=True)
+    delegate_admin(samdb, req["netbios"])
     # The built-in Administrator keeps existing (AD needs RID 500) with a password nobody
     # has ever seen: provisioning's random one was printed by samba-tool, so replace it.
     administrator = find_one(samdb, "Administrator", [])
     set_unicode_pwd(samdb, administrator.dn, random_password())
     return {"admin_dn": str(admin.dn)}
+
+
+# The delegated groups AWS Managed AD creates (a subset: those whose rights we model),
+# each nested into the built-in group whose rights it carries. Admin is a member of
+# "AWS Delegated Administrators", which is a member of the others, never of Domain Admins.
+DELEGATED_GROUPS = {
+    "AWS Delegated Administrators": None,
+    "AWS Delegated Domain Name System Administrators": "DnsAdmins",
+    "AWS Delegated Fine Grained Password Policy Administrators": None,
+    "AWS Delegated Deleted Object Lifetime Administrators": None,
+}
+# Every right on an object ("full control"), as SDDL rights letters.
+FULL_CONTROL = "CCDCLCSWRPWPDTLOCRSDRCWDWO"
+REANIMATE_TOMBSTONES = "45ec5156-db7e-47bb-b53f-dbeb2d03c40f"  # extended right (MS-ADTS)
+
+
+def op_delegate_admin(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
+    delegate_admin(samdb, req["netbios"])
+    return {}
+
+
+def delegate_admin(samdb: Any, netbios: str) -> None:
+    """Admin's rights as AWS Managed AD grants them; idempotent, also fixes older domains.
+
+    Full control (inherited) on OU=<NETBIOS>, DNS through DnsAdmins, restoring deleted
+    objects (Reanimate-Tombstones on the domain, read on CN=Deleted Objects), nothing
+    else: the domain root and the built-in containers stay the service's.
+    """
+    from samba.sd_utils import SDUtils  # type: ignore[import-not-found]
+
+    base = str(samdb.domain_dn())
+    groups_ou = "OU=AWS Delegated Groups,%s" % base
+    ensure_ou(samdb, groups_ou)
+    for name, parent in DELEGATED_GROUPS.items():
+        if not samdb.search(
+            base=base,
+            scope=ldb.SCOPE_SUBTREE,
+            expression="(sAMAccountName=%s)" % ldb.binary_encode(name),
+            attrs=[],
+        ):
+            samdb.newgroup(name, groupou="OU=AWS Delegated Groups")
+        if name != "AWS Delegated Administrators":
+            ensure_member(samdb, name, "AWS Delegated Administrators")
+        if parent is not None:
+            ensure_member(samdb, parent, name)
+    ensure_member(samdb, "AWS Delegated Administrators", "Admin")
+    for group in ("Domain Admins", "Enterprise Admins", "Schema Admins", "Administrators"):
+        set_member(samdb, find_one(samdb, group, []).dn, find_one(samdb, "Admin", []).dn, False)
+    sid = str(find_sid(samdb, "AWS Delegated Administrators"))
+    sd = SDUtils(samdb)
+    sd.dacl_add_ace("OU=%s,%s" % (netbios, base), "(A;CI;%s;;;%s)" % (FULL_CONTROL, sid))
+    sd.dacl_add_ace(base, "(OA;;CR;%s;;%s)" % (REANIMATE_TOMBSTONES, sid))
+    sd.dacl_add_ace("CN=Deleted Objects,%s" % base, "(A;;RPLC;;;%s)" % sid)
+
+
+def find_sid(samdb: Any, sam: str) -> Any:
+    return ndr_unpack(security.dom_sid, find_one(samdb, sam, ["objectSid"])["objectSid"][0])
+
+
+def ensure_member(samdb: Any, group: str, member: str) -> None:
+    set_member(samdb, find_one(samdb, group, []).dn, find_one(samdb, member, []).dn, True)
+
+
+def set_member(samdb: Any, group_dn: Any, member_dn: Any, add: bool) -> bool:
+    """Add or remove one member; False if it already was (or was not) one."""
+    m = ldb.Message(group_dn)
+    flag = ldb.FLAG_MOD_ADD if add else ldb.FLAG_MOD_DELETE
+    m["member"] = ldb.MessageElement(str(member_dn), flag, "member")
+    try:
+        samdb.modify(m)
+    except ldb.LdbError as e:
+        # samba answers a duplicate add with ENTRY_ALREADY_EXISTS (linked attributes) or
+        # ATTRIBUTE_OR_VALUE_EXISTS, removing a non-member with NO_SUCH_ATTRIBUTE or
+        # UNWILLING_TO_PERFORM.
+        if e.args[0] in (
+            ldb.ERR_ENTRY_ALREADY_EXISTS,
+            ldb.ERR_ATTRIBUTE_OR_VALUE_EXISTS,
+            ldb.ERR_NO_SUCH_ATTRIBUTE,
+            ldb.ERR_UNWILLING_TO_PERFORM,
+        ):
+            return False
+        raise
+    return True
 
 
 def add_user(samdb: Any, req: dict[str, Any]) -> Any:
@@ -425,6 +495,7 @@ def op_domain_info(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
 
 OPS = {
     "finish_provision": op_finish_provision,
+    "delegate_admin": op_delegate_admin,
     "create_user": op_create_user,
     "set_password": op_set_password,
     "get_user": op_get_user,
@@ -460,7 +531,18 @@ def answer(req: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": LDB_KINDS.get(code, "internal"), "message": msg}
 
 
+def load_data_ops() -> None:
+    # python3 -I leaves the script's directory off sys.path; the sibling module imports
+    # this one by name, so it must find this very module (not a second copy) there.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.modules["_samdb_tool"] = sys.modules[__name__]
+    import _samdb_data  # type: ignore[import-not-found]
+
+    OPS.update(_samdb_data.OPS)
+
+
 def main() -> int:
+    load_data_ops()
     req = json.load(sys.stdin)
     json.dump(answer(req), sys.stdout)
     sys.stdout.write("\n")

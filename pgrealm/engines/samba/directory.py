@@ -20,7 +20,16 @@ from pgrealm.engines.samba.keytab import KeytabEntry, write_keytab
 from pgrealm.engines.samba.spec import DcSpec
 
 __all__ = [
+    "create_group",
     "create_user",
+    "delegate_admin",
+    "delete_object",
+    "describe_object",
+    "list_groups_for_member",
+    "list_members",
+    "list_objects",
+    "set_member",
+    "update_object",
     "delete_user",
     "ensure_service_account",
     "export_keytab",
@@ -141,3 +150,119 @@ def export_keytab(dc: DcSpec, principal: str, path: Path, owner_uid: int, owner_
         for k in keys["keys"]
     ]
     write_keytab(path, entries, owner_uid, owner_gid)
+
+
+# -- ds-data: users and groups with typed attributes (ops in _samdb_data.py) -------------
+# Objects come back as dicts: sAMAccountName, objectSid, distinguishedName, kind
+# ("user"/"group"/"computer"), enabled (users), groupScope/groupType (groups), givenName,
+# sn, mail, userPrincipalName, and "other": {attribute: {"S"|"N"|"BOOL"|"SS": value}}.
+
+
+def describe_object(
+    dc: DcSpec, kind: str, sam_account_name: str, attributes: list[str] | None = None
+) -> User:
+    """One user or group (``kind``) with the requested extra attributes; NoSuchObjectError."""
+    return cast(
+        User,
+        tool.call(
+            dc,
+            "data_describe",
+            kind=kind,
+            sam_account_name=sam_account_name,
+            attributes=list(attributes or []),
+        ),
+    )
+
+
+def list_objects(
+    dc: DcSpec,
+    kind: str,
+    search_string: str | None = None,
+    search_attributes: list[str] | None = None,
+) -> list[User]:
+    """Every user or group, or those whose ``search_attributes`` contain ``search_string``."""
+    return cast(
+        list[User],
+        tool.call(
+            dc,
+            "data_list",
+            kind=kind,
+            search_string=search_string,
+            search_attributes=list(search_attributes or []),
+        ),
+    )
+
+
+def create_group(
+    dc: DcSpec,
+    sam_account_name: str,
+    *,
+    scope: str | None = None,
+    group_type: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    ou_dn: str | None = None,
+) -> User:
+    """A group in ``ou_dn`` (default OU=Users,OU=<NETBIOS>); AlreadyExistsError."""
+    result = tool.call(
+        dc,
+        "data_create_group",
+        sam_account_name=sam_account_name,
+        scope=scope,
+        type=group_type,
+        attributes=dict(attributes or {}),
+        ou_dn=ou_dn or dc.domain.users_ou_dn,
+    )
+    log.info("%s: created group %s", dc.domain.realm, sam_account_name)
+    return cast(User, result)
+
+
+def update_object(
+    dc: DcSpec,
+    kind: str,
+    sam_account_name: str,
+    update_type: str,
+    attributes: Mapping[str, Any],
+    group_scope: str | None = None,
+    group_type: str | None = None,
+) -> None:
+    """ADD / REPLACE / REMOVE typed attributes (and, for groups, scope and type)."""
+    extra: dict[str, Any] = {}
+    if group_scope:
+        extra["group_scope"] = group_scope
+    if group_type:
+        extra["group_type"] = group_type
+    tool.call(
+        dc,
+        "data_update",
+        kind=kind,
+        sam_account_name=sam_account_name,
+        update_type=update_type,
+        attributes=dict(attributes),
+        **extra,
+    )
+
+
+def delete_object(dc: DcSpec, kind: str, sam_account_name: str) -> None:
+    tool.call(dc, "data_delete", kind=kind, sam_account_name=sam_account_name)
+    log.info("%s: deleted %s %s", dc.domain.realm, kind, sam_account_name)
+
+
+def set_member(dc: DcSpec, group: str, member: str, add: bool) -> bool:
+    """Add or remove ``member`` (user, group or computer); False if nothing changed."""
+    return bool(tool.call(dc, "data_set_member", group=group, member=member, add=add))
+
+
+def list_members(dc: DcSpec, group: str) -> list[User]:
+    return cast(list[User], tool.call(dc, "data_list_members", group=group))
+
+
+def list_groups_for_member(dc: DcSpec, member: str) -> list[User]:
+    return cast(list[User], tool.call(dc, "data_list_groups_for", member=member))
+
+
+def delegate_admin(dc: DcSpec) -> None:
+    """Give Admin AWS's delegated rights (not Domain Admins); idempotent.
+
+    Provisioning does it already (finish_provision); this repairs older domains.
+    """
+    tool.call(dc, "delegate_admin", netbios=dc.domain.netbios)

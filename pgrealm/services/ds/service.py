@@ -10,8 +10,6 @@ on. Stage transitions allowed (one table, as the service documents them):
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from datetime import UTC, datetime
 from enum import Enum
@@ -19,10 +17,16 @@ from typing import Any
 
 from pgrealm.api.context import RequestContext
 from pgrealm.api.errors import ServiceError
-from pgrealm.reconcile.directory import DirectoryAccess, PasswordRejected
+from pgrealm.reconcile.directory import (
+    DirectoryAccess,
+    PasswordRejected,
+    domain_controller_id,
+)
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, new_id
 from pgrealm.services.ds.rules import admin_password_problem
+from pgrealm.services.ds.sharing import SharingMixin
+from pgrealm.services.pagination import paginate
 from pgrealm.store import Doc, Store
 
 __all__ = ["DirectoryStage", "DsService", "KIND"]
@@ -55,7 +59,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class DsService(Service):
+class DsService(SharingMixin, Service):
     service_name = "ds"
 
     def __init__(
@@ -72,8 +76,11 @@ class DsService(Service):
         self.kick = kick or (lambda: None)
 
     # -- lookups shared with rds and ds-data --------------------------------------
-    def get_directory(self, ctx: RequestContext, directory_id: str) -> Doc:
+    def get_directory(self, ctx: RequestContext, directory_id: str, shared: bool = False) -> Doc:
+        """The caller's directory; with ``shared``, also a SharedMicrosoftAD it consumes."""
         doc = self.store.get(KIND, ctx.account_id, ctx.region, directory_id)
+        if doc is None and shared:
+            doc = self.shared_view(ctx, directory_id)
         if doc is None or doc["desired"] == "absent":
             raise ServiceError(
                 "EntityDoesNotExistException", f"Directory {directory_id} does not exist."
@@ -186,19 +193,19 @@ class DsService(Service):
     def describe_directories(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ids = params.get("DirectoryIds")
         if ids:
-            docs = [self.get_directory(ctx, i) for i in ids]
+            docs = [self.get_directory(ctx, i, shared=True) for i in ids]
         else:
             docs = [
                 d
                 for d in self.store.list(KIND, ctx.account_id, ctx.region)
                 if d["desired"] == "present"
-            ]
-        start = _token_offset(params.get("NextToken"))
-        limit = params.get("Limit") or 100
-        page = docs[start : start + limit]
+            ] + self.shared_views(ctx)
+        page, token = paginate(
+            docs, params.get("NextToken"), params.get("Limit") or 100, _bad_token
+        )
         out: dict[str, Any] = {"DirectoryDescriptions": [_describe(d) for d in page]}
-        if start + limit < len(docs):
-            out["NextToken"] = _make_token(start + limit)
+        if token:
+            out["NextToken"] = token
         return out
 
     def describe_domain_controllers(
@@ -208,7 +215,7 @@ class DsService(Service):
         wanted = set(params.get("DomainControllerIds") or [])
         out = []
         for dc in doc["dcs"]:
-            dc_id = f"dc-{doc['aws']['DirectoryId'][2:]}{dc['name'][-1]}"
+            dc_id = domain_controller_id(doc, dc)
             if wanted and dc_id not in wanted:
                 continue
             out.append(
@@ -219,6 +226,8 @@ class DsService(Service):
                     "VpcId": doc["aws"]["VpcSettings"]["VpcId"],
                     "SubnetId": dc["subnet_id"],
                     "AvailabilityZone": dc["az"],
+                    # Creating until the directory's steps finish, then Active or, while
+                    # it does not answer, Impaired (set by the directory reconciler).
                     "Status": dc.get("status", "Creating"),
                     "StatusReason": dc.get("status_reason"),
                     "LaunchTime": _dt(doc["aws"]["LaunchTime"]),
@@ -229,7 +238,9 @@ class DsService(Service):
 
     def delete_directory(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         directory_id = params["DirectoryId"]
-        self.get_directory(ctx, directory_id)
+        doc = self.get_directory(ctx, directory_id, shared=True)
+        if "shared_from" in doc:
+            return self.delete_shared_directory(ctx, doc)
         rds = self.registry.get("rds")
         users = rds.instances_in_directory(ctx, directory_id) if rds else []  # type: ignore[attr-defined]
         if users:
@@ -248,15 +259,33 @@ class DsService(Service):
         return {"DirectoryId": directory_id}
 
     def reset_user_password(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """Only users inside OU=<NETBIOS> (AWS refuses built-in and AWS-reserved accounts);
+        Admin's password must also meet the rules of CreateMicrosoftAd. Re-enables the user."""
+        from pgrealm.reconcile.directory_data import DirectoryData, NotFound
+
         doc = self._active(ctx, params["DirectoryId"])
+        name = params["UserName"]
+        data = DirectoryData(self.access.settings)
         try:
-            self.access.reset_password(doc, params["UserName"], params["NewPassword"])
+            user = data.describe(doc, "user", name)
+        except NotFound as exc:
+            raise ServiceError("UserDoesNotExistException", f"User {name} does not exist.") from exc
+        if not user["distinguishedName"].lower().endswith("," + data.home_ou(doc).lower()):
+            raise ServiceError(
+                "UnsupportedOperationException",
+                f"Resetting the password of {name} is not supported: only users in the "
+                f"organizational unit {data.home_ou(doc)} can be reset.",
+            )
+        if name.lower() == "admin":
+            problem = admin_password_problem(params["NewPassword"])
+            if problem:
+                raise ServiceError("InvalidPasswordException", problem)
+        try:
+            self.access.reset_password(doc, name, params["NewPassword"])
         except PasswordRejected as exc:
             raise ServiceError("InvalidPasswordException", str(exc)) from exc
         except LookupError as exc:
-            raise ServiceError(
-                "UserDoesNotExistException", f"User {params['UserName']} does not exist."
-            ) from exc
+            raise ServiceError("UserDoesNotExistException", f"User {name} does not exist.") from exc
         return {}
 
     def _active(self, ctx: RequestContext, directory_id: str) -> Doc:
@@ -344,14 +373,5 @@ def _describe(doc: Doc) -> dict[str, Any]:
     return {k: v for k, v in aws.items() if v is not None}
 
 
-def _make_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
-
-
-def _token_offset(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        return int(json.loads(base64.urlsafe_b64decode(token.encode()))["o"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ServiceError("InvalidNextTokenException", "The NextToken is not valid.") from exc
+def _bad_token() -> ServiceError:
+    return ServiceError("InvalidNextTokenException", "The NextToken is not valid.")

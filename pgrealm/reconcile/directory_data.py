@@ -1,0 +1,131 @@
+"""Live users, groups and memberships of a directory's AD, for the ds-data service.
+
+A thin gateway over :mod:`pgrealm.engines.samba.directory` that picks the directory's
+first DC and turns engine errors into the plain exceptions below, so services never
+import the engine. Objects are the engine's dicts (see ``samba.directory``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from pgrealm.config import Settings
+from pgrealm.engines import samba
+from pgrealm.engines.samba import directory as samba_directory
+from pgrealm.reconcile.directory import dc_spec
+from pgrealm.store import Doc
+
+__all__ = ["DirectoryData", "NotFound", "Exists", "Refused"]
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(Exception):
+    """No such user, group or member."""
+
+
+class Exists(Exception):
+    """An object of that name exists, or the value/membership is there already."""
+
+
+class Refused(Exception):
+    """The directory refused the change (unknown attribute, bad value, policy)."""
+
+
+class DirectoryData:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def dc(self, doc: Doc) -> samba.DcSpec:
+        return dc_spec(self.settings, doc, doc["dcs"][0])
+
+    def home_ou(self, doc: Doc) -> str:
+        """OU=<NETBIOS>,...: the part of the directory that customers write to."""
+        return self.dc(doc).domain.home_ou_dn
+
+    def describe(self, doc: Doc, kind: str, name: str, attributes: list[str] | None = None) -> Doc:
+        return _mapped(samba_directory.describe_object, self.dc(doc), kind, name, attributes)  # type: ignore[no-any-return]
+
+    def find_all(
+        self, doc: Doc, kind: str, search: str | None = None, attributes: list[str] | None = None
+    ) -> list[Doc]:
+        return _mapped(samba_directory.list_objects, self.dc(doc), kind, search, attributes)  # type: ignore[no-any-return]
+
+    def create_user(
+        self,
+        doc: Doc,
+        name: str,
+        *,
+        given_name: str | None,
+        surname: str | None,
+        email: str | None,
+        attributes: Mapping[str, list[str] | str],
+    ) -> Doc:
+        return _mapped(  # type: ignore[no-any-return]
+            lambda: samba.create_user(
+                self.dc(doc),
+                name,
+                given_name=given_name,
+                surname=surname,
+                email=email,
+                extra=attributes,
+            )
+        )
+
+    def create_group(
+        self,
+        doc: Doc,
+        name: str,
+        scope: str | None,
+        group_type: str | None,
+        attributes: Mapping[str, Any],
+    ) -> Doc:
+        return _mapped(  # type: ignore[no-any-return]
+            lambda: samba_directory.create_group(
+                self.dc(doc), name, scope=scope, group_type=group_type, attributes=attributes
+            )
+        )
+
+    def update(
+        self,
+        doc: Doc,
+        kind: str,
+        name: str,
+        update_type: str,
+        attributes: Mapping[str, Any],
+        group_scope: str | None = None,
+        group_type: str | None = None,
+    ) -> None:
+        _mapped(
+            lambda: samba_directory.update_object(
+                self.dc(doc), kind, name, update_type, attributes, group_scope, group_type
+            )
+        )
+
+    def delete(self, doc: Doc, kind: str, name: str) -> None:
+        _mapped(samba_directory.delete_object, self.dc(doc), kind, name)
+
+    def set_enabled(self, doc: Doc, name: str, enabled: bool) -> None:
+        _mapped(samba.set_enabled, self.dc(doc), name, enabled)
+
+    def set_member(self, doc: Doc, group: str, member: str, add: bool) -> bool:
+        return bool(_mapped(samba_directory.set_member, self.dc(doc), group, member, add))
+
+    def members(self, doc: Doc, group: str) -> list[Doc]:
+        return _mapped(samba_directory.list_members, self.dc(doc), group)  # type: ignore[no-any-return]
+
+    def groups_for(self, doc: Doc, member: str) -> list[Doc]:
+        return _mapped(samba_directory.list_groups_for_member, self.dc(doc), member)  # type: ignore[no-any-return]
+
+
+def _mapped(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except samba.NoSuchObjectError as exc:
+        raise NotFound(exc.detail) from exc
+    except samba.AlreadyExistsError as exc:
+        raise Exists(exc.detail) from exc
+    except samba.SambaError as exc:
+        raise Refused(exc.detail) from exc
