@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from pgrealm.cli.client import client_group
+from pgrealm.cli.directory import directory_group
 from pgrealm.config import Settings
 
 __all__ = ["cli", "main"]
@@ -140,6 +142,10 @@ def status() -> None:
         for proc in Supervisor(Store(settings.state_db)).describe():
             state = f"pid {proc['pid']}" if proc["pid"] else "down"
             click.echo(f"  {proc['name']}: {state}")
+
+
+cli.add_command(client_group)
+cli.add_command(directory_group)
 
 
 def main() -> None:

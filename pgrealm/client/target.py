@@ -1,0 +1,110 @@
+"""What the client kit needs to know about a directory or a DB instance, asked of the
+running pgrealm server through the AWS API (boto3), as any client machine would.
+
+The access key names the account (``test`` is 000000000000; twelve digits are that
+account), the secret is ``test``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from pgrealm.errors import PgRealmError
+
+__all__ = ["Api", "DirectoryInfo", "InstanceInfo", "TargetError"]
+
+log = logging.getLogger(__name__)
+
+
+class TargetError(PgRealmError):
+    """The directory or instance asked for does not exist or cannot serve Kerberos."""
+
+
+@dataclass(frozen=True)
+class DirectoryInfo:
+    directory_id: str
+    domain: str  # corp.example.com
+    dcs: tuple[str, ...]  # DnsIpAddrs: every DC is DNS, KDC and kpasswd
+
+    @property
+    def realm(self) -> str:
+        return self.domain.upper()
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    identifier: str
+    endpoint: str
+    port: int
+    status: str
+    arn: str
+    directory_id: str | None
+    membership_status: str | None
+
+    def keytab_path(self, home: Path) -> Path:
+        """Where the server keeps this instance's keytab (see reconcile/db_instance.py)."""
+        parts = self.arn.split(":")
+        return home / "instances" / f"{parts[4]}-{parts[3]}-{self.identifier}" / "krb5.keytab"
+
+
+class Api:
+    def __init__(self, endpoint_url: str, region: str, account: str) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = region
+        self.account = account
+
+    def _client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self.account,
+            aws_secret_access_key="test",
+        )
+
+    def directory(self, directory_id: str) -> DirectoryInfo:
+        ds = self._client("ds")
+        try:
+            found = ds.describe_directories(DirectoryIds=[directory_id])["DirectoryDescriptions"]
+        except ds.exceptions.EntityDoesNotExistException as exc:
+            raise TargetError(f"directory {directory_id} does not exist") from exc
+        if not found:
+            raise TargetError(f"directory {directory_id} does not exist")
+        d = found[0]
+        if not d.get("DnsIpAddrs"):
+            raise TargetError(
+                f"directory {directory_id} has no DNS addresses yet (Stage {d.get('Stage')})"
+            )
+        return DirectoryInfo(d["DirectoryId"], d["Name"], tuple(d["DnsIpAddrs"]))
+
+    def instance(self, identifier: str) -> InstanceInfo:
+        rds = self._client("rds")
+        try:
+            found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        except rds.exceptions.DBInstanceNotFoundFault as exc:
+            raise TargetError(f"DB instance {identifier} does not exist") from exc
+        return _instance(found[0])
+
+    def instances_in(self, directory_id: str) -> list[InstanceInfo]:
+        pages = self._client("rds").get_paginator("describe_db_instances").paginate()
+        out = [_instance(i) for page in pages for i in page["DBInstances"]]
+        return [i for i in out if i.directory_id == directory_id and i.endpoint]
+
+
+def _instance(raw: dict[str, Any]) -> InstanceInfo:
+    member = (raw.get("DomainMemberships") or [{}])[0]
+    endpoint = raw.get("Endpoint") or {}
+    return InstanceInfo(
+        identifier=raw["DBInstanceIdentifier"],
+        endpoint=endpoint.get("Address", ""),
+        port=int(endpoint.get("Port", 5432)),
+        status=raw.get("DBInstanceStatus", ""),
+        arn=raw.get("DBInstanceArn", ""),
+        directory_id=member.get("Domain"),
+        membership_status=member.get("Status"),
+    )
