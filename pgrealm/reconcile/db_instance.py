@@ -339,7 +339,7 @@ def _user_exists(name: str) -> bool:
 
 
 def _config_hash(spec: postgres.PgSpec) -> str:
-    text = postgres.render_conf(spec) + postgres.render_hba(spec)
+    text = postgres.render_conf(spec) + postgres.render_hba(spec) + postgres.render_krb5_conf(spec)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -20,6 +20,7 @@ from pgrealm.engines.postgres.initdb import (
     init_cluster,
     install_keytab,
     is_initialized,
+    render_krb5_conf,
     write_config,
 )
 from pgrealm.engines.postgres.osuser import as_user, ensure_os_user
@@ -63,6 +64,7 @@ __all__ = [
     "render_conf",
     "render_hba",
     "render_ident",
+    "render_krb5_conf",
     "run_sql",
     "scram_verifier",
     "set_master_password",

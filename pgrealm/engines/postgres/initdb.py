@@ -28,6 +28,7 @@ from pgrealm.engines.postgres.spec import (
     bin_path,
     data_dir,
     keytab_path,
+    krb5_conf_path,
     log_dir,
     rcache_dir,
     socket_dir,
@@ -97,12 +98,29 @@ def write_config(spec: PgSpec) -> None:
     atomic_write(data / "pgrealm.conf", render_conf(spec), uid=uid, gid=gid)
     atomic_write(data / "pg_hba.conf", render_hba(spec), uid=uid, gid=gid)
     atomic_write(data / "pg_ident.conf", render_ident(spec), uid=uid, gid=gid)
+    atomic_write(krb5_conf_path(spec), render_krb5_conf(spec), uid=uid, gid=gid)
     main = data / "postgresql.conf"
     text = main.read_text(encoding="utf-8")
     if INCLUDE_LINE not in text.splitlines():
         suffix = "" if text.endswith("\n") else "\n"
         text += f"{suffix}\n# added by pgrealm: its settings override the ones above\n"
         atomic_write(main, text + INCLUDE_LINE + "\n", uid=uid, gid=gid)
+
+
+def render_krb5_conf(spec: PgSpec) -> str:
+    """The server's own krb5.conf. Accepting GSSAPI needs only the keytab, but without a
+    file of its own libkrb5 would read the host's /etc/krb5.conf, whose realm and DNS
+    lookups point off this machine."""
+    realm = f"    default_realm = {spec.realm}\n" if spec.realm else ""
+    return (
+        "# managed by pgrealm: the instance's Kerberos settings (acceptor only)\n"
+        "[libdefaults]\n"
+        f"{realm}"
+        "    dns_lookup_kdc = false\n"
+        "    dns_lookup_realm = false\n"
+        "    rdns = false\n"
+        "    dns_canonicalize_hostname = false\n"
+    )
 
 
 def install_keytab(spec: PgSpec, content: bytes) -> Path:

@@ -12,7 +12,14 @@ import logging
 
 from pgrealm.engines import _exec
 from pgrealm.engines.postgres.osuser import as_user
-from pgrealm.engines.postgres.spec import PgSpec, bin_path, data_dir, rcache_dir, socket_dir
+from pgrealm.engines.postgres.spec import (
+    PgSpec,
+    bin_path,
+    data_dir,
+    krb5_conf_path,
+    rcache_dir,
+    socket_dir,
+)
 from pgrealm.errors import EngineError
 
 __all__ = [
@@ -46,6 +53,7 @@ def postmaster_env(spec: PgSpec) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "KRB5RCACHEDIR": str(rcache_dir(spec)),
+        "KRB5_CONFIG": str(krb5_conf_path(spec)),
     }
 
 

@@ -77,5 +77,9 @@ def rcache_dir(spec: PgSpec) -> Path:
     return spec.home / "rcache"
 
 
+def krb5_conf_path(spec: PgSpec) -> Path:
+    return spec.home / "krb5.conf"
+
+
 def keytab_path(spec: PgSpec) -> Path:
     return spec.keytab if spec.keytab is not None else spec.home / "keytab"

@@ -232,8 +232,11 @@ class RdsService(Service):
 
     def endpoint_name(self, ctx: RequestContext, identifier: str) -> str:
         # Like RDS's <id>.<12 chars per account and region>.<region>.rds.amazonaws.com,
-        # under a domain of our own so no real AWS name is ever shadowed.
-        digest = hashlib.sha256(f"{ctx.account_id}/{ctx.region}".encode()).hexdigest()[:12]
+        # under a domain of our own so no real AWS name is ever shadowed. The stack's home
+        # is part of the digest: two stacks on one machine (a user's and a test run's) must
+        # never publish the same name for different addresses.
+        salt = f"{self.settings.home}/{ctx.account_id}/{ctx.region}"
+        digest = hashlib.sha256(salt.encode()).hexdigest()[:12]
         return f"{identifier}.{digest}.{ctx.region}.rds.{self.settings.endpoint_domain}"
 
     def _new_instance(
