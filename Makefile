@@ -25,4 +25,4 @@ unit: bootstrap
 	$(VENV)/pytest -q -p no:cacheprovider tests/unit tests/protocol
 
 bench: bootstrap
-	$(VENV)/python bench/seed_flow.py
+	$(VENV)/python -m bench

@@ -1,0 +1,227 @@
+"""The results of one run, and their rendering as Markdown (printed and written to
+bench/results/latest.md)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.api import GrowResult
+from bench.kdc import KdcRate
+from bench.seed_flow import SeedResult
+from bench.stats import Summary
+
+__all__ = ["Results", "render"]
+
+KRB_REQ_PG = "pgrealm, Kerberos, gssencmode=require"
+KRB_REQ_HM = "hand-made, Kerberos, gssencmode=require"
+KRB_DIS_PG = "pgrealm, Kerberos, gssencmode=disable"
+KRB_DIS_HM = "hand-made, Kerberos, gssencmode=disable"
+SCRAM_PG = "pgrealm, scram-sha-256"
+SCRAM_HM = "hand-made, scram-sha-256"
+TRUST_HM = "hand-made, trust, local socket"
+
+
+@dataclass
+class Results:
+    date: str
+    cores: int
+    cpu: str
+    mem_gib: float
+    seed: SeedResult = field(default_factory=SeedResult)
+    dc_count: int = 0
+    dc_pss_kib: int = 0
+    dc_procs: int = 0
+    connect: dict[str, Summary] = field(default_factory=dict)
+    gss_encrypted: dict[str, bool] = field(default_factory=dict)
+    select1: dict[str, tuple[int, float]] = field(default_factory=dict)
+    kdc: list[KdcRate] = field(default_factory=list)
+    api: list[tuple[int, dict[str, Summary]]] = field(default_factory=list)
+    grow: list[GrowResult] = field(default_factory=list)
+    instance_memory: list[tuple[int, int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    load: list[tuple[str, float]] = field(default_factory=list)  # (phase, 1-min load avg)
+
+    @classmethod
+    def new(cls) -> Results:
+        return cls(
+            date=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            cores=os.cpu_count() or 0,
+            cpu=_cpu_model(),
+            mem_gib=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30,
+        )
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
+def _seed(r: Results) -> list[str]:
+    s = r.seed
+    out = ["## Seed flow through the aws CLI", "", "| step | ms |", "|---|---:|"]
+    out += [f"| {name.strip()} | {sec * 1000:.0f} |" for name, sec in s.steps]
+    total = sum(sec for _, sec in s.steps)
+    out += [f"| **total, nothing to Kerberos psql login** | **{total * 1000:.0f}** |", ""]
+    out += [
+        "| milestone | s | target | |",
+        "|---|---:|---:|---|",
+        f"| create-microsoft-ad to Active (from the CLI call) | {s.directory_active_s:.2f} "
+        f"| < 15 | {_verdict(s.directory_active_s < 15)} |",
+        f"| ... from the API's answer | {s.directory_active_api_s:.2f} | | |",
+        f"| create-db-instance --domain to available + kerberos-enabled (from the CLI call) "
+        f"| {s.instance_available_s:.2f} | < 5 | {_verdict(s.instance_available_s < 5)} |",
+        f"| ... from the API's answer | {s.instance_available_api_s:.2f} | | |",
+        "",
+        f"Directory: {r.dc_count} domain controller(s) running, "
+        f"{r.dc_pss_kib / 1024:.1f} MiB PSS over {r.dc_procs} process(es) "
+        "(idle, after the seed flow).",
+        "",
+    ]
+    return out
+
+
+def _connections(r: Results) -> list[str]:
+    out = [
+        "## Connection setup (libpq PQconnectdb via ctypes, no process spawn)",
+        "",
+        "| target | n | median ms | p99 ms | mean ms | GSS-encrypted | SELECT 1/s (1 conn) |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for label, s in r.connect.items():
+        q, secs = r.select1.get(label, (0, 0.0))
+        enc = "yes" if r.gss_encrypted.get(label) else "no"
+        out.append(
+            f"| {label} | {s.count} | {s.median_ms:.2f} | {s.p99_ms:.2f} | {s.mean_ms:.2f} "
+            f"| {enc} | {q / secs if secs else 0:,.0f} |"
+        )
+    c = r.connect
+    if all(k in c for k in (KRB_REQ_PG, KRB_REQ_HM, KRB_DIS_PG, KRB_DIS_HM, SCRAM_PG)):
+        req = _ratio(c[KRB_REQ_PG].median_ms, c[KRB_REQ_HM].median_ms)
+        dis = _ratio(c[KRB_DIS_PG].median_ms, c[KRB_DIS_HM].median_ms)
+        vs_req = _ratio(c[KRB_REQ_PG].median_ms, c[SCRAM_PG].median_ms)
+        vs_dis = _ratio(c[KRB_DIS_PG].median_ms, c[SCRAM_PG].median_ms)
+        floor = c.get(TRUST_HM)
+        out += [
+            "",
+            "| ratio (medians) | value | target | |",
+            "|---|---:|---:|---|",
+            f"| pgrealm / hand-made, Kerberos, gssencmode=require | {req:.2f}x | <= 1.1x "
+            f"| {_verdict(req <= 1.1)} |",
+            f"| pgrealm / hand-made, Kerberos, gssencmode=disable | {dis:.2f}x | <= 1.1x "
+            f"| {_verdict(dis <= 1.1)} |",
+            f"| pgrealm Kerberos (gssenc require) / pgrealm scram-sha-256 | {vs_req:.2f}x "
+            f"| <= 1.0x | {_verdict(vs_req <= 1.0)} |",
+            f"| pgrealm Kerberos (gssenc disable) / pgrealm scram-sha-256 | {vs_dis:.2f}x "
+            f"| <= 1.0x | {_verdict(vs_dis <= 1.0)} |",
+        ]
+        if floor is not None:
+            out.append(
+                f"| pgrealm Kerberos (gssenc require) / trust on a local socket (floor) "
+                f"| {_ratio(c[KRB_REQ_PG].median_ms, floor.median_ms):.2f}x | | |"
+            )
+    return [*out, ""]
+
+
+def _kdc(r: Results) -> list[str]:
+    out = [
+        "## Kerberos KDC exchanges per second (libkrb5 via ctypes, fixed-duration loops)",
+        "",
+        "| KDC | exchange | per second | ok | errors | seconds |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for k in r.kdc:
+        err = f" ({k.error})" if k.error else ""
+        out.append(
+            f"| {k.label} | {k.exchange} | {k.per_second:,.0f} | {k.ok} | {k.errors}{err} "
+            f"| {k.seconds:.1f} |"
+        )
+    for exchange in ("AS", "TGS"):
+        pair = [k for k in r.kdc if k.exchange == exchange]
+        if len(pair) == 2:
+            ratio = _ratio(pair[0].per_second, pair[1].per_second)
+            target = f" (target: no loss; {_verdict(ratio >= 1.0)})" if exchange == "AS" else ""
+            out.append(f"\n{exchange}: Samba / MIT = {ratio:.2f}x{target}")
+    return [*out, ""]
+
+
+def _api(r: Results) -> list[str]:
+    out = [
+        "## API latency through boto3 (SigV4 + parsing included)",
+        "",
+        "| instances | operation | median ms | p99 ms |",
+        "|---:|---|---:|---:|",
+    ]
+    for count, ops in r.api:
+        for name, s in ops.items():
+            out.append(f"| {count} | {name} | {s.median_ms:.1f} | {s.p99_ms:.1f} |")
+    if r.api:
+        count, ops = r.api[-1]
+        p99 = max(s.p99_ms for s in ops.values())
+        out.append(
+            f"\nTarget p99 < 50 ms at 100 instances: worst p99 {p99:.1f} ms at {count} "
+            f"instances: {_verdict(p99 < 50 and count >= 100)}."
+        )
+    out += [
+        "",
+        "| instances running | PSS MiB (all postgres processes) | processes | MiB each |",
+        "|---:|---:|---:|---:|",
+    ]
+    for postmasters, pss, procs in r.instance_memory:
+        each = pss / 1024 / postmasters if postmasters else 0
+        out.append(f"| {postmasters} | {pss / 1024:.0f} | {procs} | {each:.1f} |")
+    for g in r.grow:
+        out.append(
+            f"\nGrowing to {g.target}: {g.available} available, {g.failed} failed, "
+            f"{g.seconds:.0f} s from the first create call."
+        )
+    return [*out, ""]
+
+
+MEANING = """\
+## What the numbers mean
+
+Everything ran at once on this one machine: the pgrealm server, the Samba DC(s), every
+PostgreSQL, the MIT KDC and the clients share its cores, so the absolute numbers are
+one-machine numbers and other work on the machine shows up as noise (the connection
+targets are measured in interleaved rounds so that noise hits each target alike).
+Connection setup is the wall time of one PQconnectdb (TCP connect, startup packet,
+authentication, backend fork) with a ccache already holding the service ticket, so no
+KDC is contacted in the loop; the hand-made PostgreSQL uses the same directory KDC, the
+same client ccache and the same OS user, with default settings (pgrealm's instances
+also log every connection). Both Kerberos columns go straight from libpq to the
+postmaster: nothing sits between client and server. sslmode=disable everywhere; the
+scram role connects with gssencmode=disable as a password client would. KDC rates are
+whole exchanges from worker processes running libkrb5 in a loop: an AS exchange is
+two round trips (pre-authentication required on both KDCs) plus the client's PBKDF2
+string-to-key, so client CPU is part of the cost on both sides. API latency is through
+boto3, as a client sees it.
+"""
+
+
+def render(r: Results) -> str:
+    head = [
+        "# pgrealm benchmark",
+        "",
+        f"Run {r.date} on {r.cores} cores ({r.cpu}), {r.mem_gib:.0f} GiB RAM, "
+        f"`make bench` (python -m bench).",
+        "",
+    ]
+    load = ", ".join(f"{name} {avg:.1f}" for name, avg in r.load)
+    notes = ["## Notes", "", *(f"- {n}" for n in r.notes)]
+    notes += [f"- 1-minute load average at the start of each phase: {load}.", ""]
+    body = [*_seed(r), *_connections(r), *_kdc(r), *_api(r), *notes, MEANING]
+    return "\n".join(head + body)
