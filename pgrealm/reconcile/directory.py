@@ -4,11 +4,16 @@ Steps for a directory (each idempotent, observed from the real world):
 
     samba.provision_dc1     the domain exists on disk, Admin has its password
     supervisor.run_dc1      the DC process runs and answers KDC/LDAP/DNS
+    samba.join_dc2          dc2 joined the running domain (a half-joined home is redone)
+    supervisor.run_dc2      dc2 runs and answers; it replicates with dc1 both ways
     seal.forget_admin       the sealed Admin password is erased from the store
 
-Health after that: a DC that is down makes the directory Impaired (the supervisor
-restarts it), Active again once it answers. :class:`DirectoryAccess` gives services
-live access to a directory's DC (users, passwords, service accounts, keytabs).
+The join needs dc1 running, so it cannot overlap dc1's provisioning. Health after that:
+a DC that is down makes the directory Impaired, naming the DC (the supervisor restarts
+it), Active again once both answer; each DC's own status says the same for
+DescribeDomainControllers. :class:`DirectoryAccess` gives services live access to a
+directory's DCs (users, passwords, service accounts, keytabs): writes go to the first DC
+whose process is up, so they keep working, and reach clients, while the other is down.
 """
 
 from __future__ import annotations
@@ -32,8 +37,9 @@ __all__ = [
     "DirectoryAccess",
     "DirectoryReconciler",
     "PasswordRejected",
-    "UserExists",
     "dc_spec",
+    "domain_controller_id",
+    "live_dc_spec",
 ]
 
 log = logging.getLogger(__name__)
@@ -44,10 +50,6 @@ _READY_TIMEOUT = 90.0
 
 class PasswordRejected(Exception):
     """The directory's password policy refused a password."""
-
-
-class UserExists(Exception):
-    """A user of that name exists already."""
 
 
 def directory_home(settings: Settings, doc: Doc) -> Path:
@@ -62,6 +64,17 @@ def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
         address=dc["address"],
         home=directory_home(settings, doc) / dc["name"],
     )
+
+
+def domain_controller_id(doc: Doc, dc: Doc) -> str:
+    """The DomainControllerId AWS shows for ``dc`` (dc-<directory digits><n>)."""
+    return f"dc-{doc['aws']['DirectoryId'][2:]}{dc['name'][-1]}"
+
+
+def live_dc_spec(settings: Settings, doc: Doc) -> samba.DcSpec:
+    """The first of the directory's DCs whose samba process is up (dc1 if none is)."""
+    specs = [dc_spec(settings, doc, dc) for dc in doc["dcs"]]
+    return next((s for s in specs if samba.dc_alive(s)), specs[0])
 
 
 def process_name(doc: Doc, dc: Doc) -> str:
@@ -105,8 +118,8 @@ class DirectoryReconciler:
 
     # -- creation -----------------------------------------------------------------------
     def _steps(self, doc: Doc) -> list[Step[_Ctx]]:
-        dc1 = doc["dcs"][0]
-        return [
+        dc1, *others = doc["dcs"]
+        steps: list[Step[_Ctx]] = [
             Step(
                 "samba.provision_dc1",
                 lambda c: self._provisioned(c.doc, dc1),
@@ -117,10 +130,29 @@ class DirectoryReconciler:
                 lambda c: self._serving(c.doc, dc1),
                 lambda c: self._run_dc(c.doc, dc1),
             ),
+        ]
+        for dc in others:
+            steps += self._join_steps(dc1, dc)
+        return [
+            *steps,
             Step(
                 "seal.forget_admin",
                 lambda c: "sealed_admin_password" not in c.doc,
                 self._forget_admin,
+            ),
+        ]
+
+    def _join_steps(self, dc1: Doc, dc: Doc) -> list[Step[_Ctx]]:
+        return [
+            Step(
+                f"samba.join_{dc['name']}",
+                lambda c: self._provisioned(c.doc, dc),
+                lambda c: self._join(c.doc, dc, dc1),
+            ),
+            Step(
+                f"supervisor.run_{dc['name']}",
+                lambda c: self._serving(c.doc, dc),
+                lambda c: self._run_dc(c.doc, dc),
             ),
         ]
 
@@ -146,8 +178,9 @@ class DirectoryReconciler:
             if not final:
                 raise
             return
-        for dc in doc["dcs"][:1]:
+        for dc in doc["dcs"]:
             dc["status"] = "Active"
+            dc.pop("status_reason", None)
         self._update(key, lambda d: _finish(d, doc["dcs"]))
         log.info("directory %s: Active", key[2])
 
@@ -163,7 +196,14 @@ class DirectoryReconciler:
         spec = dc_spec(self.settings, ctx.doc, dc)
         if spec.home.exists():  # a half-provisioned domain from a crash: start it over
             shutil.rmtree(spec.home)
-        samba.provision_dc(spec, self.sealer.unseal(token))
+        samba.provision_dc(spec, self.sealer.unseal(token), _addresses(ctx.doc))
+
+    def _join(self, doc: Doc, dc: Doc, first: Doc) -> None:
+        spec = dc_spec(self.settings, doc, dc)
+        self.supervisor.stop(process_name(doc, dc), forget=True)  # never run a half-joined DC
+        # join_dc wipes a half-joined home's state itself (logs stay for the post-mortem);
+        # samba-tool removes that attempt's DC objects from dc1 before joining again.
+        samba.join_dc(spec, dc_spec(self.settings, doc, first), _addresses(doc))
 
     def _serving(self, doc: Doc, dc: Doc) -> bool:
         spec = dc_spec(self.settings, doc, dc)
@@ -198,20 +238,27 @@ class DirectoryReconciler:
     def _check_health(self, key: Key, doc: Doc) -> None:
         from pgrealm.services.ds.service import DirectoryStage, set_stage
 
-        running = doc["dcs"][:1]
-        down = [dc for dc in running if not self._serving(doc, dc)]
-        if down:
-            for dc in down:  # make sure the supervisor wants it; it restarts it with backoff
+        down = {dc["name"] for dc in doc["dcs"] if not self._serving(doc, dc)}
+        for dc in doc["dcs"]:  # make sure the supervisor wants it; it restarts it with backoff
+            if dc["name"] in down and self.supervisor.running(process_name(doc, dc)) is None:
                 self.supervisor.ensure_running(self.process_spec(doc, dc))
-            names = ", ".join(dc["address"] for dc in down)
-            self._update(
-                key,
-                lambda d: set_stage(
-                    d, DirectoryStage.IMPAIRED, f"Domain controller(s) {names} not responding."
-                ),
-            )
-        else:
-            self._update(key, lambda d: set_stage(d, DirectoryStage.ACTIVE))
+        names = ", ".join(
+            f"{domain_controller_id(doc, dc)} ({dc['address']})"
+            for dc in doc["dcs"]
+            if dc["name"] in down
+        )
+
+        def record(d: Doc) -> None:
+            for dc in d["dcs"]:
+                _set_dc_status(dc, dc["name"] in down)
+            if down:
+                reason = f"Domain controller {names} is not responding."
+                set_stage(d, DirectoryStage.IMPAIRED, reason)
+            else:
+                set_stage(d, DirectoryStage.ACTIVE)
+
+        if _health_changed(doc, down):
+            self._update(key, record)
 
     # -- deletion ---------------------------------------------------------------------------
     def _delete(self, key: Key, doc: Doc) -> None:
@@ -226,6 +273,27 @@ class DirectoryReconciler:
 
     def _update(self, key: Key, change: object) -> None:
         self.store.update(KIND, *key, change)  # type: ignore[arg-type]
+
+
+def _addresses(doc: Doc) -> list[str]:
+    return [str(dc["address"]) for dc in doc["dcs"]]
+
+
+def _set_dc_status(dc: Doc, down: bool) -> None:
+    if down:
+        dc["status"] = "Impaired"
+        dc["status_reason"] = "The domain controller is not responding; it is being recovered."
+    else:
+        dc["status"] = "Active"
+        dc.pop("status_reason", None)
+
+
+def _health_changed(doc: Doc, down: set[str]) -> bool:
+    """Write only on a change: this runs every reconcile cycle."""
+    expected = "Impaired" if down else "Active"
+    return doc["aws"]["Stage"] != expected or any(
+        dc.get("status") != ("Impaired" if dc["name"] in down else "Active") for dc in doc["dcs"]
+    )
 
 
 def _finish(doc: Doc, dcs: list[Doc]) -> None:
@@ -243,7 +311,8 @@ class DirectoryAccess:
         self.settings = settings
 
     def dc(self, doc: Doc) -> samba.DcSpec:
-        return dc_spec(self.settings, doc, doc["dcs"][0])
+        """The DC that takes reads and writes now: dc1, or dc2 while dc1 is down."""
+        return live_dc_spec(self.settings, doc)
 
     def reset_password(self, doc: Doc, user: str, password: str) -> None:
         """Set ``user``'s password and enable the account (ResetUserPassword does both).
@@ -258,34 +327,3 @@ class DirectoryAccess:
             raise LookupError(user) from exc
         except samba.PasswordPolicyError as exc:
             raise PasswordRejected(str(exc)) from exc
-
-    def create_user(
-        self,
-        doc: Doc,
-        name: str,
-        *,
-        given_name: str | None = None,
-        surname: str | None = None,
-        email: str | None = None,
-    ) -> Doc:
-        try:
-            return samba.create_user(
-                self.dc(doc), name, given_name=given_name, surname=surname, email=email
-            )
-        except samba.AlreadyExistsError as exc:
-            raise UserExists(name) from exc
-
-    def get_user(self, doc: Doc, name: str) -> Doc | None:
-        try:
-            return samba.get_user(self.dc(doc), name)
-        except samba.NoSuchObjectError:
-            return None
-
-    def list_users(self, doc: Doc) -> list[Doc]:
-        return samba.list_users(self.dc(doc))
-
-    def delete_user(self, doc: Doc, name: str) -> None:
-        samba.delete_user(self.dc(doc), name)
-
-    def set_user_enabled(self, doc: Doc, name: str, enabled: bool) -> None:
-        samba.set_enabled(self.dc(doc), name, enabled)

@@ -14,7 +14,7 @@ from typing import Any
 from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.engines.samba import directory as samba_directory
-from pgrealm.reconcile.directory import dc_spec
+from pgrealm.reconcile.directory import live_dc_spec
 from pgrealm.store import Doc
 
 __all__ = ["DirectoryData", "NotFound", "Exists", "Refused"]
@@ -39,7 +39,8 @@ class DirectoryData:
         self.settings = settings
 
     def dc(self, doc: Doc) -> samba.DcSpec:
-        return dc_spec(self.settings, doc, doc["dcs"][0])
+        """dc1, or dc2 while dc1 is down: writes replicate to the other either way."""
+        return live_dc_spec(self.settings, doc)
 
     def home_ou(self, doc: Doc) -> str:
         """OU=<NETBIOS>,...: the part of the directory that customers write to."""

@@ -1,7 +1,8 @@
 """Samba AD DC engine: provision a domain, run its DCs, manage users, SPNs and keytabs.
 
 Modules: spec (DomainSpec, DcSpec, paths), conf (smb.conf/krb5.conf), provision,
-dc (argv/env/readiness), directory (users, passwords, service accounts, keytabs),
+join (a further DC, + _join_tool.py), dc (argv/env/readiness), directory (users,
+passwords, service accounts, keytabs),
 keytab (file format), tool + _samdb_tool.py (the sam.ldb helper run by Debian's python3),
 errors. Nothing here knows about AWS.
 """
@@ -9,7 +10,7 @@ errors. Nothing here knows about AWS.
 from __future__ import annotations
 
 from pgrealm.engines.samba.conf import render_krb5_conf, render_smb_conf, write_dc_configs
-from pgrealm.engines.samba.dc import dc_argv, dc_env, dc_pid, dc_ready
+from pgrealm.engines.samba.dc import dc_alive, dc_argv, dc_env, dc_pid, dc_ready
 from pgrealm.engines.samba.directory import (
     create_user,
     delete_user,
@@ -28,6 +29,7 @@ from pgrealm.engines.samba.errors import (
     PasswordPolicyError,
     SambaError,
 )
+from pgrealm.engines.samba.join import join_dc, ntds_guid
 from pgrealm.engines.samba.provision import is_provisioned, provision_dc
 from pgrealm.engines.samba.spec import DcSpec, DomainSpec
 
@@ -39,6 +41,7 @@ __all__ = [
     "PasswordPolicyError",
     "SambaError",
     "create_user",
+    "dc_alive",
     "dc_argv",
     "dc_env",
     "dc_pid",
@@ -48,7 +51,9 @@ __all__ = [
     "export_keytab",
     "get_user",
     "is_provisioned",
+    "join_dc",
     "list_users",
+    "ntds_guid",
     "provision_dc",
     "render_krb5_conf",
     "render_smb_conf",

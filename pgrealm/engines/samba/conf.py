@@ -15,6 +15,18 @@ Samba quirks handled here (Samba 4.17, Debian):
   provision time by running samba_spnupdate locally (see provision.py).
 * ``dns forwarder`` is left empty on purpose: names outside the domain get SERVFAIL
   instead of a query to the host's resolver.
+* Name lookups by the DC itself (drepl finds a peer DC as ``<ntdsDSA GUID>._msdcs.<domain>``)
+  go through ``name resolve order = host``, i.e. res_search() on /etc/resolv.conf and then
+  getaddrinfo(); Samba 4.17 rejects the selftest-only ``file`` method. So every DC runs in
+  its own mount namespace with ``resolv.conf`` (see :func:`render_resolv_conf`) bound over
+  /etc/resolv.conf (dc.py): its resolver asks the directory's own DNS servers (loopback)
+  and nothing else.
+* Replication (two DCs, one site) is tuned for seconds, not Windows' minutes: drepl pulls
+  each partner every ``dreplsrv:periodic_interval`` s (default 300) and 1 s after start,
+  and pokes partners (DsReplicaSync) 1 s after a local change (``notify_interval``, default
+  5); the KCC is Samba's built-in C one (``kccsrv:samba_kcc = no``: the python samba_kcc
+  costs ~1 s CPU per run for the same two-DC topology) and runs every 10 s, so a DC learns
+  of a newly joined peer quickly.
 * provisioning uses an smb.conf that already exists verbatim (it only writes one when
   the file is missing or empty), which is how all paths end up under the home; it
   requires the ``[sysvol]`` and ``[netlogon]`` shares to be defined even though no file
@@ -30,7 +42,14 @@ from pathlib import Path
 
 from pgrealm.engines.samba.spec import DcSpec
 
-__all__ = ["render_krb5_conf", "render_smb_conf", "write_atomic", "write_dc_configs"]
+__all__ = [
+    "REPLICATION_OPTIONS",
+    "render_krb5_conf",
+    "render_resolv_conf",
+    "render_smb_conf",
+    "write_atomic",
+    "write_dc_configs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +60,15 @@ HEADER = "# managed by pgrealm: rewritten on every provision/start; do not edit\
 # kpasswd and RPC all work without it, and it doubles the DC's memory (one DC: ~50 MB
 # PSS without it, ~100 MB with winbindd + its domain child + samba's tfork waiter).
 SERVER_SERVICES = "-s3fs -nbt -wrepl -dnsupdate -winbindd"
+
+REPLICATION_OPTIONS = (
+    "dreplsrv:periodic_startup_interval = 1",
+    "dreplsrv:periodic_interval = 15",
+    "dreplsrv:notify_interval = 1",
+    "kccsrv:samba_kcc = no",
+    "kccsrv:periodic_startup_interval = 2",
+    "kccsrv:periodic_interval = 10",
+)
 
 
 def render_smb_conf(dc: DcSpec) -> str:
@@ -59,6 +87,7 @@ def render_smb_conf(dc: DcSpec) -> str:
         "dns forwarder =",
         # NetBIOS is off: no WINS or broadcast lookups, only the hosts/DNS path.
         "name resolve order = host",
+        *REPLICATION_OPTIONS,
         f"private dir = {p.private}",
         f"binddns dir = {p.home / 'bind-dns'}",
         f"state directory = {p.state}",
@@ -114,6 +143,15 @@ def render_krb5_conf(kdc_addresses: list[str], realm: str) -> str:
     )
 
 
+def render_resolv_conf(dns_addresses: list[str]) -> str:
+    """resolv.conf for a DC's mount namespace: the directory's DNS servers (loopback only)."""
+    bad = [a for a in dns_addresses if not a.startswith("127.")]
+    if bad:
+        raise ValueError(f"DC resolvers must be on loopback: {bad}")
+    servers = "".join(f"nameserver {a}\n" for a in dns_addresses[:3])  # glibc reads 3
+    return HEADER + servers + "options timeout:1 attempts:1\n"
+
+
 def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> None:
     """Write ``path`` via a temp file in the same directory, fsync, rename."""
     data = content.encode() if isinstance(content, str) else content
@@ -132,10 +170,32 @@ def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> None:
 
 
 def write_dc_configs(dc: DcSpec, kdc_addresses: list[str] | None = None) -> None:
-    """(Re)write smb.conf and krb5.conf in the DC home and create its directories."""
+    """(Re)write smb.conf, krb5.conf and resolv.conf in the DC home; create its directories.
+
+    ``kdc_addresses``: every DC of the directory (default: this one only).
+    """
     p = dc.paths
     for d in (p.home, p.state, p.cache, p.lock, p.run, p.log):
         d.mkdir(parents=True, exist_ok=True)
     write_atomic(p.smb_conf, render_smb_conf(dc))
-    write_atomic(p.krb5_conf, render_krb5_conf(kdc_addresses or [dc.address], dc.domain.realm))
-    log.debug("wrote %s and %s", p.smb_conf, p.krb5_conf)
+    # Peers first, itself last: with --model=single the KDC runs in the same process as
+    # drepl, whose Kerberos client blocks that process while it waits for a KDC, so a DC
+    # can never get a ticket from itself (measured: replication stalled for minutes with
+    # its own KDC first; peer first, changes cross in 2-4 s). Two DCs asking each other at
+    # the same instant both wait kdc_timeout (3 s) once; tickets are then cached for hours.
+    addresses = [a for a in (kdc_addresses or []) if a != dc.address] + [dc.address]
+    write_atomic(p.krb5_conf, render_krb5_conf(addresses, dc.domain.realm))
+    _write_resolv_conf(p.resolv_conf, render_resolv_conf(addresses))
+    log.debug("wrote %s, %s and %s", p.smb_conf, p.krb5_conf, p.resolv_conf)
+
+
+def _write_resolv_conf(path: Path, content: str) -> None:
+    """Rewrite in place, not by rename: a running DC has this very inode bind-mounted
+    over /etc/resolv.conf, and a renamed-over file would leave it reading the old one."""
+    if path.exists():
+        if path.read_text() != content:
+            with path.open("r+") as f:
+                f.write(content)
+                f.truncate()
+        return
+    write_atomic(path, content)

@@ -10,6 +10,13 @@ Requests are served one at a time, which is fine for a handful of DB instances.
 logs to stdout; foreground keeps logging to ``log/samba.log`` and stays up with stdin
 on /dev/null. ``--no-process-group`` keeps samba (and winbindd, which it starts) in the
 supervisor's session/process group, so one signal to the group stops all of them.
+
+The DC runs in a private mount namespace (``unshare -m``, then ``exec``, so the PID the
+supervisor records is samba's own) where the home's resolv.conf is bound over
+/etc/resolv.conf: Samba's own name lookups (a peer DC by its ntdsDSA GUID CNAME) then ask
+the directory's DNS on loopback and never the host's resolver (see conf.py). Tools that
+talk to a peer DC (samba-tool domain join, samba_spnupdate) run the same way
+(:func:`confined`).
 """
 
 from __future__ import annotations
@@ -19,19 +26,42 @@ import os
 import secrets
 import socket
 import struct
+from pathlib import Path
 
 from pgrealm.engines.samba import tool
 from pgrealm.engines.samba.spec import DcSpec
 
-__all__ = ["SAMBA", "dc_argv", "dc_env", "dc_pid", "dc_ready"]
+__all__ = ["SAMBA", "confined", "dc_alive", "dc_argv", "dc_env", "dc_pid", "dc_ready"]
 
 log = logging.getLogger(__name__)
 
 SAMBA = "/usr/sbin/samba"
+UNSHARE = "/usr/bin/unshare"
+# $1 is the resolv.conf to bind; the rest is the command, exec'd so it keeps the PID.
+_BIND_RESOLV = 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"'
+
+
+def confined(dc: DcSpec, argv: list[str]) -> list[str]:
+    """``argv`` run in a new mount namespace that sees ``dc``'s resolv.conf as the system one."""
+    return [
+        UNSHARE,
+        "--mount",
+        "--propagation=private",
+        "/bin/sh",
+        "-c",
+        _BIND_RESOLV,
+        "pgrealm-dc",
+        str(dc.paths.resolv_conf),
+        *argv,
+    ]
 
 
 def dc_argv(dc: DcSpec) -> list[str]:
     """argv that runs ``dc`` in the foreground (the supervisor detaches it)."""
+    return confined(dc, _samba_argv(dc))
+
+
+def _samba_argv(dc: DcSpec) -> list[str]:
     return [
         SAMBA,
         "--foreground",
@@ -55,6 +85,19 @@ def dc_pid(dc: DcSpec) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return pid
+
+
+def dc_alive(dc: DcSpec) -> bool:
+    """Cheap liveness, no network: samba's pidfile names a process that is neither dead,
+    a zombie, nor stopped (SIGSTOP). Used to pick the DC that takes a write."""
+    pid = dc_pid(dc)
+    if pid is None:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2 :].split()[0] not in ("T", "t", "Z", "X")
 
 
 def dc_ready(dc: DcSpec, timeout: float = 0.5) -> bool:

@@ -26,7 +26,7 @@ from pgrealm.engines.samba import tool
 from pgrealm.engines.samba.conf import write_atomic, write_dc_configs
 from pgrealm.engines.samba.spec import DcSpec
 
-__all__ = ["is_provisioned", "provision_dc"]
+__all__ = ["is_provisioned", "provision_dc", "wipe_partial"]
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +39,18 @@ def is_provisioned(dc: DcSpec) -> bool:
     return dc.paths.provisioned_marker.exists() and dc.paths.sam_ldb.exists()
 
 
-def provision_dc(dc: DcSpec, admin_password: str) -> None:
-    """Create the domain of ``dc`` with ``Admin``/``admin_password``; no-op if already done."""
+def provision_dc(
+    dc: DcSpec, admin_password: str, kdc_addresses: list[str] | None = None
+) -> None:
+    """Create the domain of ``dc`` with ``Admin``/``admin_password``; no-op if already done.
+
+    ``kdc_addresses``: all DCs the directory will have (see conf.py).
+    """
     if is_provisioned(dc):
         log.debug("%s: already provisioned in %s", dc.hostname, dc.home)
         return
-    _wipe_partial(dc)
-    write_dc_configs(dc)
+    wipe_partial(dc)
+    write_dc_configs(dc, kdc_addresses)
     started = time.monotonic()
     _exec.run(_provision_argv(dc), env=tool.samba_env(dc), timeout=300)
     log.info("%s: samba-tool provision took %.1fs", dc.hostname, time.monotonic() - started)
@@ -82,8 +87,8 @@ def _provision_argv(dc: DcSpec) -> list[str]:
     ]
 
 
-def _wipe_partial(dc: DcSpec) -> None:
-    """Remove what a crashed provision left, keeping logs for the post-mortem."""
+def wipe_partial(dc: DcSpec) -> None:
+    """Remove what a crashed provision or join left, keeping logs for the post-mortem."""
     for name in _STATE_DIRS:
         d = dc.home / name
         if d.exists():

@@ -103,6 +103,11 @@ class DcPaths:
         return self.home / "krb5.conf"
 
     @property
+    def resolv_conf(self) -> Path:
+        """Bound over /etc/resolv.conf in the DC's mount namespace (see dc.py)."""
+        return self.home / "resolv.conf"
+
+    @property
     def private(self) -> Path:
         return self.home / "private"
 

@@ -50,11 +50,13 @@ def samba_env(dc: DcSpec) -> dict[str, str]:
     }
 
 
-def call(dc: DcSpec, op: str, timeout: float = 60.0, **args: Any) -> Any:
-    """Run helper operation ``op`` against ``dc``'s sam.ldb and return its result."""
+def call(
+    dc: DcSpec, op: str, timeout: float = 60.0, helper: Path = HELPER, **args: Any
+) -> Any:
+    """Run ``helper``'s operation ``op`` against ``dc``'s sam.ldb and return its result."""
     request = {"op": op, "smbconf": str(dc.paths.smb_conf), **args}
     # -I: isolated mode, so no PYTHONPATH/user site from our environment leaks in.
-    argv = [SYSTEM_PYTHON, "-I", str(HELPER)]
+    argv = [SYSTEM_PYTHON, "-I", str(helper)]
     done = _exec.run(
         argv, env=samba_env(dc), input=json.dumps(request), timeout=timeout, check=False
     )

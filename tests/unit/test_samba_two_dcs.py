@@ -1,0 +1,71 @@
+"""Pure logic of the second DC: config rendering, the confined argv, the write target."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pgrealm.engines import samba
+from pgrealm.engines.samba import conf, dc
+from pgrealm.engines.samba.join import _random_password
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A short temp dir: DC homes must stay under 64 characters (socket path limits)."""
+    with tempfile.TemporaryDirectory(prefix="pgr-") as d:
+        yield Path(d)
+
+
+def _spec(tmp: Path, name: str, address: str) -> samba.DcSpec:
+    domain = samba.DomainSpec(dns_name="corp.example.com", netbios="CORP")
+    return samba.DcSpec(domain=domain, hostname=name, address=address, home=tmp / name)
+
+
+def test_dc_configs_put_the_peer_kdc_first_and_resolve_on_loopback(tmp_path: Path) -> None:
+    dc2 = _spec(tmp_path, "IP-0A000B0B", "127.1.0.11")
+    conf.write_dc_configs(dc2, ["127.1.0.10", "127.1.0.11"])
+    krb5 = dc2.paths.krb5_conf.read_text()
+    assert krb5.index("kdc = 127.1.0.10") < krb5.index("kdc = 127.1.0.11")
+    resolv = dc2.paths.resolv_conf.read_text()
+    assert "nameserver 127.1.0.10\nnameserver 127.1.0.11\n" in resolv
+    smb = dc2.paths.smb_conf.read_text()
+    assert "dreplsrv:notify_interval = 1" in smb and "kccsrv:samba_kcc = no" in smb
+
+
+def test_resolv_conf_is_rewritten_in_place(tmp_path: Path) -> None:
+    dc1 = _spec(tmp_path, "IP-0A000A0A", "127.1.0.10")
+    conf.write_dc_configs(dc1)
+    inode = dc1.paths.resolv_conf.stat().st_ino
+    conf.write_dc_configs(dc1, ["127.1.0.10", "127.1.0.11"])
+    assert dc1.paths.resolv_conf.stat().st_ino == inode  # a running DC has it bind-mounted
+    assert "127.1.0.11" in dc1.paths.resolv_conf.read_text()
+
+
+def test_resolvers_off_loopback_are_refused() -> None:
+    with pytest.raises(ValueError):
+        conf.render_resolv_conf(["10.0.0.2"])
+
+
+def test_dc_runs_samba_itself_in_a_mount_namespace(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "IP-0A000A0A", "127.1.0.10")
+    argv = dc.dc_argv(spec)
+    assert argv[0] == dc.UNSHARE and "--mount" in argv
+    assert argv[argv.index(str(spec.paths.resolv_conf)) + 1] == dc.SAMBA
+    assert 'exec "$@"' in argv[argv.index("-c") + 1]  # exec: the PID stays samba's
+
+
+def test_a_dc_without_a_live_process_is_not_alive(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, "IP-0A000A0A", "127.1.0.10")
+    assert not dc.dc_alive(spec)
+    spec.paths.run.mkdir(parents=True)
+    spec.paths.pid_file.write_text("999999999\n")
+    assert not dc.dc_alive(spec)
+
+
+def test_join_password_meets_ad_complexity() -> None:
+    pw = _random_password()
+    assert len(pw) == 48 and any(c.isupper() for c in pw) and any(c.isdigit() for c in pw)
