@@ -37,8 +37,8 @@ def new_password() -> str:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[StackHandle]:
-    with running_stack() as handle:
+def stack(request: pytest.FixtureRequest) -> Iterator[StackHandle]:
+    with running_stack(keep=lambda: request.session.testsfailed > 0) as handle:
         yield handle
 
 

@@ -81,6 +81,7 @@ def test_directory_creation_survives_a_server_crash_then_deletes(stack: StackHan
     assert stack.wait("the directory to be Active", lambda: stage() in ("Active", "Failed"), 240)
     assert stage() == "Active"
     ds.delete_directory(DirectoryId=directory_id)
+    assert stage() == "Deleting"
 
     def gone() -> bool:
         try:

@@ -104,8 +104,12 @@ def running(tmp_path_factory: pytest.TempPathFactory, debian_smbd: None) -> Iter
     t1 = time.monotonic()
     out = (home / "log").joinpath("stdout").open("wb")
     proc = subprocess.Popen(
-        S.dc_argv(dc), env=S.dc_env(dc), stdin=subprocess.DEVNULL, stdout=out,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        S.dc_argv(dc),
+        env=S.dc_env(dc),
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60 * MULT
@@ -135,8 +139,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def _krb_env(dc: S.DcSpec, tmp: Path) -> dict[str, str]:
     conf = tmp / "krb5.conf"
     conf.write_text(S.render_krb5_conf([dc.address], REALM))
-    return {"PATH": "/usr/bin:/bin:/usr/sbin", "KRB5_CONFIG": str(conf),
-            "KRB5CCNAME": f"FILE:{tmp / 'ccache'}", "LANG": "C.UTF-8"}
+    return {
+        "PATH": "/usr/bin:/bin:/usr/sbin",
+        "KRB5_CONFIG": str(conf),
+        "KRB5CCNAME": f"FILE:{tmp / 'ccache'}",
+        "LANG": "C.UTF-8",
+    }
 
 
 def _kinit(env: dict[str, str], principal: str, password: str) -> None:
@@ -167,10 +175,17 @@ def test_dns_has_dc_records(running: RunningDc) -> None:
     if dig is None:
         pytest.skip("dig is not installed")
     dc = running.dc
-    for name in ("_kerberos._tcp", "_kerberos._udp", "_kpasswd._tcp", "_kpasswd._udp",
-                 "_ldap._tcp", "_ldap._tcp.dc._msdcs"):
-        srv = _exec.run([dig, "+short", f"@{dc.address}", "-t", "SRV",
-                         f"{name}.{DOMAIN.dns_name}"]).stdout
+    for name in (
+        "_kerberos._tcp",
+        "_kerberos._udp",
+        "_kpasswd._tcp",
+        "_kpasswd._udp",
+        "_ldap._tcp",
+        "_ldap._tcp.dc._msdcs",
+    ):
+        srv = _exec.run(
+            [dig, "+short", f"@{dc.address}", "-t", "SRV", f"{name}.{DOMAIN.dns_name}"]
+        ).stdout
         assert dc.fqdn + "." in srv.lower(), name
     a = _exec.run([dig, "+short", f"@{dc.address}", dc.fqdn]).stdout.split()
     assert a == [dc.address]
@@ -204,8 +219,14 @@ def test_layout_and_admin(running: RunningDc, tmp_path: Path) -> None:
 
 def test_user_kinit_service_keytab_kvno(running: RunningDc, tmp_path: Path) -> None:
     dc = running.dc
-    user = S.create_user(dc, "alice", given_name="Alice", surname="Liddell",
-                         email="alice@example.com", extra={"description": "test user"})
+    user = S.create_user(
+        dc,
+        "alice",
+        given_name="Alice",
+        surname="Liddell",
+        email="alice@example.com",
+        extra={"description": "test user"},
+    )
     assert user["distinguishedName"] == f"CN=alice,{DOMAIN.users_ou_dn}"
     assert user["objectSid"].startswith("S-1-5-21-")
     assert user["userPrincipalName"] == f"alice@{REALM}"
@@ -258,7 +279,8 @@ def test_list_update_delete(running: RunningDc) -> None:
     names = [u["sAMAccountName"] for u in S.list_users(dc)]
     assert "dave" in names and "Admin" in names and "PGDB1$" not in names
     assert S.update_user(dc, "dave", {"mail": "dave@example.com", "sn": None})["mail"] == (
-        "dave@example.com")
+        "dave@example.com"
+    )
     assert "sn" not in S.get_user(dc, "dave")
     S.delete_user(dc, "dave")
     with pytest.raises(S.NoSuchObjectError):
@@ -273,6 +295,11 @@ def test_footprint(running: RunningDc, tmp_path: Path) -> None:
     for _ in range(10):
         _kinit(env, f"Admin@{REALM}", running.admin_password)
     kinit_ms = (time.monotonic() - t) * 100
-    log.warning("DC PSS %.0f MB, kinit %.0f ms, provision %.1fs, ready %.1fs",
-                pss_mb, kinit_ms, running.provision_s, running.ready_s)
+    log.warning(
+        "DC PSS %.0f MB, kinit %.0f ms, provision %.1fs, ready %.1fs",
+        pss_mb,
+        kinit_ms,
+        running.provision_s,
+        running.ready_s,
+    )
     assert pss_mb < 90

@@ -151,7 +151,7 @@ def test_instance_is_joined_to_the_directory(
 def test_instance_runs_unprivileged_with_an_aes_keytab(
     stack: StackHandle, instance: dict[str, Any]
 ) -> None:
-    keytabs = list(stack.home.glob("instances/*/krb5.keytab"))
+    keytabs = list(stack.home.glob(f"instances/*-{INSTANCE}/krb5.keytab"))
     assert len(keytabs) == 1
     st = keytabs[0].stat()
     assert st.st_mode & 0o777 == 0o600

@@ -46,31 +46,44 @@ def test_krb5_conf_has_no_dns_lookups() -> None:
 
 
 def test_keytab_round_trip() -> None:
-    entries = [KeytabEntry("postgres/db1.x@CORP.EXAMPLE.COM", 3, 18, b"k" * 32),
-               KeytabEntry("postgres/db1.x@CORP.EXAMPLE.COM", 3, 17, b"q" * 16)]
+    entries = [
+        KeytabEntry("postgres/db1.x@CORP.EXAMPLE.COM", 3, 18, b"k" * 32),
+        KeytabEntry("postgres/db1.x@CORP.EXAMPLE.COM", 3, 17, b"q" * 16),
+    ]
     data = render_keytab(entries, timestamp=0)
     assert data[:2] == b"\x05\x02"
     assert parse_keytab(data) == entries
 
 
 def _fake(answer: dict[str, object]) -> object:
-    def runner(argv: Sequence[str], env: Mapping[str, str] | None, timeout: float,
-               input: str | None, cwd: str | None, user: str | None) -> _exec.Completed:
+    def runner(
+        argv: Sequence[str],
+        env: Mapping[str, str] | None,
+        timeout: float,
+        input: str | None,
+        cwd: str | None,
+        user: str | None,
+    ) -> _exec.Completed:
         assert input is not None and "s3cret-Pass1" in input  # secret travels on stdin
         assert all("s3cret" not in a for a in argv)
         return _exec.Completed(tuple(argv), 0, json.dumps(answer) + "\n", "")
+
     return runner
 
 
 def test_policy_refusal_maps_to_password_policy_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_exec, "runner", _fake(
-        {"ok": False, "error": "password_policy", "message": "too short"}))
+    monkeypatch.setattr(
+        _exec, "runner", _fake({"ok": False, "error": "password_policy", "message": "too short"})
+    )
     with pytest.raises(S.PasswordPolicyError, match="too short"):
         S.set_password(DC, "alice", "s3cret-Pass1")
 
 
 def test_other_refusals_map(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_exec, "runner", _fake(
-        {"ok": False, "error": "no_such_object", "message": "no account named x"}))
+    monkeypatch.setattr(
+        _exec,
+        "runner",
+        _fake({"ok": False, "error": "no_such_object", "message": "no account named x"}),
+    )
     with pytest.raises(S.NoSuchObjectError):
         S.set_password(DC, "x", "s3cret-Pass1")

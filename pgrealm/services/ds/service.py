@@ -76,12 +76,19 @@ class DsService(SharingMixin, Service):
         self.kick = kick or (lambda: None)
 
     # -- lookups shared with rds and ds-data --------------------------------------
-    def get_directory(self, ctx: RequestContext, directory_id: str, shared: bool = False) -> Doc:
-        """The caller's directory; with ``shared``, also a SharedMicrosoftAD it consumes."""
+    def get_directory(
+        self,
+        ctx: RequestContext,
+        directory_id: str,
+        shared: bool = False,
+        deleting: bool = False,
+    ) -> Doc:
+        """The caller's directory; with ``shared``, also a SharedMicrosoftAD it consumes;
+        with ``deleting``, also one on its way out (DescribeDirectories shows Deleting)."""
         doc = self.store.get(KIND, ctx.account_id, ctx.region, directory_id)
         if doc is None and shared:
             doc = self.shared_view(ctx, directory_id)
-        if doc is None or doc["desired"] == "absent":
+        if doc is None or (doc["desired"] == "absent" and not deleting):
             raise ServiceError(
                 "EntityDoesNotExistException", f"Directory {directory_id} does not exist."
             )
@@ -193,13 +200,9 @@ class DsService(SharingMixin, Service):
     def describe_directories(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ids = params.get("DirectoryIds")
         if ids:
-            docs = [self.get_directory(ctx, i, shared=True) for i in ids]
+            docs = [self.get_directory(ctx, i, shared=True, deleting=True) for i in ids]
         else:
-            docs = [
-                d
-                for d in self.store.list(KIND, ctx.account_id, ctx.region)
-                if d["desired"] == "present"
-            ] + self.shared_views(ctx)
+            docs = self.store.list(KIND, ctx.account_id, ctx.region) + self.shared_views(ctx)
         page, token = paginate(
             docs, params.get("NextToken"), params.get("Limit") or 100, _bad_token
         )
