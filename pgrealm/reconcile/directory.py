@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 KIND = "directory"
 _READY_TIMEOUT = 90.0
+_HEALTH_INTERVAL = 3.0  # seconds between health checks of a settled directory
 
 
 class PasswordRejected(Exception):
@@ -99,9 +100,22 @@ class DirectoryReconciler:
         self.settings = settings
         self.supervisor = supervisor
         self.sealer = sealer
+        self._checked: dict[Key, float] = {}
 
     def pending(self) -> list[Key]:
-        return self.store.keys(KIND)
+        """Directories being created or deleted, and settled ones due for a health check
+        (every few seconds: probing each DC's KDC, LDAP and DNS is not free)."""
+        now = time.monotonic()
+        out = []
+        for key in self.store.keys(KIND):
+            doc = self.store.get(KIND, *key)
+            if doc is None:
+                continue
+            settled = doc["desired"] == "present" and doc["aws"]["Stage"] in ("Active", "Impaired")
+            if settled and now - self._checked.get(key, 0.0) < _HEALTH_INTERVAL:
+                continue
+            out.append(key)
+        return out
 
     def reconcile(self, key: Key) -> None:
         doc = self.store.get(KIND, *key)
@@ -238,6 +252,7 @@ class DirectoryReconciler:
     def _check_health(self, key: Key, doc: Doc) -> None:
         from pgrealm.services.ds.service import DirectoryStage, set_stage
 
+        self._checked[key] = time.monotonic()
         down = {dc["name"] for dc in doc["dcs"] if not self._serving(doc, dc)}
         for dc in doc["dcs"]:  # make sure the supervisor wants it; it restarts it with backoff
             if dc["name"] in down and self.supervisor.running(process_name(doc, dc)) is None:

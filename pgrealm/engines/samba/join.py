@@ -42,6 +42,7 @@ from pgrealm.engines.samba.provision import (
     wipe_partial,
 )
 from pgrealm.engines.samba.spec import DcSpec
+from pgrealm.engines.samba.tls import ensure_tls
 
 __all__ = ["JOIN_ACCOUNT", "join_dc", "ntds_guid"]
 
@@ -83,6 +84,7 @@ def join_dc(dc: DcSpec, first: DcSpec, kdc_addresses: list[str] | None = None) -
         timeout=120,
     )
     _add_dns(dc, first, with_guid=True)
+    ensure_tls(dc)
     write_atomic(dc.paths.provisioned_marker, f"{dc.domain.dns_name} joined\n")
     log.info("%s: joined %s in %.1fs", dc.hostname, dc.domain.realm, time.monotonic() - started)
 

@@ -25,6 +25,7 @@ from pgrealm.engines import _exec
 from pgrealm.engines.samba import tool
 from pgrealm.engines.samba.conf import write_atomic, write_dc_configs
 from pgrealm.engines.samba.spec import DcSpec
+from pgrealm.engines.samba.tls import ensure_tls
 
 __all__ = ["is_provisioned", "provision_dc", "wipe_partial"]
 
@@ -62,6 +63,7 @@ def provision_dc(
     _exec.run(
         [SAMBA_SPNUPDATE, f"--configfile={dc.paths.smb_conf}"], env=tool.samba_env(dc), timeout=120
     )
+    ensure_tls(dc)
     write_atomic(dc.paths.provisioned_marker, f"{dc.domain.dns_name}\n")
     log.info(
         "%s: provisioned %s in %.1fs", dc.hostname, dc.domain.realm, time.monotonic() - started
