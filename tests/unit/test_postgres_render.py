@@ -83,7 +83,7 @@ def test_conf_with_realm() -> None:
     assert conf["krb_server_keyfile"] == f"'{HOME}/keytab'"
     assert conf["krb_caseins_users"] == "off"
     assert conf["log_directory"] == f"'{HOME}/log'"
-    assert conf["log_connections"] == "on"
+    assert conf["log_connections"] == "'off'"
 
 
 def test_conf_without_realm_has_no_kerberos() -> None:
