@@ -78,6 +78,19 @@ def live_dc_spec(settings: Settings, doc: Doc) -> samba.DcSpec:
     return next((s for s in specs if samba.dc_alive(s)), specs[0])
 
 
+def _start_failure(spec: samba.DcSpec) -> str:
+    """Why samba exited, in its own words: most often a port another program holds (a
+    service bound to 0.0.0.0:88 or :53 leaves no 127.x address free for that port)."""
+    log_file = spec.paths.log / "log.samba"
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"see {spec.paths.log}"
+    binds = [ln.strip() for ln in lines if "Failed to bind" in ln or "ADDRESS_ALREADY" in ln]
+    detail = binds[-1] if binds else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    return f"{detail} (see {log_file})"
+
+
 def process_name(doc: Doc, dc: Doc) -> str:
     return f"{doc['aws']['DirectoryId']}/{dc['name']}"
 
@@ -231,7 +244,7 @@ class DirectoryReconciler:
             if samba.dc_ready(spec):
                 return
             if self.supervisor.running(process_name(doc, dc)) is None:
-                raise ReconcileError(f"samba exited at start; see {spec.home / 'log'}")
+                raise ReconcileError(f"samba exited at start: {_start_failure(spec)}")
             time.sleep(0.1)
         raise ReconcileError(f"the domain controller at {spec.address} did not become ready")
 
