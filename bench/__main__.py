@@ -16,7 +16,7 @@ import os
 import time
 from pathlib import Path
 
-from bench import api, kdc, libpq, report
+from bench import api, kdc, libpq, models, report
 from bench.handmade import HOST, Handmade
 from bench.procmem import tree_pss_kib
 from bench.report import Results
@@ -177,6 +177,13 @@ def _baselines(res: Results, args: argparse.Namespace, stack: BenchStack, seed: 
         mit.stop()
 
 
+def _models(res: Results, args: argparse.Namespace, stack: BenchStack) -> None:
+    address = str(ipaddress.IPv4Network(stack.block).broadcast_address - 4)
+    res.models = models.compare_models(
+        stack.home / "models", address, seconds=args.kdc_seconds, clients=args.kdc_clients
+    )
+
+
 def _api(res: Results, args: argparse.Namespace, stack: BenchStack) -> None:
     for count in sorted(args.instances):
         if count > 1:
@@ -224,6 +231,8 @@ def main() -> None:
         _directory_memory(res, _dc_specs(stack, seed))
         _phase(res, "connections, SELECT 1, KDC")
         _baselines(res, args, stack, seed)
+        _phase(res, "Samba process models")
+        _models(res, args, stack)
         _phase(res, "API latency and instances")
         _api(res, args, stack)
         _phase(res, "end")

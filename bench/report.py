@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.api import GrowResult
 from bench.kdc import KdcRate
+from bench.models import ModelResult
 from bench.seed_flow import SeedResult
 from bench.stats import Summary
 
@@ -39,6 +40,7 @@ class Results:
     gss_encrypted: dict[str, bool] = field(default_factory=dict)
     select1: dict[str, tuple[int, float]] = field(default_factory=dict)
     kdc: list[KdcRate] = field(default_factory=list)
+    models: list[ModelResult] = field(default_factory=list)
     api: list[tuple[int, dict[str, Summary]]] = field(default_factory=list)
     grow: list[GrowResult] = field(default_factory=list)
     instance_memory: list[tuple[int, int, int]] = field(default_factory=list)
@@ -158,6 +160,31 @@ def _kdc(r: Results) -> list[str]:
     return [*out, ""]
 
 
+def _models(r: Results) -> list[str]:
+    if not r.models:
+        return []
+    out = [
+        "## Samba process models, one scratch DC, side by side",
+        "",
+        "| model | AS per second | errors | PSS MiB (after the load) | processes |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for m in r.models:
+        out.append(
+            f"| {m.model} | {m.as_rate.per_second:,.0f} | {m.as_rate.errors} "
+            f"| {m.pss_kib / 1024:.0f} | {m.processes} |"
+        )
+    single = next((m for m in r.models if m.model == "single"), None)
+    best = max(r.models, key=lambda m: m.as_rate.per_second)
+    if single is not None:
+        ratio = _ratio(single.as_rate.per_second, best.as_rate.per_second)
+        out.append(
+            f"\npgrealm's choice (single) / best ({best.model}): {ratio:.2f}x AS exchanges "
+            f"per second (target: no loss; {_verdict(ratio >= 0.95)})"
+        )
+    return [*out, ""]
+
+
 def _api(r: Results) -> list[str]:
     out = [
         "## API latency through boto3 (SigV4 + parsing included)",
@@ -223,5 +250,5 @@ def render(r: Results) -> str:
     load = ", ".join(f"{name} {avg:.1f}" for name, avg in r.load)
     notes = ["## Notes", "", *(f"- {n}" for n in r.notes)]
     notes += [f"- 1-minute load average at the start of each phase: {load}.", ""]
-    body = [*_seed(r), *_connections(r), *_kdc(r), *_api(r), *notes, MEANING]
+    body = [*_seed(r), *_connections(r), *_kdc(r), *_models(r), *_api(r), *notes, MEANING]
     return "\n".join(head + body)
