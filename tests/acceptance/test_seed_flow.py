@@ -269,3 +269,26 @@ def test_instance_delete(stack: StackHandle, directory: dict[str, Any], rds_role
 
     stack.wait("the instance to be deleted", gone, 60)
     assert host not in Path("/etc/hosts").read_text()
+
+
+def test_a_killed_postmaster_comes_back_with_its_data(
+    stack: StackHandle, instance: dict[str, Any]
+) -> None:
+    """Run after the login test: alice's role must survive a crash of the server process."""
+    import signal
+
+    from pgrealm.store import Store
+
+    docs = Store(stack.home / "state.db").list("process")
+    (proc,) = [d for d in docs if d["name"].endswith(f"-{INSTANCE}")]
+    os.kill(int(proc["pid"]), signal.SIGKILL)
+    env = {"PATH": os.environ["PATH"], "PGPASSWORD": instance["_master_password"]}
+    conninfo = f"host={instance['Endpoint']['Address']} dbname=postgres user=master"
+
+    def back() -> bool:
+        done = psql(env, conninfo, f"SELECT rolname FROM pg_roles WHERE rolname = 'alice@{REALM}'")
+        return done.returncode == 0 and done.stdout.strip() == f"alice@{REALM}"
+
+    stack.wait("the instance to answer again, alice's role intact", back, 60)
+    new = [d for d in Store(stack.home / "state.db").list("process") if d["name"] == proc["name"]]
+    assert int(new[0]["pid"]) != int(proc["pid"])
