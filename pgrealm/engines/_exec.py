@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pgrealm.errors import EngineError
 
-__all__ = ["Completed", "run", "runner"]
+__all__ = ["Completed", "die_with_parent", "run", "runner"]
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ _PR_SET_PDEATHSIG = 1
 _prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved now, not in the forked child
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: be killed if the daemon dies, so that a tool (samba-tool provision,
     initdb) never keeps writing into a home that the restarted daemon starts over."""
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -64,7 +64,7 @@ def _real_run(
         timeout=timeout,
         cwd=cwd,
         stdin=None if input is not None else subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
         **ids,
     )
     return Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)

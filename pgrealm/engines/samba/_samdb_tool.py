@@ -22,6 +22,7 @@ import binascii
 import json
 import os
 import secrets
+import select
 import string
 import sys
 from typing import Any
@@ -100,10 +101,29 @@ def random_password(length: int = 64) -> str:
             return pw
 
 
+_OPEN: dict[str, tuple[Any, tuple[int, int]]] = {}  # smbconf -> (SamDB, file id); --serve only
+_SERVING = False
+
+
+def _file_id(smbconf: str) -> tuple[int, int]:
+    st = os.stat(os.path.join(os.path.dirname(smbconf), "private", "sam.ldb"))
+    return (st.st_dev, st.st_ino)
+
+
 def open_samdb(req: dict[str, Any]) -> Any:
+    # Opening sam.ldb (schema load) costs ~100 ms; a serving helper opens it once. Reads
+    # stay current: ldb re-reads what another process (the DC) changed, under tdb locks.
+    # A home wiped and provisioned again has a new sam.ldb: never keep using the old one.
+    smbconf = req["smbconf"]
+    cached = _OPEN.get(smbconf)
+    if cached is not None and cached[1] == _file_id(smbconf):
+        return cached[0]
     lp = LoadParm()
-    lp.load(req["smbconf"])
-    return SamDB(url=lp.samdb_url(), session_info=system_session(), lp=lp)
+    lp.load(smbconf)
+    samdb = SamDB(url=lp.samdb_url(), session_info=system_session(), lp=lp)
+    if _SERVING:
+        _OPEN[smbconf] = (samdb, _file_id(smbconf))
+    return samdb
 
 
 def find_one(samdb: Any, sam: str, attrs: list[str] | None = None) -> Any:
@@ -541,8 +561,32 @@ def load_data_ops() -> None:
     OPS.update(_samdb_data.OPS)
 
 
+def serve(idle_seconds: float) -> int:
+    """One JSON request per line in, one JSON answer per line out, until stdin closes
+    or nothing comes for ``idle_seconds`` (the caller starts a new helper when needed)."""
+    global _SERVING
+    _SERVING = True
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], idle_seconds)
+        if not ready:
+            return 0
+        line = sys.stdin.readline()
+        if not line:
+            return 0
+        try:
+            req = json.loads(line)
+        except ValueError:
+            resp = {"ok": False, "error": "invalid", "message": "request is not JSON"}
+        else:
+            resp = answer(req)
+        sys.stdout.write(json.dumps(resp) + "\n")
+        sys.stdout.flush()
+
+
 def main() -> int:
     load_data_ops()
+    if sys.argv[1:2] == ["--serve"]:
+        return serve(float(sys.argv[2]) if len(sys.argv) > 2 else 30.0)
     req = json.load(sys.stdin)
     json.dump(answer(req), sys.stdout)
     sys.stdout.write("\n")

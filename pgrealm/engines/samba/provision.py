@@ -40,9 +40,7 @@ def is_provisioned(dc: DcSpec) -> bool:
     return dc.paths.provisioned_marker.exists() and dc.paths.sam_ldb.exists()
 
 
-def provision_dc(
-    dc: DcSpec, admin_password: str, kdc_addresses: list[str] | None = None
-) -> None:
+def provision_dc(dc: DcSpec, admin_password: str, kdc_addresses: list[str] | None = None) -> None:
     """Create the domain of ``dc`` with ``Admin``/``admin_password``; no-op if already done.
 
     ``kdc_addresses``: all DCs the directory will have (see conf.py).
