@@ -19,7 +19,8 @@ from pgrealm.api.dispatch import Dispatcher
 from pgrealm.api.server import ApiServer
 from pgrealm.config import Settings
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
-from pgrealm.reconcile.directory import DirectoryAccess, DirectoryReconciler
+from pgrealm.reconcile.directory import DirectoryReconciler
+from pgrealm.reconcile.directory_data import DirectoryData
 from pgrealm.reconcile.runner import Runner
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service
@@ -53,16 +54,16 @@ def build(settings: Settings) -> Stack:
     store = Store(settings.state_db)
     sealer = Sealer(settings.home)
     supervisor = Supervisor(store)
-    access = DirectoryAccess(settings)
+    directory_data = DirectoryData(settings)
     directories = DirectoryReconciler(store, settings, supervisor, sealer)
-    instances = DbInstanceReconciler(store, settings, supervisor, sealer, access)
+    instances = DbInstanceReconciler(store, settings, supervisor, sealer, directory_data)
     runner = Runner([directories, instances])
     registry: dict[str, Service] = {}
     registry["ec2"] = Ec2Service(store, registry, settings.loopback_block)
     registry["iam"] = IamService(store, registry)
     registry["sts"] = StsService(store, registry)
-    registry["ds"] = DsService(store, registry, sealer, access, kick=runner.kick)
-    registry["ds-data"] = DsDataService(store, registry, access)
+    registry["ds"] = DsService(store, registry, sealer, directory_data, kick=runner.kick)
+    registry["ds-data"] = DsDataService(store, registry, directory_data)
     registry["rds"] = RdsService(store, registry, settings, sealer, kick=runner.kick)
     return Stack(settings, store, supervisor, runner, registry, Dispatcher(registry))
 

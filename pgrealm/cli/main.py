@@ -96,14 +96,14 @@ def _run_demo(settings: Settings) -> None:
 
 def _keytab_exporter(settings: Settings) -> Callable[[str, str, Path], None]:
     from pgrealm.engines import samba
-    from pgrealm.reconcile.directory import DirectoryAccess
+    from pgrealm.reconcile.directory import live_dc_spec
     from pgrealm.store import Store
 
     def export(directory_id: str, principal: str, path: Path) -> None:
         doc = Store(settings.state_db).get("directory", "000000000000", "us-east-1", directory_id)
         if doc is None:
             raise RuntimeError(f"directory {directory_id} not in the state store")
-        dc = DirectoryAccess(settings).dc(doc)
+        dc = live_dc_spec(settings, doc)
         samba.export_keytab(dc, principal, path, os.getuid(), os.getgid())
 
     return export

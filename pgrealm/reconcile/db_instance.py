@@ -26,7 +26,7 @@ from pathlib import Path
 from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
 from pgrealm.errors import EngineError, ReconcileError
-from pgrealm.reconcile.directory import DirectoryAccess
+from pgrealm.reconcile.directory_data import DirectoryData
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
@@ -60,7 +60,7 @@ class DbInstanceReconciler:
         settings: Settings,
         supervisor: Supervisor,
         sealer: Sealer,
-        directories: DirectoryAccess,
+        directories: DirectoryData,
     ) -> None:
         self.store = store
         self.settings = settings

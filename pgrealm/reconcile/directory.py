@@ -11,9 +11,9 @@ Steps for a directory (each idempotent, observed from the real world):
 The join needs dc1 running, so it cannot overlap dc1's provisioning. Health after that:
 a DC that is down makes the directory Impaired, naming the DC (the supervisor restarts
 it), Active again once both answer; each DC's own status says the same for
-DescribeDomainControllers. :class:`DirectoryAccess` gives services live access to a
-directory's DCs (users, passwords, service accounts, keytabs): writes go to the first DC
-whose process is up, so they keep working, and reach clients, while the other is down.
+DescribeDomainControllers. :func:`live_dc_spec` names the DC that live operations
+(users, passwords, service accounts, keytabs) go to: the first whose process is up, so
+they keep working, and reach clients, while the other is down.
 """
 
 from __future__ import annotations
@@ -34,9 +34,7 @@ from pgrealm.store import Doc, Store
 from pgrealm.supervisor import ProcessSpec, Supervisor
 
 __all__ = [
-    "DirectoryAccess",
     "DirectoryReconciler",
-    "PasswordRejected",
     "dc_spec",
     "domain_controller_id",
     "live_dc_spec",
@@ -47,10 +45,6 @@ log = logging.getLogger(__name__)
 KIND = "directory"
 _READY_TIMEOUT = 90.0
 _HEALTH_INTERVAL = 3.0  # seconds between health checks of a settled directory
-
-
-class PasswordRejected(Exception):
-    """The directory's password policy refused a password."""
 
 
 def directory_home(settings: Settings, doc: Doc) -> Path:
@@ -330,28 +324,3 @@ def _finish(doc: Doc, dcs: list[Doc]) -> None:
     doc["dcs"] = dcs
     doc.pop("sealed_admin_password", None)
     set_stage(doc, DirectoryStage.ACTIVE)
-
-
-class DirectoryAccess:
-    """Live operations on a directory's domain controller, for the services."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def dc(self, doc: Doc) -> samba.DcSpec:
-        """The DC that takes reads and writes now: dc1, or dc2 while dc1 is down."""
-        return live_dc_spec(self.settings, doc)
-
-    def reset_password(self, doc: Doc, user: str, password: str) -> None:
-        """Set ``user``'s password and enable the account (ResetUserPassword does both).
-
-        Raises LookupError for an unknown user, PasswordRejected if the policy refuses.
-        """
-        dc = self.dc(doc)
-        try:
-            samba.set_password(dc, user, password)
-            samba.set_enabled(dc, user, True)
-        except samba.NoSuchObjectError as exc:
-            raise LookupError(user) from exc
-        except samba.PasswordPolicyError as exc:
-            raise PasswordRejected(str(exc)) from exc

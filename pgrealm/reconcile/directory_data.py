@@ -1,4 +1,4 @@
-"""Live users, groups and memberships of a directory's AD, for the ds-data service.
+"""Live users, groups, memberships and passwords of a directory's AD, for the services.
 
 A thin gateway over :mod:`pgrealm.engines.samba.directory` that picks the directory's
 first DC and turns engine errors into the plain exceptions below, so services never
@@ -17,7 +17,7 @@ from pgrealm.engines.samba import directory as samba_directory
 from pgrealm.reconcile.directory import live_dc_spec
 from pgrealm.store import Doc
 
-__all__ = ["DirectoryData", "NotFound", "Exists", "Refused"]
+__all__ = ["DirectoryData", "Exists", "NotFound", "PasswordRejected", "Refused"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ class Refused(Exception):
     """The directory refused the change (unknown attribute, bad value, policy)."""
 
 
+class PasswordRejected(Exception):
+    """The directory's password policy refused a password."""
+
+
 class DirectoryData:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -41,6 +45,17 @@ class DirectoryData:
     def dc(self, doc: Doc) -> samba.DcSpec:
         """dc1, or dc2 while dc1 is down: writes replicate to the other either way."""
         return live_dc_spec(self.settings, doc)
+
+    def reset_password(self, doc: Doc, user: str, password: str) -> None:
+        """Set ``user``'s password and enable the account (ResetUserPassword does both)."""
+        dc = self.dc(doc)
+        try:
+            samba.set_password(dc, user, password)
+            samba.set_enabled(dc, user, True)
+        except samba.NoSuchObjectError as exc:
+            raise NotFound(user) from exc
+        except samba.PasswordPolicyError as exc:
+            raise PasswordRejected(str(exc)) from exc
 
     def home_ou(self, doc: Doc) -> str:
         """OU=<NETBIOS>,...: the part of the directory that customers write to."""

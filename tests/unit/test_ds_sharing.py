@@ -39,7 +39,7 @@ def store(tmp_path: Path) -> Store:
 @pytest.fixture
 def ds(store: Store) -> DsService:
     registry: dict[str, Service] = {}
-    service = DsService(store, registry, sealer=None, access=None)  # type: ignore[arg-type]
+    service = DsService(store, registry, sealer=None, data=None)  # type: ignore[arg-type]
     registry["ds"] = service
     registry["rds"] = RdsService(store, registry, settings=None, sealer=None)  # type: ignore[arg-type]
     registry["iam"] = _Iam(store, registry)

@@ -17,11 +17,8 @@ from typing import Any
 
 from pgrealm.api.context import RequestContext
 from pgrealm.api.errors import ServiceError
-from pgrealm.reconcile.directory import (
-    DirectoryAccess,
-    PasswordRejected,
-    domain_controller_id,
-)
+from pgrealm.reconcile.directory import domain_controller_id
+from pgrealm.reconcile.directory_data import DirectoryData, NotFound, PasswordRejected
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, new_id
 from pgrealm.services.ds.rules import admin_password_problem
@@ -67,12 +64,12 @@ class DsService(SharingMixin, Service):
         store: Store,
         registry: dict[str, Service],
         sealer: Sealer,
-        access: DirectoryAccess,
+        data: DirectoryData,
         kick: Any = None,
     ) -> None:
         super().__init__(store, registry)
         self.sealer = sealer
-        self.access = access
+        self.data = data
         self.kick = kick or (lambda: None)
 
     # -- lookups shared with rds and ds-data --------------------------------------
@@ -264,11 +261,9 @@ class DsService(SharingMixin, Service):
     def reset_user_password(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """Only users inside OU=<NETBIOS> (AWS refuses built-in and AWS-reserved accounts);
         Admin's password must also meet the rules of CreateMicrosoftAd. Re-enables the user."""
-        from pgrealm.reconcile.directory_data import DirectoryData, NotFound
-
         doc = self._active(ctx, params["DirectoryId"])
         name = params["UserName"]
-        data = DirectoryData(self.access.settings)
+        data = self.data
         try:
             user = data.describe(doc, "user", name)
         except NotFound as exc:
@@ -284,10 +279,10 @@ class DsService(SharingMixin, Service):
             if problem:
                 raise ServiceError("InvalidPasswordException", problem)
         try:
-            self.access.reset_password(doc, name, params["NewPassword"])
+            data.reset_password(doc, name, params["NewPassword"])
         except PasswordRejected as exc:
             raise ServiceError("InvalidPasswordException", str(exc)) from exc
-        except LookupError as exc:
+        except NotFound as exc:
             raise ServiceError("UserDoesNotExistException", f"User {name} does not exist.") from exc
         return {}
 

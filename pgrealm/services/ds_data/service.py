@@ -18,7 +18,6 @@ from typing import Any
 
 from pgrealm.api.context import RequestContext
 from pgrealm.api.errors import ServiceError
-from pgrealm.reconcile.directory import DirectoryAccess
 from pgrealm.reconcile.directory_data import DirectoryData, Exists, NotFound, Refused
 from pgrealm.services.base import Service
 from pgrealm.services.pagination import paginate
@@ -36,9 +35,9 @@ _USER_FIELDS = {"GivenName": "givenName", "Surname": "sn", "EmailAddress": "mail
 class DsDataService(Service):
     service_name = "ds-data"
 
-    def __init__(self, store: Store, registry: dict[str, Service], access: DirectoryAccess):
+    def __init__(self, store: Store, registry: dict[str, Service], data: DirectoryData):
         super().__init__(store, registry)
-        self.data = DirectoryData(access.settings)
+        self.data = data
 
     # -- plumbing -------------------------------------------------------------------------
     def _directory(self, ctx: RequestContext, params: dict[str, Any]) -> Doc:
