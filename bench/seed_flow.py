@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import socket
-import string
 import subprocess
 import time
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from typing import Any
 
 from bench.stack import BenchStack, running_stack
 from pgrealm.client.krb5conf import render_krb5_conf
+from pgrealm.passwords import random_password
 
 __all__ = ["SeedResult", "new_password", "run_seed_flow"]
 
@@ -47,9 +46,7 @@ TRUST = {
 
 
 def new_password() -> str:
-    """Random, meeting AD's complexity and RDS's rules (no '/', '@', '"', no quotes)."""
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(20)) + "Aa7#"
+    return random_password()
 
 
 @dataclass

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import string
 import subprocess
 import tempfile
 import time
@@ -23,6 +21,7 @@ import boto3
 
 from pgrealm.client.krb5conf import render_krb5_conf
 from pgrealm.config import Settings
+from pgrealm.passwords import random_password
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -51,13 +50,6 @@ class DemoResult:
     krb5_conf: Path
     keytab: Path
     principal: str
-
-
-def new_password() -> str:
-    """A random password meeting AD's and RDS's rules (three classes, no '/', '@', '"')."""
-    alphabet = string.ascii_letters + string.digits
-    body = "".join(secrets.choice(alphabet) for _ in range(20))
-    return body + secrets.choice("ABCDEFGH") + secrets.choice("abcdefgh") + "7#"
 
 
 def client(settings: Settings, service: str) -> Any:
@@ -111,7 +103,7 @@ def ensure_directory(settings: Settings) -> dict[str, Any]:
         directory_id = ds.create_microsoft_ad(
             Name=DOMAIN,
             ShortName="CORP",
-            Password=new_password(),
+            Password=random_password(),
             Edition="Standard",
             VpcSettings={
                 "VpcId": subnets[0]["VpcId"],
@@ -150,7 +142,7 @@ def ensure_user(settings: Settings, directory_id: str) -> bool:
         DirectoryId=directory_id, SAMAccountName=USER, GivenName="Alice", Surname="Example"
     )
     client(settings, "ds").reset_user_password(
-        DirectoryId=directory_id, UserName=USER, NewPassword=new_password()
+        DirectoryId=directory_id, UserName=USER, NewPassword=random_password()
     )
     _say(f"user {USER}: created in the directory with a random password")
     return True
@@ -163,7 +155,7 @@ def ensure_instance(settings: Settings, directory_id: str) -> tuple[dict[str, An
         _say(f"DB instance {INSTANCE}: exists")
         password = None
     except rds.exceptions.DBInstanceNotFoundFault:
-        password = new_password()
+        password = random_password()
         started = time.monotonic()
         rds.create_db_instance(
             DBInstanceIdentifier=INSTANCE,

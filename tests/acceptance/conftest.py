@@ -8,12 +8,12 @@ or delete things make their own.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from pgrealm.passwords import random_password
 from tests.fixtures.stack import StackHandle, running_stack
 
 DOMAIN = "corp.example.com"
@@ -33,7 +33,7 @@ POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAcce
 
 
 def new_password() -> str:
-    return secrets.token_urlsafe(12).replace("-", "x").replace("_", "y") + "Aa1#"
+    return random_password(20)
 
 
 @pytest.fixture(scope="session")

@@ -35,3 +35,12 @@ def test_rds_names_and_passwords() -> None:
     assert rules.master_username_problem("rdsadmin")
     assert rules.master_password_problem("has/slash1") and rules.master_password_problem("short")
     assert rules.master_password_problem("Good-pass1") is None
+
+
+def test_random_passwords_pass_every_rule() -> None:
+    from pgrealm.passwords import random_password
+
+    for _ in range(50):
+        password = random_password()
+        assert admin_password_problem(password) is None
+        assert rules.master_password_problem(password) is None

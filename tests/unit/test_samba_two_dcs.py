@@ -10,7 +10,6 @@ import pytest
 
 from pgrealm.engines import samba
 from pgrealm.engines.samba import conf, dc
-from pgrealm.engines.samba.join import _random_password
 
 
 @pytest.fixture
@@ -64,8 +63,3 @@ def test_a_dc_without_a_live_process_is_not_alive(tmp_path: Path) -> None:
     spec.paths.run.mkdir(parents=True)
     spec.paths.pid_file.write_text("999999999\n")
     assert not dc.dc_alive(spec)
-
-
-def test_join_password_meets_ad_complexity() -> None:
-    pw = _random_password()
-    assert len(pw) == 48 and any(c.isupper() for c in pw) and any(c.isdigit() for c in pw)

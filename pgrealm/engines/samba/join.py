@@ -25,8 +25,6 @@ objects (schema and configuration are almost all of them) in 15-25 s.
 from __future__ import annotations
 
 import logging
-import secrets
-import string
 import time
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,7 @@ from pgrealm.engines.samba.provision import (
 )
 from pgrealm.engines.samba.spec import DcSpec
 from pgrealm.engines.samba.tls import ensure_tls
+from pgrealm.passwords import random_password
 
 __all__ = ["JOIN_ACCOUNT", "join_dc", "ntds_guid"]
 
@@ -64,7 +63,7 @@ def join_dc(dc: DcSpec, first: DcSpec, kdc_addresses: list[str] | None = None) -
     wipe_partial(dc)
     write_dc_configs(dc, kdc_addresses or [dc.address, first.address])
     _add_dns(dc, first)
-    password = _random_password()
+    password = random_password(48)
     tool.call(
         first,
         "ensure_join_account",
@@ -125,17 +124,3 @@ def _join_argv(dc: DcSpec, first: DcSpec) -> list[str]:
         "--backend-store=tdb",
         "--quiet",
     ]
-
-
-def _random_password(length: int = 48) -> str:
-    """Random, and always holding the four character classes AD's complexity rule counts."""
-    alphabet = string.ascii_letters + string.digits + "#%+-.:=@^_~"
-    while True:
-        pw = "".join(secrets.choice(alphabet) for _ in range(length))
-        if (
-            any(c.islower() for c in pw)
-            and any(c.isupper() for c in pw)
-            and any(c.isdigit() for c in pw)
-            and any(not c.isalnum() for c in pw)
-        ):
-            return pw
