@@ -160,7 +160,7 @@ def _create_directory(stack: BenchStack, t: _Timer, subnets: list[dict[str, Any]
         return d if d["Stage"] == "Active" else None
 
     res.directory = t.step(
-        "  ...directory Creating -> Active", lambda: stack.wait("Active", active, 300)
+        "  ...directory Creating -> Active", lambda: stack.wait("Active", active, 300, every=0.05)
     )
     res.directory_active_s = time.monotonic() - started
     res.directory_active_api_s = time.monotonic() - answered
@@ -225,7 +225,7 @@ def _create_instance(stack: BenchStack, t: _Timer, subnets: list[dict[str, Any]]
 
     res.instance = t.step(
         "  ...instance creating -> available + kerberos-enabled",
-        lambda: stack.wait("available", ready, 300),
+        lambda: stack.wait("available", ready, 300, every=0.05),
     )
     res.instance_available_s = time.monotonic() - started
     res.instance_available_api_s = time.monotonic() - answered

@@ -50,8 +50,7 @@ def directory(stack: StackHandle) -> dict[str, Any]:
     ]
     vpc = subnets[0]["VpcId"]
     two = [s["SubnetId"] for s in subnets[:2]]
-    out = stack.aws_with_input(
-        {"Password": new_password()},
+    out = stack.aws(
         "ds",
         "create-microsoft-ad",
         "--name",
@@ -62,6 +61,7 @@ def directory(stack: StackHandle) -> dict[str, Any]:
         "Standard",
         "--vpc-settings",
         json.dumps({"VpcId": vpc, "SubnetIds": two}),
+        inputs={"Password": new_password()},
     )
     directory_id = out["DirectoryId"]
 

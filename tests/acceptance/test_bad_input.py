@@ -37,8 +37,7 @@ def _directory_count(stack: StackHandle) -> int:
 def test_bad_admin_password(stack: StackHandle, password: str, why: str) -> None:
     subnets = _default_subnets(stack)
     before = _directory_count(stack)
-    done = stack.aws_with_input(
-        {"Password": password},
+    done = stack.aws(
         "ds",
         "create-microsoft-ad",
         "--name",
@@ -47,6 +46,7 @@ def test_bad_admin_password(stack: StackHandle, password: str, why: str) -> None
         json.dumps(
             {"VpcId": subnets[0]["VpcId"], "SubnetIds": [s["SubnetId"] for s in subnets[:2]]}
         ),
+        inputs={"Password": password},
         check=False,
     )
     assert done.returncode != 0, why
