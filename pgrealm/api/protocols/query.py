@@ -217,9 +217,12 @@ class QueryResponseSerializer(ResponseSerializer):
     # -- the walk -------------------------------------------------------------------------
 
     def _write_members(self, parent: ET.Element, shape: Shape, value: dict[str, Any]) -> None:
-        for name, member in shape.members.items():
-            item = value.get(name)
-            if item is None:
+        # Walk the members the value has, not all the shape declares: a DBInstance shape
+        # has ~100 members and a described instance ~40 (100 of them per page).
+        members = shape.members
+        for name, item in value.items():
+            member = members.get(name)
+            if item is None or member is None:
                 continue
             if member.serialization.get("xmlAttribute"):
                 parent.set(member.serialization.get("name", name), scalar_text(member, item))
