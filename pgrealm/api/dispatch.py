@@ -5,18 +5,26 @@
 A ``ServiceError`` goes to the protocol's error serializer; ``NotImplementedError``
 (an operation the model has but pgrealm does not serve) becomes a 501 naming the
 operation; anything else is logged with its traceback and answered as InternalFailure.
+
+The first request to a service loads its botocore model: tens of thousands of objects
+that live as long as the process. The dispatcher then moves every object alive into
+the collector's permanent generation (``gc.freeze``), so that later full collections,
+which a large describe triggers every few dozen calls, stop walking them all again
+(~10 ms each, a good part of describe-db-instances' p99 at 100 instances).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore import xform_name
-from botocore.model import OperationModel
+from botocore.model import OperationModel, ServiceModel
 
 from pgrealm.api import routing, sigv4, specs
 from pgrealm.api.context import RequestContext
@@ -42,6 +50,8 @@ class Dispatcher:
     def __init__(self, services: Mapping[str, Any], after_write: Callable[[], None] | None = None):
         self.services = services
         self.after_write = after_write
+        self._settled: set[str] = set()
+        self._settle_lock = threading.Lock()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.handle(request)
@@ -53,7 +63,7 @@ class Dispatcher:
             service_name = routing.route(request)
         except ServiceError as exc:
             return HttpResponse(400, {"Content-Type": "text/plain"}, f"{exc.message}\n".encode())
-        model = specs.load_service(service_name)
+        model = self._model(service_name)
         protocol = detect_protocol(model, request)
         serializer = create_serializer(model, protocol)
         operation: OperationModel | None = None
@@ -113,6 +123,15 @@ class Dispatcher:
         )
         return response
 
+    def _model(self, service_name: str) -> ServiceModel:
+        model = specs.load_service(service_name)
+        if service_name not in self._settled:
+            with self._settle_lock:
+                if service_name not in self._settled:
+                    self._settled.add(service_name)
+                    _settle_heap()
+        return model
+
     def _invoke(
         self, ctx: RequestContext, operation: OperationModel, params: dict[str, Any]
     ) -> dict[str, Any]:
@@ -122,3 +141,15 @@ class Dispatcher:
             raise NotImplementedError(operation.name)
         result: dict[str, Any] = method(ctx, params)
         return result
+
+
+def _settle_heap() -> None:
+    """Collect once, then exempt everything alive now from later collections."""
+    started = time.monotonic()
+    gc.collect()
+    gc.freeze()
+    log.debug(
+        "gc: %d objects frozen in %.1f ms",
+        gc.get_freeze_count(),
+        (time.monotonic() - started) * 1000,
+    )

@@ -4,10 +4,16 @@ Resources are documents keyed by (kind, account, region, id). Services write the
 desired state and AWS-visible fields; reconcilers write status. WAL with
 ``synchronous=FULL`` so that a committed write survives a crash of the daemon.
 Each thread gets its own connection; writers serialise through SQLite's lock.
+
+A doc's revision (:meth:`Store.list_revisions`) is a digest of its stored text: it
+changes with every change of the doc and needs no bookkeeping by writers, so the API
+can reuse what it derived from an unchanged doc (:mod:`pgrealm.api.fragments`).
 """
 
 from __future__ import annotations
 
+import builtins
+import hashlib
 import json
 import sqlite3
 import threading
@@ -101,13 +107,25 @@ class Store:
         return [(str(a), str(r), str(i)) for a, r, i in rows]
 
     def list(self, kind: str, account: str | None = None, region: str | None = None) -> list[Doc]:
+        return [dict(json.loads(text)) for text in self._texts(kind, account, region)]
+
+    # builtins.list below: inside this class, ``list`` is the method above
+    def list_revisions(
+        self, kind: str, account: str | None = None, region: str | None = None
+    ) -> builtins.list[tuple[Doc, str]]:
+        """Like :meth:`list`, each doc with its revision as it was read."""
+        return [
+            (dict(json.loads(text)), _revision(text)) for text in self._texts(kind, account, region)
+        ]
+
+    def _texts(self, kind: str, account: str | None, region: str | None) -> builtins.list[str]:
         sql, args = "SELECT doc FROM resources WHERE kind=?", [kind]
         if account is not None:
             sql, args = sql + " AND account=?", [*args, account]
         if region is not None:
             sql, args = sql + " AND region=?", [*args, region]
         rows = self._conn().execute(sql + " ORDER BY created, rowid", args).fetchall()
-        return [dict(json.loads(r[0])) for r in rows]
+        return [str(r[0]) for r in rows]
 
     def put(self, kind: str, account: str, region: str, id: str, doc: Doc) -> None:
         self._conn().execute(
@@ -153,3 +171,8 @@ class Store:
             )
             row = conn.execute("SELECT value FROM counters WHERE name=?", (name,)).fetchone()
             return int(row[0])
+
+
+def _revision(text: str) -> str:
+    # 128 bits: two different texts of one doc never share a revision in practice
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

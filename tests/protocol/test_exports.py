@@ -14,6 +14,8 @@ MODULES = [
     "pgrealm.api.protocols.json",
     "pgrealm.api.protocols.rest_json",
     "pgrealm.api.protocols.rpcv2_cbor",
+    "pgrealm.api.protocols.xmlwriter",
+    "pgrealm.api.fragments",
     "pgrealm.api.specs",
     "pgrealm.api.validate",
 ]

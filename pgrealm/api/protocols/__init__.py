@@ -20,6 +20,7 @@ request uses, e.g. RPC v2 CBOR or JSON 1.1 for Directory Service.
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from botocore.model import ServiceModel
 
@@ -88,5 +89,8 @@ def create_parser(service_model: ServiceModel, protocol: str) -> RequestParser:
     return _PARSERS[protocol](service_model)
 
 
+@lru_cache(maxsize=None)
 def create_serializer(service_model: ServiceModel, protocol: str) -> ResponseSerializer:
+    """One serializer per (model, protocol), shared by every request: serializers keep no
+    per-request state, and the query serializer's fragment cache must outlive a request."""
     return _SERIALIZERS[protocol](service_model)

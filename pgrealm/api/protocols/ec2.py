@@ -10,7 +10,6 @@ Errors are ``<Response><Errors><Error><Code/><Message/></Error></Errors><Request
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
 from typing import Any
 
 from botocore.model import OperationModel, Shape
@@ -18,6 +17,7 @@ from botocore.model import OperationModel, Shape
 from pgrealm.api.errors import ResolvedError
 from pgrealm.api.http import HttpResponse
 from pgrealm.api.protocols.query import QueryRequestParser, QueryResponseSerializer
+from pgrealm.api.protocols.xmlwriter import XmlWriter
 
 __all__ = ["EC2RequestParser", "EC2ResponseSerializer"]
 
@@ -45,14 +45,14 @@ class EC2ResponseSerializer(QueryResponseSerializer):
     LIST_ITEM = "item"
 
     def _write_body(
-        self, root: ET.Element, shape: Shape | None, output: dict[str, Any], request_id: str
+        self, writer: XmlWriter, shape: Shape | None, output: dict[str, Any], request_id: str
     ) -> None:
-        ET.SubElement(root, "requestId").text = request_id
+        writer.leaf("requestId", request_id)
         if shape is None:
             # EC2 answers output-less actions (DeleteVpc, ...) with <return>true</return>.
-            ET.SubElement(root, "return").text = "true"
+            writer.leaf("return", "true")
             return
-        self._write_members(root, shape, output)
+        self._write_members(writer, shape, output)
 
     def _element_name(self, name: str, member: Shape) -> str:
         return str(member.serialization.get("name", name))
@@ -63,9 +63,14 @@ class EC2ResponseSerializer(QueryResponseSerializer):
         request_id: str,
         operation_model: OperationModel | None = None,
     ) -> HttpResponse:
-        root = ET.Element("Response")
-        node = ET.SubElement(ET.SubElement(root, "Errors"), "Error")
-        ET.SubElement(node, "Code").text = error.code
-        ET.SubElement(node, "Message").text = error.message
-        ET.SubElement(root, "RequestID").text = request_id
-        return self._response(error.status, root, request_id)
+        writer = XmlWriter()
+        writer.open("Response")
+        writer.open("Errors")
+        writer.open("Error")
+        writer.leaf("Code", error.code)
+        writer.leaf("Message", error.message)
+        writer.close()
+        writer.close()
+        writer.leaf("RequestID", request_id)
+        writer.close()
+        return self._response(error.status, writer, request_id)

@@ -11,13 +11,13 @@ kind is read in one place. Output is ``<OpResponse><OpResult>...</OpResult>
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
-from botocore.model import OperationModel, Shape
+from botocore.model import OperationModel, ServiceModel, Shape
 
 from pgrealm.api.errors import CommonError, ResolvedError
+from pgrealm.api.fragments import FragmentCache, Revisioned
 from pgrealm.api.http import HttpRequest, HttpResponse
 from pgrealm.api.protocols.base import (
     RequestParser,
@@ -25,6 +25,7 @@ from pgrealm.api.protocols.base import (
     parse_text_scalar,
     scalar_text,
 )
+from pgrealm.api.protocols.xmlwriter import XmlWriter
 
 __all__ = ["QueryRequestParser", "QueryResponseSerializer"]
 
@@ -163,12 +164,20 @@ class QueryResponseSerializer(ResponseSerializer):
     LIST_ITEM: ClassVar[str] = "member"
     CONTENT_TYPE: ClassVar[str] = "text/xml"
 
+    def __init__(self, service_model: ServiceModel) -> None:
+        super().__init__(service_model)
+        self.fragments = FragmentCache()
+        # per structure shape: its members' (element or attribute name, shape, is attribute)
+        self._plans: dict[Shape, dict[str, tuple[str, Shape, bool]]] = {}
+
     def serialize_response(
         self, operation_model: OperationModel, output: dict[str, Any], request_id: str
     ) -> HttpResponse:
-        root = ET.Element(f"{operation_model.name}Response", self._namespace())
-        self._write_body(root, operation_model.output_shape, output, request_id)
-        return self._response(200, root, request_id)
+        writer = XmlWriter()
+        writer.open(f"{operation_model.name}Response", self._namespace())
+        self._write_body(writer, operation_model.output_shape, output, request_id)
+        writer.close()
+        return self._response(200, writer, request_id)
 
     def serialize_error(
         self,
@@ -176,32 +185,39 @@ class QueryResponseSerializer(ResponseSerializer):
         request_id: str,
         operation_model: OperationModel | None = None,
     ) -> HttpResponse:
-        root = ET.Element("ErrorResponse", self._namespace())
-        node = ET.SubElement(root, "Error")
-        ET.SubElement(node, "Type").text = "Sender" if error.sender_fault else "Receiver"
-        ET.SubElement(node, "Code").text = error.code
-        ET.SubElement(node, "Message").text = error.message
-        self._write_error_fields(node, error, request_id)
-        ET.SubElement(root, "RequestId").text = request_id
-        return self._response(error.status, root, request_id)
+        writer = XmlWriter()
+        writer.open("ErrorResponse", self._namespace())
+        writer.open("Error")
+        writer.leaf("Type", "Sender" if error.sender_fault else "Receiver")
+        writer.leaf("Code", error.code)
+        writer.leaf("Message", error.message)
+        self._write_error_fields(writer, error, request_id)
+        writer.close()
+        writer.leaf("RequestId", request_id)
+        writer.close()
+        return self._response(error.status, writer, request_id)
 
-    def _write_error_fields(self, node: ET.Element, error: ResolvedError, request_id: str) -> None:
+    def _write_error_fields(self, writer: XmlWriter, error: ResolvedError, request_id: str) -> None:
         shape = self._error_shape(error)
         if shape is None:
             return
         values = self._error_members(error, request_id)
         values = {k: v for k, v in values.items() if k.lower() not in ("message", "code", "type")}
-        self._write_members(node, shape, values)
+        self._write_members(writer, shape, values)
 
     def _write_body(
-        self, root: ET.Element, shape: Shape | None, output: dict[str, Any], request_id: str
+        self, writer: XmlWriter, shape: Shape | None, output: dict[str, Any], request_id: str
     ) -> None:
         if shape is not None:
             wrapper = shape.serialization.get("resultWrapper")
-            target = ET.SubElement(root, wrapper) if wrapper else root
-            self._write_members(target, shape, output)
-        metadata = ET.SubElement(root, "ResponseMetadata")
-        ET.SubElement(metadata, "RequestId").text = request_id
+            if wrapper:
+                self._write_structure(writer, wrapper, shape, output)
+            else:
+                # xmlAttribute members would be left out here; no served query model has any
+                self._write_members(writer, shape, output)
+        writer.open("ResponseMetadata")
+        writer.leaf("RequestId", request_id)
+        writer.close()
 
     def _namespace(self) -> dict[str, str]:
         namespace = self.service_model.metadata.get("xmlNamespace")
@@ -209,25 +225,43 @@ class QueryResponseSerializer(ResponseSerializer):
             namespace = namespace.get("uri")
         return {"xmlns": namespace} if namespace else {}
 
-    def _response(self, status: int, root: ET.Element, request_id: str) -> HttpResponse:
-        body = _XML_DECLARATION + ET.tostring(root, encoding="unicode").encode("utf-8")
+    def _response(self, status: int, writer: XmlWriter, request_id: str) -> HttpResponse:
+        body = _XML_DECLARATION + writer.getvalue().encode("utf-8")
         headers = {"Content-Type": self.CONTENT_TYPE, "x-amzn-RequestId": request_id}
         return HttpResponse(status, headers, body)
 
     # -- the walk -------------------------------------------------------------------------
 
-    def _write_members(self, parent: ET.Element, shape: Shape, value: dict[str, Any]) -> None:
+    def _plan(self, shape: Shape) -> dict[str, tuple[str, Shape, bool]]:
+        """Each member's wire name, shape and whether it is an XML attribute; once per shape."""
+        plan = self._plans.get(shape)
+        if plan is None:
+            plan = {}
+            for name, member in shape.members.items():
+                if member.serialization.get("xmlAttribute"):
+                    plan[name] = (str(member.serialization.get("name", name)), member, True)
+                else:
+                    plan[name] = (self._element_name(name, member), member, False)
+            self._plans[shape] = plan
+        return plan
+
+    def _attributes(self, shape: Shape, value: dict[str, Any]) -> dict[str, str]:
+        plan = self._plan(shape)
+        return {
+            plan[name][0]: scalar_text(plan[name][1], item)
+            for name, item in value.items()
+            if item is not None and name in plan and plan[name][2]
+        }
+
+    def _write_members(self, writer: XmlWriter, shape: Shape, value: dict[str, Any]) -> None:
         # Walk the members the value has, not all the shape declares: a DBInstance shape
         # has ~100 members and a described instance ~40 (100 of them per page).
-        members = shape.members
+        plan = self._plan(shape)
         for name, item in value.items():
-            member = members.get(name)
-            if item is None or member is None:
+            entry = plan.get(name)
+            if item is None or entry is None or entry[2]:
                 continue
-            if member.serialization.get("xmlAttribute"):
-                parent.set(member.serialization.get("name", name), scalar_text(member, item))
-                continue
-            self._write(parent, self._element_name(name, member), member, item)
+            self._write(writer, entry[0], entry[1], item)
 
     def _element_name(self, name: str, member: Shape) -> str:
         if member.type_name == "list" and member.serialization.get("flattened"):
@@ -236,34 +270,55 @@ class QueryResponseSerializer(ResponseSerializer):
                 return str(item_name)
         return str(member.serialization.get("name", name))
 
-    def _write(self, parent: ET.Element, tag: str, shape: Shape, value: Any) -> None:
+    def _write(self, writer: XmlWriter, tag: str, shape: Shape, value: Any) -> None:
         kind = shape.type_name
         if kind == "list":
-            self._write_list(parent, tag, shape, value)
+            self._write_list(writer, tag, shape, value)
         elif kind == "map":
-            self._write_map(parent, tag, shape, value)
+            self._write_map(writer, tag, shape, value)
         elif kind == "structure":
-            self._write_members(ET.SubElement(parent, tag), shape, value)
+            self._write_structure(writer, tag, shape, value)
         else:
-            ET.SubElement(parent, tag).text = scalar_text(shape, value)
+            writer.leaf(tag, scalar_text(shape, value))
 
-    def _write_list(self, parent: ET.Element, tag: str, shape: Shape, value: Any) -> None:
-        if shape.serialization.get("flattened"):
-            container, item_tag = parent, tag
+    def _write_structure(self, writer: XmlWriter, tag: str, shape: Shape, value: Any) -> None:
+        key = (shape, tag, value.revision) if isinstance(value, Revisioned) else None
+        if key is not None:
+            fragment = self.fragments.get(key)
+            if fragment is not None:
+                writer.raw(fragment)
+                return
+        mark = writer.mark()
+        writer.open(tag, self._attributes(shape, value))
+        self._write_members(writer, shape, value)
+        writer.close()
+        if key is not None:
+            self.fragments.put(key, writer.since(mark))
+
+    def _write_list(self, writer: XmlWriter, tag: str, shape: Shape, value: Any) -> None:
+        flattened = shape.serialization.get("flattened")
+        if flattened:
+            item_tag = tag
         else:
-            container = ET.SubElement(parent, tag)
+            writer.open(tag)
             item_tag = shape.member.serialization.get("name", self.LIST_ITEM)
         for item in value:
             if item is not None:
-                self._write(container, item_tag, shape.member, item)
+                self._write(writer, item_tag, shape.member, item)
+        if not flattened:
+            writer.close()
 
-    def _write_map(self, parent: ET.Element, tag: str, shape: Shape, value: Any) -> None:
+    def _write_map(self, writer: XmlWriter, tag: str, shape: Shape, value: Any) -> None:
         key_tag = shape.key.serialization.get("name", "key")
         value_tag = shape.value.serialization.get("name", "value")
         flattened = shape.serialization.get("flattened")
-        container = parent if flattened else ET.SubElement(parent, tag)
+        if not flattened:
+            writer.open(tag)
         for key, item in value.items():
-            entry = ET.SubElement(container, tag if flattened else "entry")
-            self._write(entry, key_tag, shape.key, key)
+            writer.open(tag if flattened else "entry")
+            self._write(writer, key_tag, shape.key, key)
             if item is not None:
-                self._write(entry, value_tag, shape.value, item)
+                self._write(writer, value_tag, shape.value, item)
+            writer.close()
+        if not flattened:
+            writer.close()

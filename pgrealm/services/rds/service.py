@@ -14,13 +14,15 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from pgrealm.api.context import RequestContext
 from pgrealm.api.errors import CommonError, ServiceError
+from pgrealm.api.fragments import Revisioned
 from pgrealm.config import Settings
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, new_id
+from pgrealm.services.pagination import paginate
 from pgrealm.services.rds import rules
 from pgrealm.store import Doc, Store
 
@@ -48,6 +50,23 @@ def _now() -> str:
 
 def _invalid(message: str) -> CommonError:
     return CommonError("InvalidParameterValue", message)
+
+
+T = TypeVar("T")
+
+# RDS's describe calls page by Marker: 100 records unless MaxRecords asks for 20 to 100.
+_PAGE_MIN, _PAGE_MAX = 20, 100
+
+
+def _page(items: list[T], params: dict[str, Any], key: str) -> dict[str, Any]:
+    """One page of ``items`` under ``key``, with ``Marker`` when more follow."""
+    size = params.get("MaxRecords")
+    if size is None:
+        size = _PAGE_MAX
+    elif not _PAGE_MIN <= size <= _PAGE_MAX:
+        raise _invalid(f"Invalid value {size} for MaxRecords. Must be between 20 and 100")
+    page, marker = paginate(items, params.get("Marker"), size, lambda: _invalid("Invalid marker"))
+    return {key: page, **({"Marker": marker} if marker else {})}
 
 
 class RdsService(Service):
@@ -98,12 +117,11 @@ class RdsService(Service):
         self, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any]:
         name = params.get("DBSubnetGroupName")
-        groups = (
-            [self._subnet_group(ctx, name)]
-            if name
-            else self.store.list(SUBNET_GROUP, ctx.account_id, ctx.region)
+        if name:
+            return {"DBSubnetGroups": [self._subnet_group(ctx, name)]}
+        return _page(
+            self.store.list(SUBNET_GROUP, ctx.account_id, ctx.region), params, "DBSubnetGroups"
         )
-        return {"DBSubnetGroups": groups}
 
     def delete_db_subnet_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = params["DBSubnetGroupName"].lower()
@@ -304,8 +322,13 @@ class RdsService(Service):
 
     def describe_db_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params.get("DBInstanceIdentifier")
-        docs = [self._instance(ctx, ident)] if ident else self._instances(ctx)
-        return {"DBInstances": [_describe(d) for d in docs]}
+        if ident:
+            return {"DBInstances": [_describe(self._instance(ctx, ident))]}
+        # With each doc's revision the serializer reuses the XML of unchanged instances.
+        docs = self.store.list_revisions(INSTANCE, ctx.account_id, ctx.region)
+        out = _page(docs, params, "DBInstances")
+        out["DBInstances"] = [Revisioned(_describe(d), rev) for d, rev in out["DBInstances"]]
+        return out
 
     def delete_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()
@@ -425,6 +448,7 @@ def _subnet_group_shape(name: str, description: str, subnets: list[Doc]) -> Doc:
 
 
 def _describe(doc: Doc) -> dict[str, Any]:
+    """The DBInstance shape of ``doc``: a function of the doc alone (see ``Revisioned``)."""
     aws = dict(doc["aws"])
     if aws.get("InstanceCreateTime"):
         aws["InstanceCreateTime"] = datetime.fromisoformat(aws["InstanceCreateTime"])
