@@ -16,18 +16,14 @@ import os
 import time
 from pathlib import Path
 
-from bench import api, kdc, libpq, models, report
+from bench import api, directories, kdc, libpq, models, report
 from bench.handmade import HOST, Handmade
-from bench.procmem import tree_pss_kib
 from bench.report import Results
 from bench.seed_flow import REALM, SCRAM_USER, USER, SeedResult, run_seed_flow
 from bench.stack import BenchStack, running_stack
 from bench.stats import summarize
 from pgrealm.client.krb5conf import render_krb5_conf
-from pgrealm.config import Settings
 from pgrealm.engines import samba
-from pgrealm.reconcile.directory import dc_spec
-from pgrealm.store import Doc, Store
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
@@ -52,24 +48,13 @@ def _args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def _directory_doc(stack: BenchStack, directory_id: str) -> Doc:
-    store = Store(stack.home / "state.db")
-    for doc in store.list("directory"):
-        if doc["aws"]["DirectoryId"] == directory_id:
-            return doc
-    raise LookupError(directory_id)
-
-
-def _dc_specs(stack: BenchStack, seed: SeedResult) -> list[samba.DcSpec]:
-    settings = Settings.from_env(stack.env)
-    doc = _directory_doc(stack, seed.directory["DirectoryId"])
-    return [dc_spec(settings, doc, dc) for dc in doc["dcs"]]
-
-
-def _directory_memory(res: Results, specs: list[samba.DcSpec]) -> None:
-    pids = [p for p in (samba.dc_pid(s) for s in specs) if p is not None]
-    res.dc_count = len(pids)
-    res.dc_pss_kib, res.dc_procs = tree_pss_kib(pids)
+def _directories(res: Results, stack: BenchStack, seed: SeedResult) -> None:
+    did = seed.directory["DirectoryId"]
+    specs = directories.dc_specs(stack, did)
+    res.directories.append(directories.measure_dcs("Standard", specs, seed.directory_active_s))
+    res.directories.append(directories.enterprise_directory(stack))
+    for d in res.directories:
+        print(f"  {d.edition} directory: {d.pss_kib / 1024:.0f} MiB PSS, {d.dcs} DCs", flush=True)
 
 
 def _addresses(stack: BenchStack) -> tuple[str, str]:
@@ -153,7 +138,7 @@ def _kdcs(
 
 
 def _baselines(res: Results, args: argparse.Namespace, stack: BenchStack, seed: SeedResult) -> None:
-    specs = _dc_specs(stack, seed)
+    specs = directories.dc_specs(stack, seed.directory["DirectoryId"])
     hm_addr, mit_addr = _addresses(stack)
     hm = Handmade(home=stack.home / "handmade", address=hm_addr, realm=REALM)
     mit = kdc.MitKdc(stack.home / "mitkdc", mit_addr)
@@ -228,7 +213,7 @@ def main() -> None:
         _phase(res, "seed flow")
         seed = run_seed_flow(stack)
         res.seed = seed
-        _directory_memory(res, _dc_specs(stack, seed))
+        _directories(res, stack, seed)
         _phase(res, "connections, SELECT 1, KDC")
         _baselines(res, args, stack, seed)
         _phase(res, "Samba process models")

@@ -51,6 +51,12 @@ def directory_home(settings: Settings, doc: Doc) -> Path:
     return settings.home / "directories" / str(doc["aws"]["DirectoryId"])
 
 
+# The directory's edition picks how its DCs run (engines/samba/dc.py has the numbers):
+# Standard fits a laptop, one process per DC; Enterprise, AWS's edition for bigger
+# workloads, gives the KDC a worker process per core for Kerberos throughput.
+PROCESS_MODELS = {"Standard": "single", "Enterprise": "prefork"}
+
+
 def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
     domain = samba.DomainSpec(dns_name=doc["aws"]["Name"], netbios=doc["aws"]["ShortName"])
     return samba.DcSpec(
@@ -58,6 +64,7 @@ def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
         hostname=dc["hostname"],
         address=dc["address"],
         home=directory_home(settings, doc) / dc["name"],
+        process_model=PROCESS_MODELS.get(doc["aws"].get("Edition", ""), "single"),
     )
 
 

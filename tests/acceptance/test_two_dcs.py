@@ -1,8 +1,10 @@
 """Every directory has two real domain controllers that replicate, and survives losing one.
 
-The first tests only read the shared directory. The failover test makes its own
-directory (it freezes a DC with SIGSTOP, so the supervisor does not just restart it and
-the DC looks exactly like a hung host: its ports accept, nothing answers).
+The first tests only read the shared directory (Standard edition: single-process DCs).
+The failover test makes its own directory, of the API's default Enterprise edition, so
+its DCs run Samba's prefork model; it freezes every process of one DC with SIGSTOP, so
+the supervisor does not just restart it and the DC looks exactly like a hung host: its
+ports accept, nothing answers.
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def test_directory_survives_a_frozen_dc(stack: StackHandle, tmp_path: Path) -> N
         "PATH": os.environ["PATH"],
     }
     try:
-        os.kill(dc1_pid, signal.SIGSTOP)
+        os.killpg(dc1_pid, signal.SIGSTOP)
         stack.wait("Impaired", lambda: describe()["Stage"] == "Impaired", 30)
         dc_id = ds.describe_domain_controllers(DirectoryId=did)["DomainControllers"][0]
         assert dc_id["Status"] == "Impaired" and dc_id["StatusReason"]
@@ -139,7 +141,7 @@ def test_directory_survives_a_frozen_dc(stack: StackHandle, tmp_path: Path) -> N
         )
         assert done.returncode == 0, done.stderr
     finally:
-        os.kill(dc1_pid, signal.SIGCONT)
+        os.killpg(dc1_pid, signal.SIGCONT)
     stack.wait("the user on dc1", lambda: _on_dc(stack, did, "dc1", "failover"), 30)
     stack.wait("Active again", lambda: describe()["Stage"] == "Active", 30)
     # And the other way: a write on dc1 shows on dc2 within seconds.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.engines.samba import conf, dc
 
@@ -63,3 +64,23 @@ def test_a_dc_without_a_live_process_is_not_alive(tmp_path: Path) -> None:
     spec.paths.run.mkdir(parents=True)
     spec.paths.pid_file.write_text("999999999\n")
     assert not dc.dc_alive(spec)
+
+
+def test_an_enterprise_directory_runs_prefork_dcs_with_a_kdc_worker_per_core(
+    tmp_path: Path,
+) -> None:
+    from pgrealm.reconcile.directory import dc_spec
+
+    settings = Settings.from_env({"PGREALM_HOME": str(tmp_path)})
+    doc = {"aws": {"DirectoryId": "d-1234567890", "Name": "corp.example.com", "ShortName": "CORP"}}
+    dc1 = {"name": "dc1", "hostname": "IP-0A000A0A", "address": "127.1.0.10"}
+    models = {}
+    for edition in ("Standard", "Enterprise"):
+        spec = dc_spec(settings, {"aws": {**doc["aws"], "Edition": edition}}, dc1)
+        models[edition] = spec.process_model
+        rendered = conf.render_smb_conf(spec)
+        assert f"--model={spec.process_model}" in dc.dc_argv(spec)
+        assert ("prefork children:kdc" in rendered) == (edition == "Enterprise")
+    assert models == {"Standard": "single", "Enterprise": "prefork"}
+    assert conf.prefork_options(cpus=1) == ("prefork children = 1", "prefork children:kdc = 2")
+    assert conf.prefork_options(cpus=16)[1] == "prefork children:kdc = 4"

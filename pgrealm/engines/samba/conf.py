@@ -44,6 +44,7 @@ from pgrealm.engines.samba.spec import DcSpec
 
 __all__ = [
     "REPLICATION_OPTIONS",
+    "prefork_options",
     "render_krb5_conf",
     "render_resolv_conf",
     "render_smb_conf",
@@ -55,11 +56,12 @@ log = logging.getLogger(__name__)
 
 HEADER = "# managed by pgrealm: rewritten on every provision/start; do not edit\n"
 
-# Samba services a DC of ours runs. winbindd is dropped too: with no file server (s3fs)
+# Samba services a DC of ours runs. ntp_signd signs time for an ntpd we do not run.
+# winbindd is dropped too: with no file server (s3fs)
 # nothing on the DC needs its idmap; KDC, LDAP (simple, NTLM and GSSAPI binds), DNS,
 # kpasswd and RPC all work without it, and it doubles the DC's memory (one DC: ~50 MB
 # PSS without it, ~100 MB with winbindd + its domain child + samba's tfork waiter).
-SERVER_SERVICES = "-s3fs -nbt -wrepl -dnsupdate -winbindd"
+SERVER_SERVICES = "-s3fs -nbt -wrepl -dnsupdate -winbindd -ntp_signd"
 
 REPLICATION_OPTIONS = (
     "dreplsrv:periodic_startup_interval = 1",
@@ -69,6 +71,19 @@ REPLICATION_OPTIONS = (
     "kccsrv:periodic_startup_interval = 2",
     "kccsrv:periodic_interval = 10",
 )
+
+
+def prefork_options(cpus: int | None = None) -> tuple[str, ...]:
+    """Worker processes per service under ``--model=prefork`` (see dc.py for why prefork).
+
+    Samba's default is 4 workers for every service that forks (ldap, rpc, kdc). The KDC
+    is the one that carries load (every kinit and every service ticket), so it gets a
+    worker per core, 2 to 4: the default's 4 cannot run more than one per core at once.
+    LDAP and RPC are event driven and see a handful of admin tools and the replication
+    partner, so one worker each; each worker left out saves ~2-4 MB of private memory.
+    """
+    kdc = max(2, min(4, cpus or os.cpu_count() or 2))
+    return ("prefork children = 1", f"prefork children:kdc = {kdc}")
 
 
 def render_smb_conf(dc: DcSpec) -> str:
@@ -88,6 +103,7 @@ def render_smb_conf(dc: DcSpec) -> str:
         # NetBIOS is off: no WINS or broadcast lookups, only the hosts/DNS path.
         "name resolve order = host",
         *REPLICATION_OPTIONS,
+        *(prefork_options() if dc.process_model == "prefork" else ()),
         f"private dir = {p.private}",
         f"binddns dir = {p.home / 'bind-dns'}",
         f"state directory = {p.state}",

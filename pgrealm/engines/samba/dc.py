@@ -1,10 +1,21 @@
 """Running a DC: the argv and environment the supervisor starts, and a readiness probe.
 
-Process model: ``--model=single`` runs every AD service (KDC, LDAP, DNS, RPC, drepl,
-kcc) in one process (winbindd is not started, see conf.SERVER_SERVICES). Measured on
-Samba 4.17 with one idle DC: single ~50 MB PSS in 1 process; with winbindd: single
-~100 MB (4 processes), prefork(children=1) ~114 MB (28), standard ~109 MB (13).
-Requests are served one at a time, which is fine for a handful of DB instances.
+Process model (``DcSpec.process_model``, chosen per directory edition in
+reconcile/directory.py). Measured on Samba 4.17 on 2 cores (``make bench`` compares them
+side by side on one DC):
+
+* ``single`` (Standard edition): every AD service (KDC, LDAP, DNS, RPC, drepl, kcc) in
+  one process, ~40 MB PSS per DC in a two-DC directory. Requests are served one at a
+  time, so the KDC uses one core: ~0.85x the AS exchanges/s of Samba's default.
+* ``prefork`` (Enterprise edition): a master process per service and worker processes
+  under it; pgrealm gives the KDC a worker per core (2-4) and LDAP and RPC one each
+  (conf.prefork_options). AS exchanges/s match or beat Samba's default (4 workers per
+  service), at ~75-95 MB per DC instead of ~95-100 (~23 processes instead of ~40).
+* ``standard`` (a process per service) is measured but not used: the KDC still runs in
+  one process, so it costs prefork's memory without prefork's throughput.
+
+winbindd is not started in any model (see conf.SERVER_SERVICES); with it, each DC costs
+~50 MB more.
 
 ``--foreground`` without ``--interactive``: interactive mode exits when stdin closes and
 logs to stdout; foreground keeps logging to ``log/samba.log`` and stays up with stdin
@@ -38,6 +49,7 @@ log = logging.getLogger(__name__)
 SAMBA = "/usr/sbin/samba"
 UNSHARE = "/usr/bin/unshare"
 # $1 is the resolv.conf to bind; the rest is the command, exec'd so it keeps the PID.
+MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": "131072", "MALLOC_MMAP_THRESHOLD_": "131072"}
 _BIND_RESOLV = 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"'
 
 
@@ -56,13 +68,10 @@ def confined(dc: DcSpec, argv: list[str]) -> list[str]:
     ]
 
 
-def dc_argv(dc: DcSpec, model: str = "single") -> list[str]:
-    """argv that runs ``dc`` in the foreground (the supervisor detaches it).
-
-    ``single`` (one process) is pgrealm's choice: ~40 MB PSS per DC against ~100+ for
-    Samba's default; bench/ measures what it costs in Kerberos exchanges per second.
-    """
-    return confined(dc, _samba_argv(dc, model))
+def dc_argv(dc: DcSpec, model: str | None = None) -> list[str]:
+    """argv that runs ``dc`` in the foreground (the supervisor detaches it), with its own
+    process model unless ``model`` overrides it (the benchmark's side-by-side runs)."""
+    return confined(dc, _samba_argv(dc, model or dc.process_model))
 
 
 def _samba_argv(dc: DcSpec, model: str) -> list[str]:
@@ -78,7 +87,7 @@ def _samba_argv(dc: DcSpec, model: str) -> list[str]:
 
 def dc_env(dc: DcSpec) -> dict[str, str]:
     """The complete environment to start ``dc`` with (do not merge os.environ)."""
-    return tool.samba_env(dc)
+    return {**tool.samba_env(dc), **MALLOC_ENV}
 
 
 def dc_pid(dc: DcSpec) -> int | None:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DcPaths", "DcSpec", "DomainSpec", "MAX_HOME_LEN"]
+__all__ = ["DcPaths", "DcSpec", "DomainSpec", "MAX_HOME_LEN", "PROCESS_MODELS"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,9 @@ _IPV4_LOOPBACK = re.compile(r"^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
 # under a home is "run/ncalrpc/np/protected_storage" (32 chars), so the home path itself
 # must stay short; checked here rather than failing obscurely inside samba.
 MAX_HOME_LEN = 64
+
+# Samba's --model values (dc.py says what each costs and why pgrealm picks which).
+PROCESS_MODELS = ("single", "prefork", "standard")
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,14 @@ class DomainSpec:
 
 @dataclass(frozen=True)
 class DcSpec:
-    """One domain controller: NetBIOS ``hostname`` (<=15 chars), loopback ``address``, ``home``."""
+    """One domain controller: NetBIOS ``hostname`` (<=15 chars), loopback ``address``, ``home``,
+    and the Samba ``process_model`` it runs with."""
 
     domain: DomainSpec
     hostname: str
     address: str
     home: Path
+    process_model: str = "single"
 
     def __post_init__(self) -> None:
         if not _NETBIOS.match(self.hostname.upper()):
@@ -78,6 +83,8 @@ class DcSpec:
             raise ValueError(f"DC address must be in 127.0.0.0/8: {self.address!r}")
         if not self.home.is_absolute() or len(str(self.home)) > MAX_HOME_LEN:
             raise ValueError(f"DC home must be absolute and <= {MAX_HOME_LEN} chars: {self.home}")
+        if self.process_model not in PROCESS_MODELS:
+            raise ValueError(f"not a Samba process model: {self.process_model!r}")
 
     @property
     def fqdn(self) -> str:
