@@ -1,7 +1,8 @@
 """Samba's process models side by side on one scratch DC: memory and AS exchanges/s.
 
 pgrealm runs a Standard directory's DCs with ``--model=single`` and an Enterprise
-directory's with ``--model=prefork`` and a KDC worker per core (engines/samba/dc.py).
+directory's with ``--model=prefork`` and a KDC worker per core, both on jemalloc
+(engines/samba/dc.py); the baseline is Samba as shipped.
 This provisions one throwaway domain on its own address, then runs the same DC as each
 variant in turn, ``rounds`` times round-robin (so drifting load on the machine hits every
 variant alike), and measures each run the same way: AS exchanges per second, then PSS
@@ -36,16 +37,19 @@ class Variant:
     model: str
     options: tuple[str, ...] = ()  # smb.conf options given on samba's command line
     edition: str = ""  # the directory edition that runs DCs this way, if any
+    jemalloc: bool = True  # pgrealm's allocator (dc.allocator_env) or glibc's, as shipped
 
 
 SAMBA_DEFAULT = Variant(
-    "prefork, Samba's defaults (4 workers a service)",
+    "prefork, Samba as shipped (4 workers a service, glibc malloc)",
     "prefork",
     ("prefork children = 4", "prefork children:kdc = 4"),
+    jemalloc=False,
 )
 VARIANTS = (
     Variant("single", "single", edition="Standard"),
     Variant("prefork as pgrealm runs it", "prefork", edition="Enterprise"),
+    Variant("prefork as pgrealm runs it, glibc malloc", "prefork", jemalloc=False),
     SAMBA_DEFAULT,
     Variant("standard", "standard"),
 )
@@ -94,9 +98,12 @@ def _run(
     spec = replace(dc, process_model=variant.model)
     samba.write_dc_configs(spec, [dc.address])  # prefork's worker counts live in smb.conf
     argv = samba.dc_argv(spec) + [f"--option={o}" for o in variant.options]
+    env = samba.dc_env(spec)
+    if not variant.jemalloc:
+        env = {k: v for k, v in env.items() if k not in samba.allocator_env()}
     proc = subprocess.Popen(
         argv,
-        env=samba.dc_env(spec),
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

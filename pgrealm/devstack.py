@@ -46,8 +46,19 @@ def make_home(prefix: str) -> Path:
 
 
 class DevStack:
-    def __init__(self, home: Path, port: int, block: str, timeout_mult: float = 1.0) -> None:
+    """``account`` is the access key its clients and aws CLI runs use unless told otherwise
+    ("test" is account 000000000000; a 12-digit key is that account)."""
+
+    def __init__(
+        self,
+        home: Path,
+        port: int,
+        block: str,
+        timeout_mult: float = 1.0,
+        account: str = "test",
+    ) -> None:
         self.home = home
+        self.account = account
         self.port = port
         self.block = block
         self.timeout_mult = timeout_mult
@@ -109,12 +120,12 @@ class DevStack:
         return "\n".join(text.splitlines()[-lines:])
 
     # -- clients ---------------------------------------------------------------------------
-    def client(self, service: str, account: str = "test") -> Any:
+    def client(self, service: str, account: str | None = None) -> Any:
         return boto3.client(
             service,
             endpoint_url=self.url,
             region_name="us-east-1",
-            aws_access_key_id=account,
+            aws_access_key_id=account or self.account,
             aws_secret_access_key="test",
         )
 
@@ -126,7 +137,7 @@ class DevStack:
         """
         env = {
             **self.env,
-            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_ACCESS_KEY_ID": self.account,
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_CONFIG_FILE": "/dev/null",

@@ -34,9 +34,11 @@ def _api_options(f: F) -> F:
     )(f)
     f = click.option(
         "--account",
+        envvar="AWS_ACCESS_KEY_ID",
         default="test",
         show_default=True,
-        help="Access key: 'test' is 000000000000; twelve digits are that account.",
+        help="Access key (default: AWS_ACCESS_KEY_ID, else 'test'): 'test' is 000000000000; "
+        "twelve digits are that account.",
     )(f)
     f = click.option(
         "--region",

@@ -109,7 +109,13 @@ _attr_option = click.option("--attr", "attrs", multiple=True, help="NAME=VALUE (
 @click.option(
     "--directory-id", "-d", envvar="PGREALM_DIRECTORY_ID", help="d-... (default: the only one)."
 )
-@click.option("--account", default="test", show_default=True, help="Access key = account.")
+@click.option(
+    "--account",
+    envvar="AWS_ACCESS_KEY_ID",
+    default="test",
+    show_default=True,
+    help="Access key = account (default: AWS_ACCESS_KEY_ID, else 'test').",
+)
 @click.option("--region", default="us-east-1", show_default=True)
 @click.pass_context
 def directory_group(

@@ -113,9 +113,9 @@ def test_wrong_secret_and_unknown_key(stack: StackHandle) -> None:
 
 
 def test_accounts_from_access_keys(stack: StackHandle) -> None:
-    assert stack.aws("sts", "get-caller-identity")["Account"] == "000000000000"
-    other = stack.client("sts", account="111111111111").get_caller_identity()
-    assert other["Account"] == "111111111111"
+    assert stack.aws("sts", "get-caller-identity")["Account"] == "111111111111"
+    default = stack.client("sts", account="test").get_caller_identity()
+    assert default["Account"] == "000000000000"  # the README's "test" / "test"
 
 
 def test_role_that_does_not_trust_rds(stack: StackHandle, directory: dict[str, Any]) -> None:

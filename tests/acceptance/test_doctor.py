@@ -42,7 +42,12 @@ def pgrealm(
     input: str | None = None,
     prefix: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    full = {**env, "PGREALM_HOME": str(stack.home), "PGREALM_API_PORT": str(stack.port)}
+    full = {
+        **env,
+        "PGREALM_HOME": str(stack.home),
+        "PGREALM_API_PORT": str(stack.port),
+        "AWS_ACCESS_KEY_ID": stack.account,  # the CLI's --account, as the aws CLI reads it
+    }
     return subprocess.run(
         [*prefix, sys.executable, "-m", "pgrealm", *args],
         env=full,
@@ -131,7 +136,12 @@ def doctor(
         out = pgrealm(stack, env, *argv, prefix=prefix)
         code, stdout, stderr = out.returncode, out.stdout, out.stderr
     else:
-        full = {**env, "PGREALM_HOME": str(stack.home), "PGREALM_API_PORT": str(stack.port)}
+        full = {
+        **env,
+        "PGREALM_HOME": str(stack.home),
+        "PGREALM_API_PORT": str(stack.port),
+        "AWS_ACCESS_KEY_ID": stack.account,  # the CLI's --account, as the aws CLI reads it
+    }
         result = CliRunner().invoke(cli, argv, env=full)
         code, stdout, stderr = result.exit_code, result.stdout, repr(result.exception)
     assert stdout.startswith("{"), stderr

@@ -162,6 +162,7 @@ def test_cli(
 ) -> None:
     for key, value in stack.env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", stack.account)  # the CLI's --account
     runner = CliRunner()
     name = f"dd-c-{SUFFIX}"
 

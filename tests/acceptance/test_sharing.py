@@ -1,6 +1,6 @@
 """Sharing the session directory with another account, through boto3 on a real stack.
 
-The owner is the session ``directory`` (account 000000000000); the consumer is account
+The owner is the session ``directory`` (account 111111111111); the consumer is account
 222222222222. The consumer accepts the share, joins a DB instance to the directory by
 its *own* directory id, and a directory user logs in to it with Kerberos. While that
 instance is joined neither side can delete or unshare the directory; after it is gone
@@ -18,16 +18,16 @@ import pytest
 from pgrealm.client.krb5conf import render_krb5_conf
 from tests.acceptance.conftest import POLICY_ARN, REALM, TRUST, new_password
 from tests.acceptance.test_seed_flow import kinit, psql
-from tests.fixtures.stack import StackHandle
+from tests.fixtures.stack import TEST_ACCOUNT, StackHandle
 
 pytestmark = pytest.mark.acceptance
 
-OWNER = "000000000000"
+OWNER = TEST_ACCOUNT
 CONSUMER = "222222222222"
 INSTANCE = "shareddb"
 
 
-def describe_shares(stack: StackHandle, owner_id: str, account: str = "test") -> list[Any]:
+def describe_shares(stack: StackHandle, owner_id: str, account: str = OWNER) -> list[Any]:
     ds = stack.client("ds", account=account)
     shares: list[Any] = ds.describe_shared_directories(OwnerDirectoryId=owner_id)[
         "SharedDirectories"

@@ -84,3 +84,12 @@ def test_an_enterprise_directory_runs_prefork_dcs_with_a_kdc_worker_per_core(
     assert models == {"Standard": "single", "Enterprise": "prefork"}
     assert conf.prefork_options(cpus=1) == ("prefork children = 1", "prefork children:kdc = 2")
     assert conf.prefork_options(cpus=16)[1] == "prefork children:kdc = 4"
+
+
+def test_dcs_run_on_jemalloc_with_ldb_deepbind_off(tmp_path: Path) -> None:
+    env = dc.dc_env(_spec(tmp_path, "IP-0A000A0A", "127.1.0.10"))
+    assert env["LD_PRELOAD"].endswith("/libjemalloc.so.2")
+    assert Path(env["LD_PRELOAD"]).exists()
+    # without this, ldb's RTLD_DEEPBIND modules free jemalloc memory with glibc's free()
+    assert env["LDB_MODULES_DISABLE_DEEPBIND"] == "1"
+    assert "dirty_decay_ms:0" in env["MALLOC_CONF"]

@@ -10,7 +10,7 @@ errors. Nothing here knows about AWS.
 from __future__ import annotations
 
 from pgrealm.engines.samba.conf import render_krb5_conf, render_smb_conf, write_dc_configs
-from pgrealm.engines.samba.dc import dc_alive, dc_argv, dc_env, dc_pid, dc_ready
+from pgrealm.engines.samba.dc import allocator_env, dc_alive, dc_argv, dc_env, dc_pid, dc_ready
 from pgrealm.engines.samba.directory import (
     create_user,
     delete_user,
@@ -40,6 +40,7 @@ __all__ = [
     "NoSuchObjectError",
     "PasswordPolicyError",
     "SambaError",
+    "allocator_env",
     "create_user",
     "dc_alive",
     "dc_argv",

@@ -2,20 +2,24 @@
 
 Process model (``DcSpec.process_model``, chosen per directory edition in
 reconcile/directory.py). Measured on Samba 4.17 on 2 cores (``make bench`` compares them
-side by side on one DC):
+side by side on one DC, against Samba as shipped):
 
 * ``single`` (Standard edition): every AD service (KDC, LDAP, DNS, RPC, drepl, kcc) in
-  one process, ~40 MB PSS per DC in a two-DC directory. Requests are served one at a
+  one process, ~30 MB PSS per DC in a two-DC directory. Requests are served one at a
   time, so the KDC uses one core: ~0.85x the AS exchanges/s of Samba's default.
 * ``prefork`` (Enterprise edition): a master process per service and worker processes
   under it; pgrealm gives the KDC a worker per core (2-4) and LDAP and RPC one each
   (conf.prefork_options). AS exchanges/s match or beat Samba's default (4 workers per
-  service), at ~75-95 MB per DC instead of ~95-100 (~23 processes instead of ~40).
+  service), at ~50 MB per DC against ~100 for Samba's default.
 * ``standard`` (a process per service) is measured but not used: the KDC still runs in
   one process, so it costs prefork's memory without prefork's throughput.
 
-winbindd is not started in any model (see conf.SERVER_SERVICES); with it, each DC costs
-~50 MB more.
+Allocator: samba runs on jemalloc (:func:`allocator_env`). With glibc's malloc a DC's
+processes keep the heap they grew to at their busiest: replication's first full pass
+left an RPC worker with a 28 MB heap of which 24 MB was free, and a two-DC Enterprise
+directory at ~180 MB; on jemalloc, which returns freed pages, it is ~100 MB and a
+Standard one ~55 MB. winbindd is not started in any model (see conf.SERVER_SERVICES);
+with it, each DC costs ~50 MB more.
 
 ``--foreground`` without ``--interactive``: interactive mode exits when stdin closes and
 logs to stdout; foreground keeps logging to ``log/samba.log`` and stays up with stdin
@@ -32,6 +36,8 @@ talk to a peer DC (samba-tool domain join, samba_spnupdate) run the same way
 
 from __future__ import annotations
 
+import functools
+import glob
 import logging
 import os
 import secrets
@@ -42,14 +48,22 @@ from pathlib import Path
 from pgrealm.engines.samba import tool
 from pgrealm.engines.samba.spec import DcSpec
 
-__all__ = ["SAMBA", "confined", "dc_alive", "dc_argv", "dc_env", "dc_pid", "dc_ready"]
+__all__ = [
+    "SAMBA",
+    "allocator_env",
+    "confined",
+    "dc_alive",
+    "dc_argv",
+    "dc_env",
+    "dc_pid",
+    "dc_ready",
+]
 
 log = logging.getLogger(__name__)
 
 SAMBA = "/usr/sbin/samba"
 UNSHARE = "/usr/bin/unshare"
 # $1 is the resolv.conf to bind; the rest is the command, exec'd so it keeps the PID.
-MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": "131072", "MALLOC_MMAP_THRESHOLD_": "131072"}
 _BIND_RESOLV = 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"'
 
 
@@ -87,7 +101,32 @@ def _samba_argv(dc: DcSpec, model: str) -> list[str]:
 
 def dc_env(dc: DcSpec) -> dict[str, str]:
     """The complete environment to start ``dc`` with (do not merge os.environ)."""
-    return {**tool.samba_env(dc), **MALLOC_ENV}
+    return {**tool.samba_env(dc), **allocator_env()}
+
+
+# Debian's libjemalloc2, wherever the multiarch directory is.
+_JEMALLOC_GLOB = "/usr/lib/*/libjemalloc.so.2"
+
+
+@functools.cache
+def allocator_env() -> dict[str, str]:
+    """Run samba on jemalloc, which hands freed pages back to the kernel (see the module
+    docstring); empty, with a warning, where libjemalloc2 is not installed."""
+    found = sorted(glob.glob(_JEMALLOC_GLOB))
+    if not found:
+        log.warning("libjemalloc2 is not installed: DCs run on glibc malloc (more memory)")
+        return {}
+    return {
+        "LD_PRELOAD": found[0],
+        # ldb dlopen()s its modules with RTLD_DEEPBIND, which would bind their malloc to
+        # glibc's while talloc uses jemalloc's: "free(): invalid pointer" at start.
+        # Samba's own test suite sets this for its preloaded wrappers.
+        "LDB_MODULES_DISABLE_DEEPBIND": "1",
+        # samba's processes are single-threaded: one arena. Freed pages go back at once
+        # (decay 0): measured, no cost in AS exchanges/s. The thread cache stays on:
+        # without it the KDC served ~15% fewer AS exchanges.
+        "MALLOC_CONF": "narenas:1,dirty_decay_ms:0,muzzy_decay_ms:0",
+    }
 
 
 def dc_pid(dc: DcSpec) -> int | None:
