@@ -234,11 +234,15 @@ def _api(r: Results) -> list[str]:
         count, ops = r.api[-1]
         p99 = max(lat.boto3.p99_ms for lat in ops.values())
         server_p99 = max(lat.server.p99_ms for lat in ops.values())
-        out.append(
-            f"\nTarget p99 < 50 ms at 100 instances: worst p99 through boto3 {p99:.1f} ms "
-            f"at {count} instances: {_verdict(p99 < 50 and count >= 100)} "
-            f"(server only: {server_p99:.1f} ms)."
-        )
+        enough = count >= 100
+        out += [
+            "",
+            f"Target p99 < 50 ms at 100 instances, at {count} instances:",
+            f"- the API (server only: signed request to the last byte of the answer): worst "
+            f"p99 {server_p99:.1f} ms: {_verdict(server_p99 < 50 and enough)}",
+            f"- through boto3, adding botocore's own parse of the answer (a client cost, the "
+            f"same against AWS): worst p99 {p99:.1f} ms: {_verdict(p99 < 50 and enough)}",
+        ]
     out += [
         "",
         "| instances running | PSS MiB (all postgres processes) | processes | MiB each |",
