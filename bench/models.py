@@ -7,7 +7,7 @@ This provisions one throwaway domain on its own address, then runs the same DC a
 variant in turn, ``rounds`` times round-robin (so drifting load on the machine hits every
 variant alike), and measures each run the same way: AS exchanges per second, then PSS
 (after the load, so prefork's workers are counted). A variant's figures are the median
-of its runs.
+of its runs; comparisons between variants are made round by round (see report.py).
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class ModelResult:
 
 
 def compare_models(
-    home: Path, address: str, *, seconds: float, clients: int, rounds: int = 2
+    home: Path, address: str, *, seconds: float, clients: int, rounds: int = 3
 ) -> list[ModelResult]:
     dc = samba.DcSpec(domain=_DOMAIN, hostname="MODELDC", address=address, home=home / "dc")
     samba.provision_dc(dc, new_password(), [address])
