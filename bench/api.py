@@ -51,7 +51,7 @@ class Latency:
 class _RawCall:
     """Replays the request a boto3 call sent: re-signed each time, the body read, unparsed."""
 
-    def __init__(self, client: Any, call: Callable[[], Any]) -> None:
+    def __init__(self, client: Any, call: Callable[[], Any], access_key: str) -> None:
         captured: list[Any] = []
 
         def capture(request: Any, **_: Any) -> None:
@@ -72,7 +72,7 @@ class _RawCall:
         }
         model = client.meta.service_model
         self.signer = SigV4Auth(
-            Credentials("test", "test"), model.signing_name, client.meta.region_name
+            Credentials(access_key, "test"), model.signing_name, client.meta.region_name
         )
         parts = urlsplit(self.url)
         self.path = parts.path or "/"
@@ -102,7 +102,7 @@ def measure_latency(stack: BenchStack, calls: int, warmup: int = 10) -> dict[str
         "describe-db-instances": (rds, lambda: rds.describe_db_instances()),
         "describe-directories": (ds, lambda: ds.describe_directories()),
     }
-    raw = {name: _RawCall(client, call) for name, (client, call) in ops.items()}
+    raw = {name: _RawCall(client, call, stack.account) for name, (client, call) in ops.items()}
     via_boto3: dict[str, list[float]] = {name: [] for name in ops}
     server: dict[str, list[float]] = {name: [] for name in ops}
     for i in range(warmup + calls):

@@ -89,6 +89,21 @@ def test_bad_directory_name(stack: StackHandle) -> None:
     assert err.value.response["Error"]["Code"] == "InvalidParameterException"
 
 
+@pytest.mark.parametrize("command", ["describe-db-instances", "describe-db-subnet-groups"])
+def test_page_size_outside_what_rds_allows(stack: StackHandle, command: str) -> None:
+    done = stack.aws("rds", command, "--max-records", "5", check=False)
+    assert done.returncode != 0
+    assert "InvalidParameterValue" in done.stderr
+    assert "Invalid value 5 for MaxRecords. Must be between 20 and 100" in done.stderr
+    # a page size RDS accepts is paged by Marker; here every group fits the first page
+    pages = list(
+        stack.client("rds")
+        .get_paginator(command.replace("-", "_"))
+        .paginate(PaginationConfig={"PageSize": 20})
+    )
+    assert pages and "Marker" not in pages[-1]
+
+
 def test_wrong_secret_and_unknown_key(stack: StackHandle) -> None:
     sts = boto3.client(
         "sts",

@@ -137,11 +137,11 @@ def doctor(
         code, stdout, stderr = out.returncode, out.stdout, out.stderr
     else:
         full = {
-        **env,
-        "PGREALM_HOME": str(stack.home),
-        "PGREALM_API_PORT": str(stack.port),
-        "AWS_ACCESS_KEY_ID": stack.account,  # the CLI's --account, as the aws CLI reads it
-    }
+            **env,
+            "PGREALM_HOME": str(stack.home),
+            "PGREALM_API_PORT": str(stack.port),
+            "AWS_ACCESS_KEY_ID": stack.account,  # the CLI's --account, as the aws CLI reads it
+        }
         result = CliRunner().invoke(cli, argv, env=full)
         code, stdout, stderr = result.exit_code, result.stdout, repr(result.exception)
     assert stdout.startswith("{"), stderr
