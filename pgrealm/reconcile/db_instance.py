@@ -321,7 +321,9 @@ class DbInstanceReconciler:
                     )
                 except EngineError as exc:
                     log.warning("db instance %s: service account not removed: %s", key[2], exc)
-        shutil.rmtree(self.home(doc), ignore_errors=True)
+        home = self.home(doc)
+        if home.exists():  # an error keeps the record: the next pass tries again
+            shutil.rmtree(home)
         Network(self.store, self.settings.loopback_block).release_address(
             key[0], key[1], doc["address"]
         )

@@ -293,7 +293,9 @@ class DirectoryReconciler:
     def _delete(self, key: Key, doc: Doc) -> None:
         for dc in doc["dcs"]:
             self.supervisor.stop(process_name(doc, dc), forget=True)
-        shutil.rmtree(directory_home(self.settings, doc), ignore_errors=True)
+        home = directory_home(self.settings, doc)
+        if home.exists():  # an error keeps the record: the next pass tries again
+            shutil.rmtree(home)
         network = Network(self.store, self.settings.loopback_block)
         for dc in doc["dcs"]:
             network.release_address(key[0], key[1], dc["address"])

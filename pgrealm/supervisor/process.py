@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ProcessSpec", "RunningProcess", "is_alive", "reap", "start", "stop"]
+__all__ = ["ProcessSpec", "RunningProcess", "group_members", "is_alive", "reap", "start", "stop"]
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,14 @@ def _owner(user: str | None) -> tuple[int, int]:
 
 
 def stop(proc: RunningProcess, signals: Sequence[int], timeout: float = 10.0) -> None:
-    """Send each signal in turn to the process group, waiting up to ``timeout`` after each."""
+    """Send each signal in turn to the process group, waiting up to ``timeout`` after each.
+
+    Done means the whole group is gone, not just its leader: samba's prefork master exits at
+    once on SIGTERM while its workers finish writing, and whoever stops a DC next removes
+    its files.
+    """
     for sig in signals:
-        if not is_alive(proc):
+        if not _group_alive(proc):
             return
         try:
             os.killpg(proc.pid, sig)
@@ -108,10 +113,35 @@ def stop(proc: RunningProcess, signals: Sequence[int], timeout: float = 10.0) ->
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             reap(proc.pid)
-            if not is_alive(proc):
+            if not _group_alive(proc):
                 return
             time.sleep(0.05)
     log.warning("pid %d survived %s", proc.pid, [signal.Signals(s).name for s in signals])
+
+
+def _group_alive(proc: RunningProcess) -> bool:
+    """The leader is ours and alive, or some process is still in its group."""
+    if is_alive(proc):
+        return True
+    if _start_time(proc.pid) is not None:  # the PID was recycled: that group is not ours
+        return False
+    return bool(group_members(proc.pid))
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is ``pgid``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
 
 
 def reap(pid: int) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pgrealm.store import Store
 from pgrealm.supervisor import ProcessSpec, Supervisor
-from pgrealm.supervisor.process import is_alive
+from pgrealm.supervisor.process import group_members, is_alive, start, stop
 
 
 def _spec(tmp_path: Path) -> ProcessSpec:
@@ -43,3 +43,16 @@ def test_a_new_supervisor_adopts_the_running_copy(tmp_path: Path) -> None:
     finally:
         Supervisor(store).stop("t/sleeper", forget=True)
     assert not is_alive(first)
+
+
+def test_stop_waits_for_the_whole_process_group(tmp_path: Path) -> None:
+    # Like samba's prefork master: the leader exits on SIGTERM, a worker lingers.
+    script = "(trap '' TERM; exec sleep 300) & exec sleep 300"
+    spec = ProcessSpec(name="t/group", argv=["/bin/sh", "-c", script], log_path=tmp_path / "g.log")
+    proc = start(spec)
+    deadline = time.monotonic() + 5
+    while len(group_members(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(group_members(proc.pid)) == 2
+    stop(proc, [signal.SIGTERM, signal.SIGKILL], timeout=1.0)
+    assert group_members(proc.pid) == []
