@@ -120,10 +120,11 @@ def test_admin_cannot_touch_the_domain_root(admin: Ldap) -> None:
     assert done.returncode != 0 and "INSUFFICIENT_ACCESS_RIGHTS" in done.stdout + done.stderr
 
 
-def test_admin_restores_a_deleted_user(admin: Ldap) -> None:
+@pytest.mark.parametrize("object_class", ["user", "group"])
+def test_admin_restores_a_deleted_object(admin: Ldap, object_class: str) -> None:
     name = f"lr-{secrets.token_hex(3)}"
     dn = f"CN={name},OU=Users,{HOME}"
-    admin.ok("ldbadd", ldif=f"dn: {dn}\nobjectClass: user\nsAMAccountName: {name}\n")
+    admin.ok("ldbadd", ldif=f"dn: {dn}\nobjectClass: {object_class}\nsAMAccountName: {name}\n")
     admin.ok("ldbdel", dn)
     found = admin.ok(
         "ldbsearch", "--show-deleted", "-b", f"CN=Deleted Objects,{BASE}",
