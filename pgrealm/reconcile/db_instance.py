@@ -69,21 +69,21 @@ class DbInstanceReconciler:
         self.directories = directories
 
     def pending(self) -> list[Key]:
-        """Instances with work to do: settled, healthy ones cost a store read, no worker."""
-        out = []
-        for key in self.store.keys(KIND):
-            doc = self.store.get(KIND, *key)
-            if doc is not None and "address" in doc and self._needs_work(doc):
-                out.append(key)
-        return out
+        """Instances with work to do: settled, healthy ones cost no worker."""
+        alive = self.supervisor.running_names()
+        return [
+            key
+            for key, doc in self.store.items(KIND)
+            if "address" in doc and self._needs_work(doc, _process_name(doc) in alive)
+        ]
 
-    def _needs_work(self, doc: Doc) -> bool:
+    def _needs_work(self, doc: Doc, running: bool) -> bool:
         if doc["desired"] == "absent" or doc.get("reboot_requested"):
             return True
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return False
-        return status != "available" or not self._healthy(doc)
+        return status != "available" or not running
 
     def home(self, doc: Doc) -> Path:
         return self.settings.home / "instances" / _account_region_id(doc)

@@ -121,10 +121,7 @@ class DirectoryReconciler:
         (every few seconds: probing each DC's KDC, LDAP and DNS is not free)."""
         now = time.monotonic()
         out = []
-        for key in self.store.keys(KIND):
-            doc = self.store.get(KIND, *key)
-            if doc is None:
-                continue
+        for key, doc in self.store.items(KIND):
             settled = doc["desired"] == "present" and doc["aws"]["Stage"] in ("Active", "Impaired")
             if settled and now - self._checked.get(key, 0.0) < _HEALTH_INTERVAL:
                 continue

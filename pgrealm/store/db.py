@@ -106,6 +106,19 @@ class Store:
         )
         return [(str(a), str(r), str(i)) for a, r, i in rows]
 
+    def items(self, kind: str) -> builtins.list[tuple[tuple[str, str, str], Doc]]:
+        """Every resource of ``kind`` with its (account, region, id), in one query."""
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT account, region, id, doc FROM resources WHERE kind=? "
+                "ORDER BY created, rowid",
+                (kind,),
+            )
+            .fetchall()
+        )
+        return [((str(a), str(r), str(i)), dict(json.loads(d))) for a, r, i, d in rows]
+
     def list(self, kind: str, account: str | None = None, region: str | None = None) -> list[Doc]:
         return [dict(json.loads(text)) for text in self._texts(kind, account, region)]
 

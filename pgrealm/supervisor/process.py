@@ -41,14 +41,25 @@ class RunningProcess:
     start_time: int  # clock ticks since boot, from /proc/<pid>/stat
 
 
-def _start_time(pid: int) -> int | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """Fields 3 onwards of /proc/<pid>/stat (state first), or None if it is gone."""
+    try:  # os-level calls: the reconcile loop asks this of every process every second
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
     except OSError:
         return None
+    try:
+        raw = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
-    fields = raw[raw.rfind(")") + 2 :].split()
-    if fields[0] == "Z":  # a zombie is dead for our purposes
+    return raw[raw.rfind(b")") + 2 :].split()
+
+
+def _start_time(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] == b"Z":  # a zombie is dead for our purposes
         return None
     return int(fields[19])
 
@@ -131,16 +142,10 @@ def _group_alive(proc: RunningProcess) -> bool:
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes whose process group is ``pgid``."""
     members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rfind(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
+    for name in os.listdir("/proc"):
+        fields = _stat_fields(int(name)) if name.isdigit() else None
+        if fields is not None and fields[0] != b"Z" and int(fields[2]) == pgid:
+            members.append(int(name))
     return members
 
 

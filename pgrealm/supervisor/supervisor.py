@@ -90,6 +90,10 @@ class Supervisor:
         doc = self.store.get(_KIND, "", "", name)
         return None if doc is None else _running(doc)
 
+    def running_names(self) -> set[str]:
+        """Names of every process alive now: one store read for a whole reconcile pass."""
+        return {str(doc["name"]) for doc in self.store.list(_KIND) if _running(doc) is not None}
+
     def stop(self, name: str, forget: bool = False) -> None:
         """Stop ``name``; with ``forget`` it is no longer wanted at all."""
         with self._lock:

@@ -16,6 +16,7 @@ def test_put_get_list_delete(tmp_path: Path) -> None:
     assert [d["Name"] for d in store.list("directory", "000000000000")] == ["a", "b"]
     assert [d["Name"] for d in store.list("directory", region="eu-west-1")] == ["b"]
     assert store.keys("directory")[0] == ("000000000000", "us-east-1", "d-1")
+    assert store.items("directory")[1] == (("000000000000", "eu-west-1", "d-2"), {"Name": "b"})
     assert store.delete("directory", "000000000000", "us-east-1", "d-1")
     assert store.get("directory", "000000000000", "us-east-1", "d-1") is None
 

@@ -40,6 +40,7 @@ def test_a_new_supervisor_adopts_the_running_copy(tmp_path: Path) -> None:
     try:
         again = Supervisor(Store(tmp_path / "state.db")).ensure_running(_spec(tmp_path))
         assert again == first and is_alive(first)
+        assert Supervisor(store).running_names() == {"t/sleeper"}
     finally:
         Supervisor(store).stop("t/sleeper", forget=True)
     assert not is_alive(first)
