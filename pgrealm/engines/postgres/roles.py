@@ -124,6 +124,10 @@ def bootstrap_sql(master_user: str, verifier: str, existing: set[str]) -> str:
         f" NOBYPASSRLS PASSWORD {quote_literal(verifier)};\n"
     )
     out.append(f"GRANT rds_superuser TO {master} WITH ADMIN OPTION;\n")
+    # As on RDS, the master user owns postgres and template1: since PostgreSQL 15 only a
+    # database's owner may create in its public schema.
+    out.append(f"ALTER DATABASE postgres OWNER TO {master};\n")
+    out.append(f"ALTER DATABASE template1 OWNER TO {master};\n")
     return "".join(out)
 
 
