@@ -19,6 +19,7 @@ from pgrealm.api.dispatch import Dispatcher
 from pgrealm.api.server import ApiServer
 from pgrealm.config import Settings
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
+from pgrealm.reconcile.db_snapshot import DbSnapshotReconciler
 from pgrealm.reconcile.directory import DirectoryReconciler
 from pgrealm.reconcile.directory_data import DirectoryData
 from pgrealm.reconcile.runner import Runner
@@ -57,7 +58,8 @@ def build(settings: Settings) -> Stack:
     directory_data = DirectoryData(settings)
     directories = DirectoryReconciler(store, settings, supervisor, sealer)
     instances = DbInstanceReconciler(store, settings, supervisor, sealer, directory_data)
-    runner = Runner([directories, instances])
+    snapshots = DbSnapshotReconciler(store, settings, instances)
+    runner = Runner([directories, instances, snapshots])
     registry: dict[str, Service] = {}
     registry["ec2"] = Ec2Service(store, registry, settings.loopback_block)
     registry["iam"] = IamService(store, registry)

@@ -4,7 +4,7 @@ Steps (each idempotent, observed from the real world):
 
     postgres.os_user          the unprivileged OS user that runs the cluster exists
     samba.service_keytab      (with a domain) postgres/<endpoint> in AD, its keytab exported
-    postgres.initdb           the cluster exists
+    postgres.initdb           the cluster exists (made by initdb, or from a DB snapshot)
     postgres.config           postgresql.conf / pg_hba.conf say what the instance should be
     supervisor.postmaster     postgres runs and accepts connections
     postgres.reload           a running server has read the current configuration
@@ -26,6 +26,7 @@ from pathlib import Path
 from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
 from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.reconcile.db_snapshot import snapshot_home
 from pgrealm.reconcile.directory_data import DirectoryData
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
@@ -40,8 +41,10 @@ log = logging.getLogger(__name__)
 
 KIND = "db_instance"
 DIRECTORY = "directory"
+SNAPSHOT = "db_snapshot"
 _READY_TIMEOUT = 60.0
-_SETTLED = ("available", "failed")
+# Statuses of a serving instance: a snapshot (backing-up) is taken from the running server.
+_RUNNING = ("available", "backing-up")
 
 
 class _Ctx:
@@ -83,7 +86,7 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return False
-        return status != "available" or not running
+        return status not in _RUNNING or not running
 
     def home(self, doc: Doc) -> Path:
         return self.settings.home / "instances" / _account_region_id(doc)
@@ -114,7 +117,7 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return
-        if status == "available" and self._healthy(doc):
+        if status in _RUNNING and self._healthy(doc):
             return
         ctx = _Ctx(key, doc, self.spec(doc))
         try:
@@ -161,7 +164,7 @@ class DbInstanceReconciler:
             Step(
                 "postgres.initdb",
                 lambda c: (c.spec.home / "data" / "PG_VERSION").exists(),
-                lambda c: postgres.init_cluster(c.spec),
+                self._make_cluster,
             ),
             Step(
                 "postgres.config",
@@ -212,6 +215,16 @@ class DbInstanceReconciler:
         domain = ctx.doc["aws"]["DomainMemberships"][0]["Domain"]
         ctx.doc["keytab_for"] = domain
         self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("keytab_for", domain))
+
+    def _make_cluster(self, ctx: _Ctx) -> None:
+        source = ctx.doc.get("restore_from")
+        if source is None:
+            postgres.init_cluster(ctx.spec)
+            return
+        snapshot = snapshot_home(self.settings, source)
+        if not snapshot.exists():
+            raise ReconcileError(f"DB snapshot {source[2]} is gone; it cannot be restored")
+        postgres.restore_cluster(ctx.spec, snapshot)
 
     def _directory(self, doc: Doc) -> Doc:
         directory = self.store.get(DIRECTORY, *doc["directory"])
@@ -307,6 +320,8 @@ class DbInstanceReconciler:
 
     # -- deletion ----------------------------------------------------------------------------
     def _delete(self, key: Key, doc: Doc) -> None:
+        if self._final_snapshot_pending(doc):
+            return  # the snapshot reconciler copies the running server first; next pass
         self.supervisor.stop(_process_name(doc), forget=True)
         hosts.unpublish(
             self.settings.hosts_file, str(self.settings.home), doc["aws"]["Endpoint"]["Address"]
@@ -329,6 +344,11 @@ class DbInstanceReconciler:
         )
         self.store.delete(KIND, *key)
         log.info("db instance %s: deleted", key[2])
+
+    def _final_snapshot_pending(self, doc: Doc) -> bool:
+        final = doc.get("final_snapshot")
+        snapshot = self.store.get(SNAPSHOT, *final) if final else None
+        return snapshot is not None and snapshot["aws"]["Status"] == "creating"
 
 
 def _account_region_id(doc: Doc) -> str:

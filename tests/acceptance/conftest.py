@@ -8,11 +8,13 @@ or delete things make their own.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from pgrealm.client.krb5conf import render_krb5_conf
 from pgrealm.passwords import random_password
 from tests.fixtures.stack import StackHandle, running_stack
 
@@ -90,3 +92,16 @@ def rds_role(stack: StackHandle) -> str:
     )
     stack.aws("iam", "attach-role-policy", "--role-name", ROLE, "--policy-arn", POLICY_ARN)
     return ROLE
+
+
+@pytest.fixture(scope="module")
+def kerberos(tmp_path_factory: pytest.TempPathFactory, directory: dict[str, Any]) -> dict[str, str]:
+    """A client environment of its own: krb5.conf naming the directory's DCs, a ccache."""
+    tmp = tmp_path_factory.mktemp("client")
+    conf = tmp / "krb5.conf"
+    conf.write_text(render_krb5_conf(REALM, directory["DnsIpAddrs"]))
+    return {
+        "KRB5_CONFIG": str(conf),
+        "KRB5CCNAME": f"FILE:{tmp}/ccache",
+        "PATH": os.environ["PATH"],
+    }

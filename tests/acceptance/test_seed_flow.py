@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from pgrealm.client.krb5conf import render_krb5_conf
 from tests.acceptance.conftest import REALM, new_password
 from tests.fixtures.stack import StackHandle
 
@@ -36,19 +35,6 @@ def wait_available(stack: StackHandle, ident: str, timeout: float = 120) -> dict
 
     result: dict[str, Any] = stack.wait(f"{ident} to be available", ready, timeout)
     return result
-
-
-@pytest.fixture(scope="module")
-def kerberos(tmp_path_factory: pytest.TempPathFactory, directory: dict[str, Any]) -> dict[str, str]:
-    """A client environment of its own: krb5.conf naming the directory's DCs, a ccache."""
-    tmp = tmp_path_factory.mktemp("client")
-    conf = tmp / "krb5.conf"
-    conf.write_text(render_krb5_conf(REALM, directory["DnsIpAddrs"]))
-    return {
-        "KRB5_CONFIG": str(conf),
-        "KRB5CCNAME": f"FILE:{tmp}/ccache",
-        "PATH": os.environ["PATH"],
-    }
 
 
 def kinit(env: dict[str, str], principal: str, password: str) -> subprocess.CompletedProcess[str]:

@@ -40,6 +40,7 @@ def test_hba_with_realm_is_rds_layout() -> None:
     gss = ["gss", "include_realm=1", "krb_realm=CORP.EXAMPLE.COM"]
     assert rules == [
         ["local", "all", "rdsadmin", "peer", "map=pgrealm"],
+        ["local", "replication", "rdsadmin", "peer", "map=pgrealm"],
         ["host", "all", "rdsadmin", "0.0.0.0/0", "reject"],
         ["host", "all", "rdsadmin", "::/0", "reject"],
         ["host", "all", "+rds_ad", "0.0.0.0/0", *gss],
@@ -148,6 +149,7 @@ def test_bootstrap_sql_is_rds_layout_and_never_holds_the_password() -> None:
     assert "NOSUPERUSER CREATEDB CREATEROLE" in sql
     assert 'GRANT rds_superuser TO "Master" WITH ADMIN OPTION;' in sql
     assert "TO rds_ad" not in sql and "rds_ad TO rds_superuser" not in sql
+    assert 'ALTER DATABASE postgres OWNER TO "Master";' in sql
     again = roles.bootstrap_sql("Master", verifier, existing={"rds_superuser", "rds_ad", "Master"})
     assert "CREATE ROLE" not in again
 

@@ -9,6 +9,7 @@ given its RDS-style roles. It knows nothing of AWS; reconcilers call it.
     postmaster.py  argv/env for the supervisor, readiness, reload, stop
     roles.py       rds_superuser / rds_ad / master user, SQL as the internal superuser
     scram.py       SCRAM-SHA-256 verifiers
+    snapshot.py    DB snapshots: taking one, and a new cluster from one
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from pgrealm.engines.postgres.roles import (
     set_master_password,
 )
 from pgrealm.engines.postgres.scram import scram_verifier, verify_password
+from pgrealm.engines.postgres.snapshot import restore_cluster, take_snapshot
 from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec
 
 __all__ = [
@@ -65,10 +67,12 @@ __all__ = [
     "render_hba",
     "render_ident",
     "render_krb5_conf",
+    "restore_cluster",
     "run_sql",
     "scram_verifier",
     "set_master_password",
     "stop",
+    "take_snapshot",
     "verify_password",
     "write_config",
 ]

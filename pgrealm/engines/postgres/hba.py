@@ -8,7 +8,8 @@ first-match and a failed authentication never falls through to a later line, so 
 asked for a password. ``host`` lines match plain, SSL and GSS-encrypted connections alike.
 
 The internal superuser gets in only through the unix socket, by peer authentication of
-the OS user that runs the cluster (map ``pgrealm`` in pg_ident.conf).
+the OS user that runs the cluster (map ``pgrealm`` in pg_ident.conf), for SQL and for the
+replication connection that takes snapshots.
 """
 
 from __future__ import annotations
@@ -30,12 +31,18 @@ _REALM_RE = re.compile(r"^[A-Z0-9][A-Z0-9.-]*$")
 
 
 def _line(*fields: str) -> str:
-    return "{:<8}{:<10}{:<16}{:<12}{}".format(*fields).rstrip() + "\n"
+    return "{:<7} {:<11} {:<15} {:<11} {}".format(*fields).rstrip() + "\n"
 
 
 def render_hba(spec: PgSpec) -> str:
     """The whole pg_hba.conf for ``spec``."""
-    out = [HEADER, _line("local", "all", INTERNAL_SUPERUSER, "", f"peer map={IDENT_MAP}")]
+    peer = f"peer map={IDENT_MAP}"
+    out = [
+        HEADER,
+        _line("local", "all", INTERNAL_SUPERUSER, "", peer),
+        # pg_basebackup takes DB snapshots over a replication connection on the socket.
+        _line("local", "replication", INTERNAL_SUPERUSER, "", peer),
+    ]
     for net in _NETWORKS:
         out.append(_line("host", "all", INTERNAL_SUPERUSER, net, "reject"))
     if spec.realm is not None:

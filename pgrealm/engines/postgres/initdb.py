@@ -21,6 +21,7 @@ from pgrealm.engines.postgres.osuser import (
     check_traversable,
     ensure_os_user,
     ensure_owned_dir,
+    tool_env,
 )
 from pgrealm.engines.postgres.spec import (
     INTERNAL_SUPERUSER,
@@ -82,7 +83,7 @@ def _initdb(spec: PgSpec) -> None:
         "--no-instructions",
     ]
     _exec.run(
-        as_user(spec.os_user, argv), env=_tool_env(), cwd=str(spec.home), timeout=_INITDB_TIMEOUT
+        as_user(spec.os_user, argv), env=tool_env(), cwd=str(spec.home), timeout=_INITDB_TIMEOUT
     )
     staging.rename(data_dir(spec))
 
@@ -129,8 +130,3 @@ def install_keytab(spec: PgSpec, content: bytes) -> Path:
     path = keytab_path(spec)
     atomic_write(path, content, uid=uid, gid=gid, mode=0o600)
     return path
-
-
-def _tool_env() -> dict[str, str]:
-    # A clean environment: the control plane's PG*/KRB5* variables must not leak into tools.
-    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}

@@ -15,7 +15,7 @@ from pathlib import Path
 from pgrealm.engines import _exec
 from pgrealm.errors import ReconcileError
 
-__all__ = ["as_user", "check_traversable", "ensure_os_user", "ensure_owned_dir"]
+__all__ = ["as_user", "check_traversable", "ensure_os_user", "ensure_owned_dir", "tool_env"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,11 @@ def ensure_os_user(name: str) -> tuple[int, int]:
     if pw.pw_uid == 0:
         raise ReconcileError(f"OS user {name} is root; PostgreSQL must not run as root")
     return pw.pw_uid, pw.pw_gid
+
+
+def tool_env() -> dict[str, str]:
+    """A clean environment for a tool: the control plane's PG*/KRB5* variables must not leak."""
+    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 
 
 def as_user(name: str, argv: list[str]) -> list[str]:

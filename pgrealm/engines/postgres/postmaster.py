@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from pgrealm.engines import _exec
-from pgrealm.engines.postgres.osuser import as_user
+from pgrealm.engines.postgres.osuser import as_user, tool_env
 from pgrealm.engines.postgres.spec import (
     PgSpec,
     bin_path,
@@ -59,7 +59,7 @@ def postmaster_env(spec: PgSpec) -> dict[str, str]:
 
 def _isready(spec: PgSpec, host: str, timeout: int) -> bool:
     argv = [bin_path("pg_isready"), "-q", "-h", host, "-p", str(spec.port), "-t", str(timeout)]
-    done = _exec.run(argv, env=_env(), timeout=timeout + 5, check=False)
+    done = _exec.run(argv, env=tool_env(), timeout=timeout + 5, check=False)
     return done.returncode == 0
 
 
@@ -80,7 +80,7 @@ def postmaster_pid(spec: PgSpec) -> int | None:
 def reload(spec: PgSpec) -> None:
     """Make a running server re-read its config files (pg_hba, pgrealm.conf)."""
     argv = [bin_path("pg_ctl"), "reload", "-s", "-D", str(data_dir(spec))]
-    _exec.run(as_user(spec.os_user, argv), env=_env(), cwd=str(spec.home), timeout=30)
+    _exec.run(as_user(spec.os_user, argv), env=tool_env(), cwd=str(spec.home), timeout=30)
 
 
 def stop(spec: PgSpec, mode: str = "fast", timeout: int = 60) -> None:
@@ -103,7 +103,7 @@ def stop(spec: PgSpec, mode: str = "fast", timeout: int = 60) -> None:
     ]
     done = _exec.run(
         as_user(spec.os_user, argv),
-        env=_env(),
+        env=tool_env(),
         cwd=str(spec.home),
         timeout=timeout + 10,
         check=False,
@@ -111,7 +111,3 @@ def stop(spec: PgSpec, mode: str = "fast", timeout: int = 60) -> None:
     # pg_ctl exits 1 when the pidfile names a dead process: that is stopped too.
     if done.returncode != 0 and "Is server running" not in done.stderr:
         raise EngineError(done.argv, done.returncode, done.stderr)
-
-
-def _env() -> dict[str, str]:
-    return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}

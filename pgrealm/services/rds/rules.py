@@ -5,21 +5,34 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["identifier_problem", "master_password_problem", "master_username_problem"]
+__all__ = [
+    "identifier_problem",
+    "master_password_problem",
+    "master_username_problem",
+    "snapshot_identifier_problem",
+]
 
 _IDENT = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}(?<!-)$")
+_SNAPSHOT_IDENT = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$")
 _USER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$")
 _RESERVED_USERS = {"rdsadmin", "rds_superuser", "rds_ad", "postgres", "public", "pg_signal_backend"}
 
 
 def identifier_problem(identifier: str) -> str | None:
-    if not _IDENT.match(identifier):
-        return (
-            "The parameter DBInstanceIdentifier is not a valid identifier. Identifiers must "
-            "begin with a letter; must contain only ASCII letters, digits, and hyphens; and "
-            "must not end with a hyphen or contain two consecutive hyphens."
-        )
-    return None
+    return None if _IDENT.match(identifier) else _not_an_identifier("DBInstanceIdentifier")
+
+
+def snapshot_identifier_problem(identifier: str) -> str | None:
+    """DB snapshot identifiers: as instance identifiers, up to 255 characters."""
+    return None if _SNAPSHOT_IDENT.match(identifier) else _not_an_identifier("DBSnapshotIdentifier")
+
+
+def _not_an_identifier(parameter: str) -> str:
+    return (
+        f"The parameter {parameter} is not a valid identifier. Identifiers must begin with a "
+        "letter; must contain only ASCII letters, digits, and hyphens; and must not end with "
+        "a hyphen or contain two consecutive hyphens."
+    )
 
 
 def master_username_problem(name: str) -> str | None:

@@ -4,7 +4,8 @@ The API records the desired instance (``DBInstanceStatus: creating``) and the
 db-instance reconciler makes it real. Status transitions allowed:
 
     creating -> available | failed;  available -> modifying | rebooting -> available
-    any -> deleting -> (gone)
+    available -> backing-up -> available   (a DB snapshot, see snapshots.py)
+    any -> deleting -> (gone)              (after the final snapshot, if one was asked for)
 Domain membership: joining -> kerberos-enabled | failed;  removing -> (gone)
 """
 
@@ -14,7 +15,7 @@ import hashlib
 import logging
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 from pgrealm.api.context import RequestContext
 from pgrealm.api.errors import CommonError, ServiceError
@@ -22,8 +23,9 @@ from pgrealm.api.fragments import Revisioned
 from pgrealm.config import Settings
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, new_id
-from pgrealm.services.pagination import paginate
 from pgrealm.services.rds import rules
+from pgrealm.services.rds.paging import marker_page
+from pgrealm.services.rds.snapshots import SnapshotsMixin
 from pgrealm.store import Doc, Store
 
 __all__ = ["INSTANCE", "InstanceStatus", "RdsService", "SUBNET_GROUP"]
@@ -40,6 +42,7 @@ class InstanceStatus(str, Enum):
     AVAILABLE = "available"
     MODIFYING = "modifying"
     REBOOTING = "rebooting"
+    BACKING_UP = "backing-up"
     DELETING = "deleting"
     FAILED = "failed"
 
@@ -52,24 +55,7 @@ def _invalid(message: str) -> CommonError:
     return CommonError("InvalidParameterValue", message)
 
 
-T = TypeVar("T")
-
-# RDS's describe calls page by Marker: 100 records unless MaxRecords asks for 20 to 100.
-_PAGE_MIN, _PAGE_MAX = 20, 100
-
-
-def _page(items: list[T], params: dict[str, Any], key: str) -> dict[str, Any]:
-    """One page of ``items`` under ``key``, with ``Marker`` when more follow."""
-    size = params.get("MaxRecords")
-    if size is None:
-        size = _PAGE_MAX
-    elif not _PAGE_MIN <= size <= _PAGE_MAX:
-        raise _invalid(f"Invalid value {size} for MaxRecords. Must be between 20 and 100")
-    page, marker = paginate(items, params.get("Marker"), size, lambda: _invalid("Invalid marker"))
-    return {key: page, **({"Marker": marker} if marker else {})}
-
-
-class RdsService(Service):
+class RdsService(SnapshotsMixin, Service):
     service_name = "rds"
 
     def __init__(
@@ -119,7 +105,7 @@ class RdsService(Service):
         name = params.get("DBSubnetGroupName")
         if name:
             return {"DBSubnetGroups": [self._subnet_group(ctx, name)]}
-        return _page(
+        return marker_page(
             self.store.list(SUBNET_GROUP, ctx.account_id, ctx.region), params, "DBSubnetGroups"
         )
 
@@ -160,6 +146,39 @@ class RdsService(Service):
     def create_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         identifier = params["DBInstanceIdentifier"].lower()
         self._check_create(params)
+        doc = self._placed_instance(ctx, identifier, params)
+        return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
+
+    def restore_db_instance_from_db_snapshot(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A new instance whose cluster is the snapshot's: its data, roles and master user."""
+        identifier = params["DBInstanceIdentifier"].lower()
+        problem = rules.identifier_problem(params["DBInstanceIdentifier"])
+        if problem:
+            raise _invalid(problem)
+        if not params.get("DBSnapshotIdentifier"):
+            raise _invalid("DBSnapshotIdentifier is required to restore from a DB snapshot.")
+        if params.get("Port") not in (None, 5432):
+            raise _invalid("pgrealm instances listen on port 5432 on their own address.")
+        snapshot = self.available_snapshot(ctx, params["DBSnapshotIdentifier"])
+        source = snapshot["aws"]
+        merged = {
+            **params,
+            "DBInstanceClass": params.get("DBInstanceClass") or snapshot["instance_class"],
+            "MasterUsername": source["MasterUsername"],
+            "AllocatedStorage": params.get("AllocatedStorage") or source["AllocatedStorage"],
+            "StorageType": params.get("StorageType") or source["StorageType"],
+            "StorageEncrypted": source["Encrypted"],
+            "DBName": snapshot.get("db_name"),
+        }
+        doc = self._placed_instance(ctx, identifier, merged)
+        doc["restore_from"] = [ctx.account_id, ctx.region, source["DBSnapshotIdentifier"]]
+        doc["roles_bootstrapped"] = True  # the snapshot has them, and the master's password
+        return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
+
+    def _placed_instance(self, ctx: RequestContext, identifier: str, params: dict[str, Any]) -> Doc:
+        """The new instance's document: in its subnet group, joined to its domain if asked."""
         group = (
             self._subnet_group(ctx, params["DBSubnetGroupName"])
             if params.get("DBSubnetGroupName")
@@ -167,12 +186,16 @@ class RdsService(Service):
         )
         membership = self._domain_membership(ctx, params)
         subnet = self._pick_subnet(group, params.get("AvailabilityZone"))
-        doc = self._new_instance(ctx, identifier, params, group, subnet, membership)
+        return self._new_instance(ctx, identifier, params, group, subnet, membership)
+
+    def _insert_instance(self, ctx: RequestContext, doc: Doc) -> Doc:
+        """Store the new instance, then give it its address; the reconciler does the rest."""
+        identifier = doc["aws"]["DBInstanceIdentifier"]
         if not self.store.insert(INSTANCE, ctx.account_id, ctx.region, identifier, doc):
             raise ServiceError("DBInstanceAlreadyExistsFault", "DB instance already exists")
         network = self.registry["ec2"].network  # type: ignore[attr-defined]
         vpc_ip, address = network.allocate_address(
-            ctx.account_id, ctx.region, subnet["SubnetIdentifier"], f"rds/{identifier}"
+            ctx.account_id, ctx.region, doc["subnet_id"], f"rds/{identifier}"
         )
         self.store.update(
             INSTANCE,
@@ -183,7 +206,7 @@ class RdsService(Service):
         )
         log.info("db instance %s requested", identifier)
         self.kick()
-        return {"DBInstance": _describe(doc)}
+        return doc
 
     def _check_create(self, params: dict[str, Any]) -> None:
         if params["Engine"] != "postgres":
@@ -312,13 +335,15 @@ class RdsService(Service):
             "CustomerOwnedIpEnabled": False,
             "NetworkType": "IPV4",
         }
-        return {
+        doc = {
             "aws": aws,
             "desired": "present",
-            "sealed_master_password": self.sealer.seal(params["MasterUserPassword"]),
             "directory": self._directory_key(ctx, membership["Domain"]) if membership else None,
             "subnet_id": subnet["SubnetIdentifier"],
         }
+        if params.get("MasterUserPassword"):  # a restore keeps the snapshot's
+            doc["sealed_master_password"] = self.sealer.seal(params["MasterUserPassword"])
+        return doc
 
     def describe_db_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params.get("DBInstanceIdentifier")
@@ -326,7 +351,7 @@ class RdsService(Service):
             return {"DBInstances": [_describe(self._instance(ctx, ident))]}
         # With each doc's revision the serializer reuses the XML of unchanged instances.
         docs = self.store.list_revisions(INSTANCE, ctx.account_id, ctx.region)
-        out = _page(docs, params, "DBInstances")
+        out = marker_page(docs, params, "DBInstances")
         out["DBInstances"] = [Revisioned(_describe(d), rev) for d, rev in out["DBInstances"]]
         return out
 
@@ -339,19 +364,43 @@ class RdsService(Service):
                 "Cannot delete protected DB Instance, please disable deletion "
                 "protection and try again.",
             )
-        if not params.get("SkipFinalSnapshot") and not params.get("FinalDBSnapshotIdentifier"):
-            raise CommonError(
-                "InvalidParameterCombination",
-                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
+        final = self._final_snapshot_wanted(params)
+        if doc["aws"]["DBInstanceStatus"] == InstanceStatus.BACKING_UP:
+            raise ServiceError(
+                "InvalidDBInstanceStateFault",
+                f"Instance {ident} is currently creating a snapshot; delete it when the "
+                "snapshot is available.",
             )
+        final_key = None
+        if final and doc["desired"] == "present":
+            snapshot = self.final_snapshot(ctx, doc, params)
+            final_key = [ctx.account_id, ctx.region, snapshot["aws"]["DBSnapshotIdentifier"]]
 
         def mark(d: Doc) -> None:
             d["desired"] = "absent"
             d["aws"]["DBInstanceStatus"] = InstanceStatus.DELETING.value
+            if final_key is not None:
+                d["final_snapshot"] = final_key  # taken before the instance goes
 
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, mark)
         self.kick()
         return {"DBInstance": _describe(updated or doc)}
+
+    @staticmethod
+    def _final_snapshot_wanted(params: dict[str, Any]) -> bool:
+        skip, final = params.get("SkipFinalSnapshot"), params.get("FinalDBSnapshotIdentifier")
+        if skip and final:
+            raise CommonError(
+                "InvalidParameterCombination",
+                "FinalDBSnapshotIdentifier can not be specified when deleting a DB instance "
+                "with SkipFinalSnapshot enabled.",
+            )
+        if not skip and not final:
+            raise CommonError(
+                "InvalidParameterCombination",
+                "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.",
+            )
+        return bool(final)
 
     def modify_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()

@@ -1,0 +1,133 @@
+"""Takes the DB snapshots the API recorded, and removes deleted ones.
+
+A snapshot lives in ``$PGREALM_HOME/snapshots/<account>-<region>-<id>/`` (see
+:mod:`pgrealm.engines.postgres.snapshot`), and only a complete one has that name, so
+"the directory exists" is the observable "taken". A failed attempt is retried; after
+three, a snapshot asked for by CreateDBSnapshot is ``failed``. A final snapshot is
+retried until it is taken: its instance waits for it, and deleting the instance without
+it would lose the data it was asked to keep.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pgrealm.config import Settings
+from pgrealm.engines import postgres
+from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.reconcile.runner import Key
+from pgrealm.store import Doc, Store
+
+if TYPE_CHECKING:
+    from pgrealm.reconcile.db_instance import DbInstanceReconciler
+
+__all__ = ["DbSnapshotReconciler", "snapshot_home"]
+
+log = logging.getLogger(__name__)
+
+KIND = "db_snapshot"
+INSTANCE = "db_instance"
+_ATTEMPTS = 3
+
+
+def snapshot_home(settings: Settings, key: Key | list[str]) -> Path:
+    account, region, sid = key
+    return settings.home / "snapshots" / f"{account}-{region}-{sid}"
+
+
+class DbSnapshotReconciler:
+    kind = KIND
+
+    def __init__(self, store: Store, settings: Settings, instances: DbInstanceReconciler) -> None:
+        self.store = store
+        self.settings = settings
+        self.instances = instances
+
+    def pending(self) -> list[Key]:
+        return [
+            key
+            for key, doc in self.store.items(KIND)
+            if doc["desired"] == "absent" or doc["aws"]["Status"] == "creating"
+        ]
+
+    def reconcile(self, key: Key) -> None:
+        doc = self.store.get(KIND, *key)
+        if doc is None:
+            return
+        if doc["desired"] == "absent":
+            self._delete(key)
+        elif doc["aws"]["Status"] == "creating":
+            self._take(key, doc)
+
+    def _take(self, key: Key, doc: Doc) -> None:
+        dest = snapshot_home(self.settings, key)
+        try:
+            if not dest.exists():
+                source = self.store.get(INSTANCE, *_source_key(doc))
+                if source is None:
+                    raise ReconcileError(f"DB instance {doc['source'][2]} no longer exists")
+                postgres.take_snapshot(self.instances.spec(source), dest)
+        except (EngineError, ReconcileError, OSError) as exc:
+            self._record_failure(key, doc, exc)
+            return
+        stamp = datetime.now(UTC).isoformat()
+
+        def taken(d: Doc) -> None:
+            d["aws"].update(
+                Status="available",
+                PercentProgress=100,
+                SnapshotCreateTime=stamp,
+                OriginalSnapshotCreateTime=stamp,
+            )
+            d.pop("attempts", None)
+
+        # The instance first: once the snapshot shows available, its instance is too.
+        self.store.update(INSTANCE, *_source_key(doc), _done_backing_up)
+        self.store.update(KIND, *key, taken)
+        log.info("db snapshot %s: available (%d bytes)", key[2], _size(dest))
+
+    def _record_failure(self, key: Key, doc: Doc, exc: Exception) -> None:
+        attempts = int(doc.get("attempts", 0)) + 1
+        final = self._is_final(key, doc)
+        log.error("db snapshot %s: %s (attempt %d)", key[2], exc, attempts)
+
+        def fail(d: Doc) -> None:
+            d["attempts"] = attempts
+            if attempts >= _ATTEMPTS and not final:
+                d["aws"]["Status"] = "failed"
+
+        self.store.update(KIND, *key, fail)
+        if attempts >= _ATTEMPTS and not final:
+            self.store.update(INSTANCE, *_source_key(doc), _done_backing_up)
+            return
+        raise exc  # the runner retries with backoff
+
+    def _is_final(self, key: Key, doc: Doc) -> bool:
+        source = self.store.get(INSTANCE, *_source_key(doc))
+        return source is not None and source.get("final_snapshot") == list(key)
+
+    def _delete(self, key: Key) -> None:
+        home = snapshot_home(self.settings, key)
+        for path in (home, home.with_name(home.name + ".partial")):
+            if path.exists():  # an error keeps the record: the next pass tries again
+                shutil.rmtree(path)
+        self.store.delete(KIND, *key)
+        log.info("db snapshot %s: deleted", key[2])
+
+
+def _source_key(doc: Doc) -> Key:
+    account, region, ident = doc["source"]
+    return (str(account), str(region), str(ident))
+
+
+def _done_backing_up(doc: Doc) -> None:
+    if doc["aws"]["DBInstanceStatus"] == "backing-up":
+        doc["aws"]["DBInstanceStatus"] = "available"
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())

@@ -1,0 +1,220 @@
+"""RDS DB snapshots: CreateDBSnapshot, DescribeDBSnapshots, DeleteDBSnapshot, and the
+final snapshot DeleteDBInstance takes when asked for one.
+
+A snapshot is one store document of kind ``db_snapshot`` holding the ``DBSnapshot``
+shape; the db-snapshot reconciler copies the instance's cluster (see
+:mod:`pgrealm.engines.postgres.snapshot`). RestoreDBInstanceFromDBSnapshot, which makes
+an instance, lives with the other instance operations in ``service.py``.
+
+Status, as RDS shows it:
+
+    snapshot:  creating -> available | failed;  DeleteDBSnapshot answers "deleted"
+    instance:  available -> backing-up -> available   (while its snapshot is taken)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pgrealm.api.context import RequestContext
+from pgrealm.api.errors import CommonError, ServiceError
+from pgrealm.services.rds import rules
+from pgrealm.services.rds.paging import marker_page
+from pgrealm.store import Doc, Store
+
+__all__ = ["SNAPSHOT", "SnapshotsMixin", "SnapshotStatus"]
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT = "db_snapshot"
+_INSTANCE = "db_instance"
+_FILTERS = {
+    "db-instance-id": "DBInstanceIdentifier",
+    "db-snapshot-id": "DBSnapshotIdentifier",
+    "dbi-resource-id": "DbiResourceId",
+    "snapshot-type": "SnapshotType",
+    "engine": "Engine",
+}
+
+
+class SnapshotStatus:
+    CREATING = "creating"
+    AVAILABLE = "available"
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+class SnapshotsMixin:
+    """The DB snapshot operations, mixed into ``RdsService``."""
+
+    store: Store
+    kick: Any
+
+    # -- operations ------------------------------------------------------------------------
+    def create_db_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ident = params["DBInstanceIdentifier"].lower()
+        instance = self._source_instance(ctx, ident)
+        if instance["aws"]["DBInstanceStatus"] != "available":
+            raise ServiceError(
+                "InvalidDBInstanceStateFault",
+                f"Cannot create a snapshot because the database instance {ident} is not "
+                "currently in the available state.",
+            )
+        doc = self._new_snapshot(ctx, params["DBSnapshotIdentifier"], instance, params)
+
+        def backing_up(d: Doc) -> None:
+            d["aws"]["DBInstanceStatus"] = "backing-up"
+
+        self.store.update(_INSTANCE, ctx.account_id, ctx.region, ident, backing_up)
+        self.kick()
+        return {"DBSnapshot": describe_snapshot(doc)}
+
+    def describe_db_snapshots(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        wanted = params.get("DBSnapshotIdentifier")
+        if wanted:
+            return {"DBSnapshots": [describe_snapshot(self._snapshot(ctx, wanted))]}
+        tests = _filter_tests(params)
+        docs = [
+            d
+            for d in self.store.list(SNAPSHOT, ctx.account_id, ctx.region)
+            if all(test(d["aws"]) for test in tests)
+        ]
+        out = marker_page(docs, params, "DBSnapshots")
+        out["DBSnapshots"] = [describe_snapshot(d) for d in out["DBSnapshots"]]
+        return out
+
+    def delete_db_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        doc = self._snapshot(ctx, params["DBSnapshotIdentifier"])
+        sid = doc["aws"]["DBSnapshotIdentifier"]
+        if doc["aws"]["Status"] not in (SnapshotStatus.AVAILABLE, SnapshotStatus.FAILED):
+            raise ServiceError(
+                "InvalidDBSnapshotStateFault",
+                f"Cannot delete the snapshot because it is in the {doc['aws']['Status']} state.",
+            )
+        if self._restores_from(ctx, sid):
+            raise ServiceError(
+                "InvalidDBSnapshotStateFault",
+                f"Cannot delete the snapshot {sid}: a DB instance is being restored from it.",
+            )
+
+        def mark(d: Doc) -> None:
+            d["desired"] = "absent"
+
+        self.store.update(SNAPSHOT, ctx.account_id, ctx.region, sid, mark)
+        self.kick()
+        shown = describe_snapshot(doc)
+        shown["Status"] = SnapshotStatus.DELETED
+        return {"DBSnapshot": shown}
+
+    # -- used by DeleteDBInstance and RestoreDBInstanceFromDBSnapshot -----------------------
+    def final_snapshot(self, ctx: RequestContext, instance: Doc, params: dict[str, Any]) -> Doc:
+        """Record the snapshot DeleteDBInstance takes before the instance goes."""
+        return self._new_snapshot(ctx, params["FinalDBSnapshotIdentifier"], instance, {})
+
+    def available_snapshot(self, ctx: RequestContext, sid: str) -> Doc:
+        doc = self._snapshot(ctx, sid)
+        if doc["aws"]["Status"] != SnapshotStatus.AVAILABLE:
+            raise ServiceError(
+                "InvalidDBSnapshotStateFault",
+                f"Snapshot {doc['aws']['DBSnapshotIdentifier']} is not in available state.",
+            )
+        return doc
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _new_snapshot(
+        self, ctx: RequestContext, sid: str, instance: Doc, params: dict[str, Any]
+    ) -> Doc:
+        problem = rules.snapshot_identifier_problem(sid)
+        if problem:
+            raise CommonError("InvalidParameterValue", problem)
+        sid = sid.lower()
+        source = instance["aws"]
+        aws = {
+            "DBSnapshotIdentifier": sid,
+            "DBInstanceIdentifier": source["DBInstanceIdentifier"],
+            "Engine": source["Engine"],
+            "EngineVersion": source["EngineVersion"],
+            "AllocatedStorage": source["AllocatedStorage"],
+            "Status": SnapshotStatus.CREATING,
+            "Port": source["Endpoint"]["Port"],
+            "AvailabilityZone": source["AvailabilityZone"],
+            "VpcId": source["DBSubnetGroup"]["VpcId"],
+            "InstanceCreateTime": source.get("InstanceCreateTime"),
+            "MasterUsername": source["MasterUsername"],
+            "LicenseModel": source["LicenseModel"],
+            "SnapshotType": "manual",
+            "PercentProgress": 0,
+            "StorageType": source["StorageType"],
+            "Encrypted": source["StorageEncrypted"],
+            "DBSnapshotArn": f"arn:aws:rds:{ctx.region}:{ctx.account_id}:snapshot:{sid}",
+            "IAMDatabaseAuthenticationEnabled": source["IAMDatabaseAuthenticationEnabled"],
+            "ProcessorFeatures": [],
+            "DbiResourceId": source["DbiResourceId"],
+            "TagList": params.get("Tags", []),
+            "SnapshotTarget": "region",
+        }
+        doc = {
+            "aws": aws,
+            "desired": "present",
+            "source": [ctx.account_id, ctx.region, source["DBInstanceIdentifier"]],
+            "instance_class": source["DBInstanceClass"],
+            "db_name": source.get("DBName"),
+        }
+        if not self.store.insert(SNAPSHOT, ctx.account_id, ctx.region, sid, doc):
+            raise ServiceError(
+                "DBSnapshotAlreadyExistsFault", f"Cannot create the snapshot because a snapshot "
+                f"with the identifier {sid} already exists."
+            )  # fmt: skip
+        log.info("db snapshot %s of %s requested", sid, source["DBInstanceIdentifier"])
+        return doc
+
+    def _snapshot(self, ctx: RequestContext, sid: str) -> Doc:
+        doc = self.store.get(SNAPSHOT, ctx.account_id, ctx.region, sid.lower())
+        if doc is None or doc["desired"] == "absent":
+            raise ServiceError("DBSnapshotNotFoundFault", f"DBSnapshot {sid} not found.")
+        return doc
+
+    def _source_instance(self, ctx: RequestContext, ident: str) -> Doc:
+        doc = self.store.get(_INSTANCE, ctx.account_id, ctx.region, ident)
+        if doc is None:
+            raise ServiceError("DBInstanceNotFoundFault", f"DBInstance {ident} not found.")
+        return doc
+
+    def _restores_from(self, ctx: RequestContext, sid: str) -> bool:
+        key = [ctx.account_id, ctx.region, sid]
+        return any(
+            d.get("restore_from") == key and d["aws"]["DBInstanceStatus"] == "creating"
+            for d in self.store.list(_INSTANCE, ctx.account_id, ctx.region)
+        )
+
+
+def _filter_tests(params: dict[str, Any]) -> list[Callable[[Doc], bool]]:
+    tests: list[Callable[[Doc], bool]] = []
+    if params.get("DBInstanceIdentifier"):
+        ident = params["DBInstanceIdentifier"].lower()
+        tests.append(lambda aws: aws["DBInstanceIdentifier"] == ident)
+    if params.get("SnapshotType"):
+        kind = params["SnapshotType"]
+        tests.append(lambda aws: aws["SnapshotType"] == kind)
+    for flt in params.get("Filters") or []:
+        field = _FILTERS.get(flt["Name"])
+        if field is None:
+            raise CommonError("InvalidParameterValue", f"Unrecognized filter name: {flt['Name']}")
+        tests.append(_field_in(field, set(flt.get("Values") or [])))
+    return tests
+
+
+def _field_in(field: str, values: set[str]) -> Callable[[Doc], bool]:
+    return lambda aws: aws.get(field) in values
+
+
+def describe_snapshot(doc: Doc) -> dict[str, Any]:
+    """The DBSnapshot shape of ``doc``."""
+    aws = dict(doc["aws"])
+    for stamp in ("SnapshotCreateTime", "InstanceCreateTime", "OriginalSnapshotCreateTime"):
+        if aws.get(stamp):
+            aws[stamp] = datetime.fromisoformat(aws[stamp]).astimezone(UTC)
+    return {k: v for k, v in aws.items() if v is not None}

@@ -1,0 +1,223 @@
+"""The seed's step 5 by restore: DB snapshots of real clusters, and instances made from them.
+
+A snapshot of a Kerberos-enabled instance, restored with ``--domain`` through the aws
+CLI, logs a user in with her ticket and holds the data as it was at the snapshot; the
+final snapshot DeleteDBInstance takes holds the last committed write.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.acceptance.conftest import REALM, new_password
+from tests.acceptance.test_seed_flow import kinit, psql, wait_available
+from tests.fixtures.stack import StackHandle
+
+pytestmark = pytest.mark.acceptance
+
+SOURCE = "snapsrc"
+
+
+def _master(instance: dict[str, Any], password: str, sql: str) -> str:
+    env = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
+    done = psql(env, f"host={instance['Endpoint']['Address']} dbname=postgres user=master", sql)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _wait_snapshot(stack: StackHandle, sid: str) -> dict[str, Any]:
+    rds = stack.client("rds")
+
+    def available() -> Any:
+        snap = rds.describe_db_snapshots(DBSnapshotIdentifier=sid)["DBSnapshots"][0]
+        assert snap["Status"] != "failed", stack.log_tail()
+        return snap if snap["Status"] == "available" else None
+
+    result: dict[str, Any] = stack.wait(f"snapshot {sid} to be available", available, 120)
+    return result
+
+
+def _delete_instance(stack: StackHandle, ident: str) -> None:
+    stack.client("rds").delete_db_instance(DBInstanceIdentifier=ident, SkipFinalSnapshot=True)
+
+
+@pytest.fixture(scope="module")
+def source(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> dict[str, Any]:
+    """A Kerberos-enabled instance with carol's login and a table holding one row."""
+    password = new_password()
+    stack.client("rds").create_db_instance(
+        DBInstanceIdentifier=SOURCE,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=password,
+        Domain=directory["DirectoryId"],
+        DomainIAMRoleName=rds_role,
+    )
+    inst = wait_available(stack, SOURCE)
+    _master(
+        inst,
+        password,
+        f'CREATE USER "carol@{REALM}" WITH LOGIN; GRANT rds_ad TO "carol@{REALM}"; '
+        "CREATE TABLE notes (v text); INSERT INTO notes VALUES ('before');"
+        f'GRANT SELECT ON notes TO "carol@{REALM}";',
+    )
+    inst["_master_password"] = password
+    return inst
+
+
+def test_a_restored_snapshot_logs_carol_in_with_kerberos(
+    stack: StackHandle,
+    source: dict[str, Any],
+    directory: dict[str, Any],
+    rds_role: str,
+    kerberos: dict[str, str],
+) -> None:
+    rds = stack.client("rds")
+    made = rds.create_db_snapshot(DBSnapshotIdentifier="snap-one", DBInstanceIdentifier=SOURCE)
+    assert made["DBSnapshot"]["Status"] == "creating"
+    assert made["DBSnapshot"]["SnapshotType"] == "manual"
+    status = rds.describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"][0]
+    assert status["DBInstanceStatus"] == "backing-up"
+    snap = _wait_snapshot(stack, "snap-one")
+    assert snap["DBInstanceIdentifier"] == SOURCE and snap["MasterUsername"] == "master"
+    assert snap["PercentProgress"] == 100 and "SnapshotCreateTime" in snap
+    wait_available(stack, SOURCE)
+    _master(source, source["_master_password"], "INSERT INTO notes VALUES ('after')")
+
+    # The seed's step 5, restoring: the aws CLI, with the directory and the role.
+    out = stack.aws(
+        "rds", "restore-db-instance-from-db-snapshot",
+        "--db-instance-identifier", "snaprestored",
+        "--db-snapshot-identifier", "snap-one",
+        "--domain", directory["DirectoryId"],
+        "--domain-iam-role-name", rds_role,
+    )  # fmt: skip
+    assert out["DBInstance"]["DBInstanceStatus"] == "creating"
+    restored = wait_available(stack, "snaprestored")
+    assert restored["DomainMemberships"][0]["Status"] == "kerberos-enabled"
+    assert restored["Endpoint"]["Address"] != source["Endpoint"]["Address"]
+
+    carol_pw = new_password()
+    stack.client("ds-data").create_user(
+        DirectoryId=directory["DirectoryId"], SAMAccountName="carol"
+    )
+    stack.client("ds").reset_user_password(
+        DirectoryId=directory["DirectoryId"], UserName="carol", NewPassword=carol_pw
+    )
+    assert kinit(kerberos, f"carol@{REALM}", carol_pw).returncode == 0
+    host = restored["Endpoint"]["Address"]
+    login = psql(
+        kerberos,
+        f"host={host} dbname=postgres user=carol@{REALM}",
+        "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid();"
+        "SELECT string_agg(v, ',') FROM notes",
+    )
+    assert login.returncode == 0, login.stderr
+    assert login.stdout.split() == [f"carol@{REALM}|t", "before"]
+    # The master user and its password come from the snapshot, as on RDS.
+    assert _master(restored, source["_master_password"], "SELECT current_user") == "master"
+    _delete_instance(stack, "snaprestored")
+
+
+def test_the_final_snapshot_keeps_the_last_write(stack: StackHandle) -> None:
+    rds = stack.client("rds")
+    password = new_password()
+    rds.create_db_instance(
+        DBInstanceIdentifier="finalsrc",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=password,
+    )
+    inst = wait_available(stack, "finalsrc")
+    _master(inst, password, "CREATE TABLE t AS SELECT 'last write' AS v")
+    out = rds.delete_db_instance(
+        DBInstanceIdentifier="finalsrc", FinalDBSnapshotIdentifier="finalsrc-final"
+    )
+    assert out["DBInstance"]["DBInstanceStatus"] == "deleting"
+
+    def gone() -> bool:
+        try:
+            rds.describe_db_instances(DBInstanceIdentifier="finalsrc")
+        except rds.exceptions.DBInstanceNotFoundFault:
+            return True
+        return False
+
+    stack.wait("the instance to be deleted", gone, 120)
+    _wait_snapshot(stack, "finalsrc-final")
+    rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="finalback", DBSnapshotIdentifier="finalsrc-final"
+    )
+    back = wait_available(stack, "finalback")
+    assert back["DomainMemberships"] == []
+    assert _master(back, password, "SELECT v FROM t") == "last write"
+    _delete_instance(stack, "finalback")
+
+
+def test_deleted_snapshot_is_gone_with_its_files(
+    stack: StackHandle, source: dict[str, Any]
+) -> None:
+    rds = stack.client("rds")
+    rds.create_db_snapshot(DBSnapshotIdentifier="snap-gone", DBInstanceIdentifier=SOURCE)
+    _wait_snapshot(stack, "snap-gone")
+    files = stack.home / "snapshots" / f"{stack.account}-us-east-1-snap-gone"
+    assert (files / "base.tar.gz").is_file()
+    out = rds.delete_db_snapshot(DBSnapshotIdentifier="snap-gone")
+    assert out["DBSnapshot"]["Status"] == "deleted"
+    with pytest.raises(rds.exceptions.DBSnapshotNotFoundFault):
+        rds.describe_db_snapshots(DBSnapshotIdentifier="snap-gone")
+    stack.wait("the snapshot's files to be removed", lambda: not files.exists(), 30)
+    wait_available(stack, SOURCE)
+
+
+def _code(call: Any, **params: Any) -> str:
+    with pytest.raises(ClientError) as caught:
+        call(**params)
+    return str(caught.value.response["Error"]["Code"])
+
+
+def test_snapshot_requests_rds_refuses(stack: StackHandle, source: dict[str, Any]) -> None:
+    rds = stack.client("rds")
+    create, restore = rds.create_db_snapshot, rds.restore_db_instance_from_db_snapshot
+    assert _code(create, DBSnapshotIdentifier="x", DBInstanceIdentifier="nosuch") == (
+        "DBInstanceNotFound"
+    )
+    assert _code(create, DBSnapshotIdentifier="1-bad--id", DBInstanceIdentifier=SOURCE) == (
+        "InvalidParameterValue"
+    )
+    assert _code(restore, DBInstanceIdentifier="r1", DBSnapshotIdentifier="nosuch") == (
+        "DBSnapshotNotFound"
+    )
+    assert _code(rds.delete_db_snapshot, DBSnapshotIdentifier="nosuch") == "DBSnapshotNotFound"
+    assert (
+        _code(
+            rds.delete_db_instance,
+            DBInstanceIdentifier=SOURCE,
+            SkipFinalSnapshot=True,
+            FinalDBSnapshotIdentifier="both",
+        )
+        == "InvalidParameterCombination"
+    )
+    assert (
+        _code(rds.describe_db_snapshots, Filters=[{"Name": "colour", "Values": ["blue"]}])
+        == "InvalidParameterValue"
+    )
+    rds.create_db_snapshot(DBSnapshotIdentifier="snap-dup", DBInstanceIdentifier=SOURCE)
+    _wait_snapshot(stack, "snap-dup")
+    assert _code(create, DBSnapshotIdentifier="SNAP-DUP", DBInstanceIdentifier=SOURCE) == (
+        "DBSnapshotAlreadyExists"
+    )
+    assert _code(restore, DBInstanceIdentifier=SOURCE, DBSnapshotIdentifier="snap-dup") == (
+        "DBInstanceAlreadyExists"
+    )
+    mine = rds.describe_db_snapshots(Filters=[{"Name": "db-instance-id", "Values": [SOURCE]}])[
+        "DBSnapshots"
+    ]
+    assert "snap-dup" in {s["DBSnapshotIdentifier"] for s in mine}
+    assert all(s["DBInstanceIdentifier"] == SOURCE for s in mine)
+    rds.delete_db_snapshot(DBSnapshotIdentifier="snap-dup")
