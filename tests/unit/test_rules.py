@@ -37,6 +37,13 @@ def test_rds_names_and_passwords() -> None:
     assert rules.master_password_problem("Good-pass1") is None
 
 
+def test_snapshot_identifiers() -> None:
+    assert rules.snapshot_identifier_problem("mydb-final-2026") is None
+    assert rules.snapshot_identifier_problem("s" * 255) is None
+    for bad in ("s" * 256, "1snap", "snap-", "a--b", "snap_1", ""):
+        assert rules.snapshot_identifier_problem(bad), bad
+
+
 def test_random_passwords_pass_every_rule() -> None:
     from pgrealm.passwords import random_password
 
