@@ -7,6 +7,7 @@ Steps (each idempotent, observed from the real world):
     postgres.initdb           the cluster exists (made by initdb, or from a DB snapshot)
     postgres.config           postgresql.conf / pg_hba.conf say what the instance should be
     supervisor.postmaster     postgres runs and accepts connections
+    postgres.recovered        (a point-in-time restore) WAL replayed to the target, promoted
     postgres.reload           a running server has read the current configuration
     postgres.roles            rds_superuser, rds_ad and the master user exist (password erased)
     hosts.endpoint            the endpoint name resolves to the instance's address
@@ -21,6 +22,7 @@ import pwd
 import shutil
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pgrealm.config import Settings
@@ -43,6 +45,9 @@ KIND = "db_instance"
 DIRECTORY = "directory"
 SNAPSHOT = "db_snapshot"
 _READY_TIMEOUT = 60.0
+_RECOVERY_TIMEOUT = 600.0
+_RESTORABLE_REFRESH = 300.0  # RDS moves LatestRestorableTime about every 5 minutes
+_BASE_BACKUP = Path("backups") / "base"
 # Statuses of a serving instance: a snapshot (backing-up) is taken from the running server.
 _RUNNING = ("available", "backing-up")
 
@@ -86,10 +91,14 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return False
-        return status not in _RUNNING or not running
+        return status not in _RUNNING or not running or _backup_due(doc)
 
     def home(self, doc: Doc) -> Path:
         return self.settings.home / "instances" / _account_region_id(doc)
+
+    def _home_of(self, key: Key | list[str]) -> Path:
+        account, region, ident = key
+        return self.settings.home / "instances" / f"{account}-{region}-{ident}"
 
     def spec(self, doc: Doc) -> postgres.PgSpec:
         home = self.home(doc)
@@ -101,7 +110,17 @@ class DbInstanceReconciler:
             os_user=self.settings.pg_os_user,
             realm=realm,
             keytab=home / "krb5.keytab" if realm else None,
+            wal_archive=home / "wal-archive" if _backups_on(doc) else None,
+            recovery=self._recovery(doc),
         )
+
+    def _recovery(self, doc: Doc) -> postgres.Recovery | None:
+        """What a point-in-time restore replays, until its server has been promoted."""
+        point = doc.get("restore_point")
+        if point is None or doc.get("recovered"):
+            return None
+        archive = self._home_of(point["source"]) / "wal-archive"
+        return postgres.Recovery(archive=archive, target_time=point["time"])
 
     def _realm(self, doc: Doc) -> str | None:
         members = doc["aws"].get("DomainMemberships") or []
@@ -118,6 +137,8 @@ class DbInstanceReconciler:
         if status == "failed":
             return
         if status in _RUNNING and self._healthy(doc):
+            if _backup_due(doc):
+                self._automated_backup(key, doc)
             return
         ctx = _Ctx(key, doc, self.spec(doc))
         try:
@@ -127,8 +148,13 @@ class DbInstanceReconciler:
         except (EngineError, ReconcileError) as exc:
             self._record_failure(key, doc, exc)
             return
-        self.store.update(KIND, *key, _mark_available)
-        log.info("db instance %s: available", key[2])
+        # A new instance's first automated backup: creating -> backing-up -> available.
+        first_backup = _backups_on(doc) and not doc.get("restorable_since")
+        status = "backing-up" if first_backup else "available"
+        self.store.update(KIND, *key, lambda d: _mark_available(d, status))
+        log.info("db instance %s: %s", key[2], status)
+        if first_backup:
+            self._automated_backup(key, doc)
 
     def _healthy(self, doc: Doc) -> bool:
         return self.supervisor.running(_process_name(doc)) is not None
@@ -175,6 +201,7 @@ class DbInstanceReconciler:
                 self._write_config,
             ),
             Step("supervisor.postmaster", self._serving, self._run_postmaster),
+            Step("postgres.recovered", lambda c: self._recovery(c.doc) is None, self._promoted),
             Step(
                 "postgres.reload",
                 lambda c: c.doc.get("loaded_hash") == _config_hash(c.spec),
@@ -217,14 +244,60 @@ class DbInstanceReconciler:
         self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("keytab_for", domain))
 
     def _make_cluster(self, ctx: _Ctx) -> None:
-        source = ctx.doc.get("restore_from")
-        if source is None:
+        snapshot, point = ctx.doc.get("restore_from"), ctx.doc.get("restore_point")
+        if snapshot is not None:
+            path = snapshot_home(self.settings, snapshot)
+            if not path.exists():
+                raise ReconcileError(f"DB snapshot {snapshot[2]} is gone; it cannot be restored")
+            postgres.restore_cluster(ctx.spec, path)
+        elif point is not None:
+            postgres.restore_cluster(ctx.spec, self._base_for(point["source"]), recover=True)
+        else:
             postgres.init_cluster(ctx.spec)
+
+    def _base_for(self, source_key: list[str]) -> Path:
+        """The source's base backup, once its WAL up to now is in its archive."""
+        source = self.store.get(KIND, *source_key)
+        base = self._home_of(source_key) / _BASE_BACKUP
+        if source is None or not base.exists():
+            raise ReconcileError(f"the automated backups of {source_key[2]} are gone")
+        if self._healthy(source):
+            postgres.archive_now(self.spec(source))
+        return base
+
+    def _promoted(self, ctx: _Ctx) -> None:
+        """Wait for the replay to reach its target; then the instance's config drops it."""
+        deadline = time.monotonic() + _RECOVERY_TIMEOUT
+        while postgres.in_recovery(ctx.spec):
+            if time.monotonic() > deadline:
+                raise ReconcileError("the point-in-time restore did not finish replaying WAL")
+            time.sleep(0.2)
+        ctx.doc["recovered"] = True
+        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("recovered", True))
+        ctx.spec = self.spec(ctx.doc)
+        self._write_config(ctx)
+        self._reload(ctx)
+
+    # -- automated backups ------------------------------------------------------------------
+    def _automated_backup(self, key: Key, doc: Doc) -> None:
+        """The base backup point-in-time restores start from (creating -> backing-up ->
+        available, as RDS shows it); later, LatestRestorableTime every few minutes."""
+        spec = self.spec(doc)
+        if doc.get("restorable_since"):
+            latest = postgres.latest_restorable(spec)
+            self.store.update(KIND, *key, lambda d: _restorable(d, latest))
             return
-        snapshot = snapshot_home(self.settings, source)
-        if not snapshot.exists():
-            raise ReconcileError(f"DB snapshot {source[2]} is gone; it cannot be restored")
-        postgres.restore_cluster(ctx.spec, snapshot)
+        self.store.update(KIND, *key, _backing_up)
+        try:
+            if not postgres.archiving(spec):  # made before pgrealm archived WAL: at a reboot
+                self.store.update(KIND, *key, _archiving_at_reboot)
+                return
+            postgres.take_snapshot(spec, spec.home / _BASE_BACKUP)
+            since = datetime.now(UTC)
+            self.store.update(KIND, *key, lambda d: _restorable(d, since, since))
+            log.info("db instance %s: automated backups from %s", key[2], since.isoformat())
+        finally:
+            self.store.update(KIND, *key, _backed_up)
 
     def _directory(self, doc: Doc) -> Doc:
         directory = self.store.get(DIRECTORY, *doc["directory"])
@@ -285,7 +358,13 @@ class DbInstanceReconciler:
     def _reboot(self, ctx: _Ctx) -> None:
         self.supervisor.stop(_process_name(ctx.doc))
         ctx.doc["reboot_requested"] = False
-        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("reboot_requested", False))
+        ctx.doc.pop("archiving", None)  # a restart starts archiving that was waiting for one
+
+        def rebooted(d: Doc) -> None:
+            d["reboot_requested"] = False
+            d.pop("archiving", None)
+
+        self.store.update(KIND, *ctx.key, rebooted)
 
     def _bootstrap_roles(self, ctx: _Ctx) -> None:
         token = ctx.doc.get("sealed_master_password")
@@ -374,14 +453,50 @@ def _user_exists(name: str) -> bool:
     return True
 
 
+def _backups_on(doc: Doc) -> bool:
+    return int(doc["aws"].get("BackupRetentionPeriod") or 0) > 0
+
+
+def _backup_due(doc: Doc) -> bool:
+    """The base backup is missing, or LatestRestorableTime is due for a refresh."""
+    if not _backups_on(doc) or doc.get("archiving") == "pending-reboot":
+        return False
+    if doc["aws"]["DBInstanceStatus"] not in _RUNNING or not doc.get("roles_bootstrapped"):
+        return False
+    checked = float(doc.get("restorable_checked", 0))
+    return not doc.get("restorable_since") or time.time() - checked > _RESTORABLE_REFRESH
+
+
+def _restorable(doc: Doc, latest: datetime | None, since: datetime | None = None) -> None:
+    if since is not None:
+        doc["restorable_since"] = since.isoformat()
+    if latest is not None:
+        doc["aws"]["LatestRestorableTime"] = latest.isoformat()
+    doc["restorable_checked"] = time.time()
+
+
+def _archiving_at_reboot(doc: Doc) -> None:
+    doc["archiving"] = "pending-reboot"
+
+
+def _backing_up(doc: Doc) -> None:
+    if doc["aws"]["DBInstanceStatus"] == "available":
+        doc["aws"]["DBInstanceStatus"] = "backing-up"
+
+
+def _backed_up(doc: Doc) -> None:
+    if doc["aws"]["DBInstanceStatus"] == "backing-up":
+        doc["aws"]["DBInstanceStatus"] = "available"
+
+
 def _config_hash(spec: postgres.PgSpec) -> str:
     text = postgres.render_conf(spec) + postgres.render_hba(spec) + postgres.render_krb5_conf(spec)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _mark_available(doc: Doc) -> None:
+def _mark_available(doc: Doc, status: str = "available") -> None:
     aws = doc["aws"]
-    aws["DBInstanceStatus"] = "available"
+    aws["DBInstanceStatus"] = status
     aws.setdefault("InstanceCreateTime", time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     for member in aws.get("DomainMemberships", []):
         member["Status"] = "kerberos-enabled"

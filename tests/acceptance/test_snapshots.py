@@ -8,6 +8,8 @@ final snapshot DeleteDBInstance takes holds the last committed write.
 from __future__ import annotations
 
 import os
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -221,3 +223,71 @@ def test_snapshot_requests_rds_refuses(stack: StackHandle, source: dict[str, Any
     assert "snap-dup" in {s["DBSnapshotIdentifier"] for s in mine}
     assert all(s["DBInstanceIdentifier"] == SOURCE for s in mine)
     rds.delete_db_snapshot(DBSnapshotIdentifier="snap-dup")
+
+
+def test_point_in_time_restore_stops_at_the_moment_asked(
+    stack: StackHandle, source: dict[str, Any]
+) -> None:
+    rds = stack.client("rds")
+    desc = rds.describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"][0]
+    assert desc["BackupRetentionPeriod"] == 1 and "LatestRestorableTime" in desc
+    password = source["_master_password"]
+    _master(source, password, "CREATE TABLE moments (v text); INSERT INTO moments VALUES ('kept')")
+    now_sql = "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
+    moment = datetime.fromisoformat(_master(source, password, now_sql)).replace(tzinfo=UTC)
+    time.sleep(1.5)
+    _master(source, password, "INSERT INTO moments VALUES ('too late')")
+
+    out = stack.aws(
+        "rds", "restore-db-instance-to-point-in-time",
+        "--source-db-instance-identifier", SOURCE,
+        "--target-db-instance-identifier", "pitrback",
+        "--restore-time", moment.isoformat(),
+    )  # fmt: skip
+    assert out["DBInstance"]["DBInstanceStatus"] == "creating"
+    back = wait_available(stack, "pitrback")
+    assert _master(back, password, "SELECT string_agg(v, ',') FROM moments") == "kept"
+    assert _master(back, password, "SELECT pg_is_in_recovery()") == "f"
+    _master(back, password, "INSERT INTO moments VALUES ('writable')")
+
+    rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier=SOURCE,
+        TargetDBInstanceIdentifier="pitrlatest",
+        UseLatestRestorableTime=True,
+    )
+    latest = wait_available(stack, "pitrlatest")
+    rows = _master(latest, password, "SELECT string_agg(v, ',' ORDER BY v) FROM moments")
+    assert rows == "kept,too late"
+    _delete_instance(stack, "pitrback")
+    _delete_instance(stack, "pitrlatest")
+
+
+def test_point_in_time_requests_rds_refuses(stack: StackHandle, source: dict[str, Any]) -> None:
+    rds = stack.client("rds")
+    restore = rds.restore_db_instance_to_point_in_time
+    assert _code(
+        restore, SourceDBInstanceIdentifier=SOURCE, TargetDBInstanceIdentifier="p1",
+        RestoreTime=datetime(2001, 1, 1, tzinfo=UTC),
+    ) == "InvalidRestoreFault"  # fmt: skip
+    assert _code(
+        restore, SourceDBInstanceIdentifier=SOURCE, TargetDBInstanceIdentifier="p1",
+        RestoreTime=datetime.now(UTC), UseLatestRestorableTime=True,
+    ) == "InvalidParameterCombination"  # fmt: skip
+    assert _code(
+        restore, SourceDBInstanceIdentifier="nosuch", TargetDBInstanceIdentifier="p1",
+        UseLatestRestorableTime=True,
+    ) == "DBInstanceNotFound"  # fmt: skip
+    rds.create_db_instance(
+        DBInstanceIdentifier="nobackups",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=new_password(),
+        BackupRetentionPeriod=0,
+    )
+    wait_available(stack, "nobackups")
+    assert _code(
+        restore, SourceDBInstanceIdentifier="nobackups", TargetDBInstanceIdentifier="p1",
+        UseLatestRestorableTime=True,
+    ) == "PointInTimeRestoreNotEnabled"  # fmt: skip
+    _delete_instance(stack, "nobackups")

@@ -194,3 +194,23 @@ def test_postmaster_argv_and_exports() -> None:
     assert sorted(pg.__all__) == pg.__all__
     for name in pg.__all__:
         assert hasattr(pg, name)
+
+
+def test_automated_backups_archive_gzipped_wal_and_a_group_cannot_turn_it_off() -> None:
+    archive = HOME / "wal-archive"
+    conf = pg.render_conf(
+        _spec(wal_archive=archive, parameters={"archive_mode": "off", "archive_command": "true"})
+    )
+    assert "archive_mode = on\n" in conf and "archive_mode = 'off'" not in conf
+    assert f"gzip -c %p > {archive}/%f.gz.tmp && mv {archive}/%f.gz.tmp {archive}/%f.gz" in conf
+    assert "archive_timeout = 300\n" in conf
+    assert "archive_mode" not in pg.render_conf(_spec())
+
+
+def test_point_in_time_recovery_replays_the_source_archive_then_promotes() -> None:
+    source = Path("/var/lib/pgrealm/instances/src/wal-archive")
+    recovery = pg.Recovery(archive=source, target_time="2026-11-25T12:00:00+00:00")
+    conf = pg.render_conf(_spec(recovery=recovery))
+    assert f"restore_command = 'gunzip -c {source}/%f.gz > %p'" in conf
+    assert "recovery_target_time = '2026-11-25T12:00:00+00:00'" in conf
+    assert "recovery_target_action = 'promote'" in conf

@@ -10,6 +10,7 @@ given its RDS-style roles. It knows nothing of AWS; reconcilers call it.
     roles.py       rds_superuser / rds_ad / master user, SQL as the internal superuser
     scram.py       SCRAM-SHA-256 verifiers
     snapshot.py    DB snapshots: taking one, and a new cluster from one
+    pitr.py        WAL archiving and point-in-time recovery
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pgrealm.engines.postgres.initdb import (
     write_config,
 )
 from pgrealm.engines.postgres.osuser import as_user, ensure_os_user
+from pgrealm.engines.postgres.pitr import archive_now, archiving, in_recovery, latest_restorable
 from pgrealm.engines.postgres.postmaster import (
     is_ready,
     postmaster_argv,
@@ -43,20 +45,25 @@ from pgrealm.engines.postgres.roles import (
 )
 from pgrealm.engines.postgres.scram import scram_verifier, verify_password
 from pgrealm.engines.postgres.snapshot import restore_cluster, take_snapshot
-from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec
+from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec, Recovery
 
 __all__ = [
     "INTERNAL_SUPERUSER",
     "PgSpec",
+    "Recovery",
+    "archive_now",
+    "archiving",
     "as_user",
     "bootstrap_roles",
     "ensure_database",
     "ensure_layout",
     "ensure_os_user",
+    "in_recovery",
     "init_cluster",
     "install_keytab",
     "is_initialized",
     "is_ready",
+    "latest_restorable",
     "postmaster_argv",
     "postmaster_env",
     "postmaster_pid",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shlex
 
 from pgrealm.engines.postgres._files import HEADER
 from pgrealm.engines.postgres.spec import PgSpec, keytab_path, log_dir, socket_dir
@@ -50,6 +51,12 @@ MANAGED_PARAMETERS = frozenset(
         "hba_file",
         "ident_file",
         "external_pid_file",
+        "archive_mode",
+        "archive_command",
+        "archive_library",
+        "restore_command",
+        "recovery_target_time",
+        "recovery_target_action",
     }
 )
 # pgrealm's defaults, which a parameter group may override.
@@ -101,6 +108,31 @@ def _managed_lines(spec: PgSpec) -> list[str]:
     if spec.realm is not None:
         out.append(_setting("krb_server_keyfile", str(keytab_path(spec))))
         out.append(f"krb_caseins_users = {'on' if spec.krb_caseins_users else 'off'}\n")
+    return out + _archive_lines(spec)
+
+
+def _archive_lines(spec: PgSpec) -> list[str]:
+    """WAL archiving for automated backups, and the recovery of a point-in-time restore.
+
+    Segments are gzipped (a segment closed early by archive_timeout is mostly zeros) and
+    written under a temporary name first, so the archive never holds half a segment.
+    archive_timeout closes a segment at least every 5 minutes, as RDS uploads its logs.
+    """
+    out = []
+    if spec.wal_archive is not None:
+        target = shlex.quote(str(spec.wal_archive)) + "/%f.gz"
+        out += [
+            "archive_mode = on\n",
+            _setting("archive_command", f"gzip -c %p > {target}.tmp && mv {target}.tmp {target}"),
+            "archive_timeout = 300\n",
+        ]
+    if spec.recovery is not None:
+        source = shlex.quote(str(spec.recovery.archive)) + "/%f.gz"
+        out += [
+            _setting("restore_command", f"gunzip -c {source} > %p"),
+            _setting("recovery_target_time", spec.recovery.target_time),
+            _setting("recovery_target_action", "promote"),
+        ]
     return out
 
 

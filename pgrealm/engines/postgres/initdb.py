@@ -49,6 +49,8 @@ def ensure_layout(spec: PgSpec) -> tuple[int, int]:
     check_traversable(spec.home, uid, gid)
     for path in (spec.home, socket_dir(spec), log_dir(spec), rcache_dir(spec)):
         ensure_owned_dir(path, uid, gid, 0o700)
+    if spec.wal_archive is not None:
+        ensure_owned_dir(spec.wal_archive, uid, gid, 0o700)
     return uid, gid
 
 

@@ -14,6 +14,7 @@ removed by the next attempt.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -52,8 +53,12 @@ def take_snapshot(spec: PgSpec, dest: Path) -> None:
     staging.rename(dest)
 
 
-def restore_cluster(spec: PgSpec, snapshot: Path) -> None:
-    """Make ``spec``'s data directory from ``snapshot``, then write ``spec``'s own config."""
+def restore_cluster(spec: PgSpec, snapshot: Path, recover: bool = False) -> None:
+    """Make ``spec``'s data directory from ``snapshot``, then write ``spec``'s own config.
+
+    ``recover``: the cluster starts in archive recovery (``recovery.signal``) and replays
+    WAL as ``spec.recovery`` says, past the end of the snapshot.
+    """
     if not (snapshot / BASE).is_file():
         raise FileNotFoundError(f"snapshot {snapshot} has no {BASE}")
     uid, gid = ensure_layout(spec)
@@ -64,6 +69,9 @@ def restore_cluster(spec: PgSpec, snapshot: Path) -> None:
         _run_as(spec, ["tar", "-xzf", str(snapshot / WAL), "-C", str(staging / "pg_wal")])
     # The source's pid file (an offline copy) would make the new postmaster wait for it.
     (staging / "postmaster.pid").unlink(missing_ok=True)
+    if recover:
+        (staging / "recovery.signal").touch()
+        os.chown(staging / "recovery.signal", uid, gid)
     staging.rename(data_dir(spec))
     write_config(spec)
 

@@ -8,6 +8,8 @@ Every file of an instance lives under ``spec.home``::
       log/           server logs (logging_collector), named as RDS names them
       rcache/        the Kerberos replay cache of this instance (KRB5RCACHEDIR)
       keytab         krb_server_keyfile, unless spec.keytab says otherwise
+      wal-archive/   archived WAL, gzipped (with automated backups: spec.wal_archive)
+      backups/base/  the automated base backup that point-in-time restores start from
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ __all__ = [
     "BIN_DIR",
     "INTERNAL_SUPERUSER",
     "PgSpec",
+    "Recovery",
     "bin_path",
     "data_dir",
     "keytab_path",
@@ -43,6 +46,14 @@ def _empty() -> Mapping[str, str]:
 
 
 @dataclass(frozen=True)
+class Recovery:
+    """Archive recovery up to ``target_time`` from another instance's WAL ``archive``."""
+
+    archive: Path
+    target_time: str  # ISO 8601, with its time zone
+
+
+@dataclass(frozen=True)
 class PgSpec:
     """What one instance should look like. Rendering functions read only this."""
 
@@ -54,6 +65,8 @@ class PgSpec:
     keytab: Path | None = None
     krb_caseins_users: bool = False
     parameters: Mapping[str, str] = field(default_factory=_empty)
+    wal_archive: Path | None = None  # archive WAL here (automated backups are on)
+    recovery: Recovery | None = None  # while a point-in-time restore replays WAL
 
 
 def bin_path(tool: str) -> str:
