@@ -399,8 +399,8 @@ class DbInstanceReconciler:
 
     # -- deletion ----------------------------------------------------------------------------
     def _delete(self, key: Key, doc: Doc) -> None:
-        if self._final_snapshot_pending(doc):
-            return  # the snapshot reconciler copies the running server first; next pass
+        if self._final_snapshot_pending(doc) or self._restoring_from(key):
+            return  # its final snapshot, or a restore from its backups, first; next pass
         self.supervisor.stop(_process_name(doc), forget=True)
         hosts.unpublish(
             self.settings.hosts_file, str(self.settings.home), doc["aws"]["Endpoint"]["Address"]
@@ -423,6 +423,14 @@ class DbInstanceReconciler:
         )
         self.store.delete(KIND, *key)
         log.info("db instance %s: deleted", key[2])
+
+    def _restoring_from(self, key: Key) -> bool:
+        """A point-in-time restore from this instance's backups has not finished yet."""
+        return any(
+            (d.get("restore_point") or {}).get("source") == list(key) and not d.get("recovered")
+            for d in self.store.list(KIND, key[0], key[1])
+            if d["desired"] == "present" and d["aws"]["DBInstanceStatus"] != "failed"
+        )
 
     def _final_snapshot_pending(self, doc: Doc) -> bool:
         final = doc.get("final_snapshot")
