@@ -22,7 +22,7 @@ import pwd
 import shutil
 import signal
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pgrealm.config import Settings
@@ -47,7 +47,8 @@ SNAPSHOT = "db_snapshot"
 _READY_TIMEOUT = 60.0
 _RECOVERY_TIMEOUT = 600.0
 _RESTORABLE_REFRESH = 300.0  # RDS moves LatestRestorableTime about every 5 minutes
-_BASE_BACKUP = Path("backups") / "base"
+_BACKUPS = Path("backups")
+_BASE_BACKUP_EVERY = timedelta(days=1)
 # Statuses of a serving instance: a snapshot (backing-up) is taken from the running server.
 _RUNNING = ("available", "backing-up")
 
@@ -251,19 +252,27 @@ class DbInstanceReconciler:
                 raise ReconcileError(f"DB snapshot {snapshot[2]} is gone; it cannot be restored")
             postgres.restore_cluster(ctx.spec, path)
         elif point is not None:
-            postgres.restore_cluster(ctx.spec, self._base_for(point["source"]), recover=True)
+            base = self._base_for(point["source"], datetime.fromisoformat(point["time"]))
+            postgres.restore_cluster(ctx.spec, base, recover=True)
         else:
             postgres.init_cluster(ctx.spec)
 
-    def _base_for(self, source_key: list[str]) -> Path:
-        """The source's base backup, once its WAL up to now is in its archive."""
+    def _base_for(self, source_key: list[str], target: datetime) -> Path:
+        """The source's newest base backup before ``target``, once its WAL up to now is in
+        its archive."""
         source = self.store.get(KIND, *source_key)
-        base = self._home_of(source_key) / _BASE_BACKUP
-        if source is None or not base.exists():
-            raise ReconcileError(f"the automated backups of {source_key[2]} are gone")
+        usable = [
+            path
+            for stamp, path in postgres.base_backups(self._home_of(source_key) / _BACKUPS)
+            if stamp <= target
+        ]
+        if source is None or not usable:
+            raise ReconcileError(
+                f"no automated backup of {source_key[2]} reaches back to {target.isoformat()}"
+            )
         if self._healthy(source):
             postgres.archive_now(self.spec(source))
-        return base
+        return usable[-1]
 
     def _promoted(self, ctx: _Ctx) -> None:
         """Wait for the replay to reach its target; then the instance's config drops it."""
@@ -280,24 +289,28 @@ class DbInstanceReconciler:
 
     # -- automated backups ------------------------------------------------------------------
     def _automated_backup(self, key: Key, doc: Doc) -> None:
-        """The base backup point-in-time restores start from (creating -> backing-up ->
-        available, as RDS shows it); later, LatestRestorableTime every few minutes."""
+        """Automated backups, checked every few minutes: a base backup when there is none
+        or the newest is a day old (backing-up, as RDS shows it), what the retention period
+        no longer needs dropped, and LatestRestorableTime brought up to date."""
         spec = self.spec(doc)
-        if doc.get("restorable_since"):
-            latest = postgres.latest_restorable(spec)
-            self.store.update(KIND, *key, lambda d: _restorable(d, latest))
-            return
-        self.store.update(KIND, *key, _backing_up)
-        try:
+        root = spec.home / _BACKUPS
+        newest = max((t for t, _ in postgres.base_backups(root)), default=None)
+        now = datetime.now(UTC)
+        if newest is None or now - newest > _BASE_BACKUP_EVERY:
             if not postgres.archiving(spec):  # made before pgrealm archived WAL: at a reboot
                 self.store.update(KIND, *key, _archiving_at_reboot)
+                self.store.update(KIND, *key, _backed_up)
                 return
-            postgres.take_snapshot(spec, spec.home / _BASE_BACKUP)
-            since = datetime.now(UTC)
-            self.store.update(KIND, *key, lambda d: _restorable(d, since, since))
-            log.info("db instance %s: automated backups from %s", key[2], since.isoformat())
-        finally:
-            self.store.update(KIND, *key, _backed_up)
+            self.store.update(KIND, *key, _backing_up)
+            try:
+                newest = postgres.take_base_backup(spec, root)
+            finally:
+                self.store.update(KIND, *key, _backed_up)
+            log.info("db instance %s: base backup at %s", key[2], newest.isoformat())
+        retention = int(doc["aws"]["BackupRetentionPeriod"])
+        since = postgres.prune(spec, root, retention, now)
+        latest = postgres.latest_restorable(spec)
+        self.store.update(KIND, *key, lambda d: _restorable(d, latest, since))
 
     def _directory(self, doc: Doc) -> Doc:
         directory = self.store.get(DIRECTORY, *doc["directory"])

@@ -26,7 +26,15 @@ from pgrealm.engines.postgres.initdb import (
     write_config,
 )
 from pgrealm.engines.postgres.osuser import as_user, ensure_os_user
-from pgrealm.engines.postgres.pitr import archive_now, archiving, in_recovery, latest_restorable
+from pgrealm.engines.postgres.pitr import (
+    archive_now,
+    archiving,
+    base_backups,
+    in_recovery,
+    latest_restorable,
+    prune,
+    take_base_backup,
+)
 from pgrealm.engines.postgres.postmaster import (
     is_ready,
     postmaster_argv,
@@ -53,6 +61,7 @@ __all__ = [
     "Recovery",
     "archive_now",
     "archiving",
+    "base_backups",
     "as_user",
     "bootstrap_roles",
     "ensure_database",
@@ -67,6 +76,7 @@ __all__ = [
     "postmaster_argv",
     "postmaster_env",
     "postmaster_pid",
+    "prune",
     "quote_ident",
     "quote_literal",
     "reload",
@@ -79,6 +89,7 @@ __all__ = [
     "scram_verifier",
     "set_master_password",
     "stop",
+    "take_base_backup",
     "take_snapshot",
     "verify_password",
     "write_config",
