@@ -48,6 +48,7 @@ _READY_TIMEOUT = 60.0
 _RECOVERY_TIMEOUT = 600.0
 _RESTORABLE_REFRESH = 300.0  # RDS moves LatestRestorableTime about every 5 minutes
 _BACKUPS = Path("backups")
+_WAL_ARCHIVE = "wal-archive"
 _BASE_BACKUP_EVERY = timedelta(days=1)
 # Statuses of a serving instance: a snapshot (backing-up) is taken from the running server.
 _RUNNING = ("available", "backing-up")
@@ -111,7 +112,7 @@ class DbInstanceReconciler:
             os_user=self.settings.pg_os_user,
             realm=realm,
             keytab=home / "krb5.keytab" if realm else None,
-            wal_archive=home / "wal-archive" if _backups_on(doc) else None,
+            wal_archive=home / _WAL_ARCHIVE if _backups_on(doc) else None,
             recovery=self._recovery(doc),
         )
 
@@ -120,7 +121,7 @@ class DbInstanceReconciler:
         point = doc.get("restore_point")
         if point is None or doc.get("recovered"):
             return None
-        archive = self._home_of(point["source"]) / "wal-archive"
+        archive = self._home_of(point["source"]) / _WAL_ARCHIVE
         return postgres.Recovery(archive=archive, target_time=point["time"])
 
     def _realm(self, doc: Doc) -> str | None:
@@ -149,6 +150,8 @@ class DbInstanceReconciler:
         except (EngineError, ReconcileError) as exc:
             self._record_failure(key, doc, exc)
             return
+        if not _backups_on(doc):  # as on RDS, retention 0 deletes the automated backups
+            _drop_backups(ctx.spec.home)
         # A new instance's first automated backup: creating -> backing-up -> available.
         first_backup = _backups_on(doc) and not doc.get("restorable_since")
         status = "backing-up" if first_backup else "available"
@@ -296,21 +299,25 @@ class DbInstanceReconciler:
         root = spec.home / _BACKUPS
         newest = max((t for t, _ in postgres.base_backups(root)), default=None)
         now = datetime.now(UTC)
-        if newest is None or now - newest > _BASE_BACKUP_EVERY:
-            if not postgres.archiving(spec):  # made before pgrealm archived WAL: at a reboot
-                self.store.update(KIND, *key, _archiving_at_reboot)
-                self.store.update(KIND, *key, _backed_up)
-                return
+        due = newest is None or now - newest > _BASE_BACKUP_EVERY
+        if due and not postgres.archiving(spec):  # made before pgrealm archived WAL
+            self.store.update(KIND, *key, _archiving_at_reboot)
+            self.store.update(KIND, *key, _backed_up)
+            return
+        if due:
             self.store.update(KIND, *key, _backing_up)
-            try:
-                newest = postgres.take_base_backup(spec, root)
-            finally:
-                self.store.update(KIND, *key, _backed_up)
-            log.info("db instance %s: base backup at %s", key[2], newest.isoformat())
-        retention = int(doc["aws"]["BackupRetentionPeriod"])
-        since = postgres.prune(spec, root, retention, now)
-        latest = postgres.latest_restorable(spec)
-        self.store.update(KIND, *key, lambda d: _restorable(d, latest, since))
+        try:
+            if due:
+                stamp = postgres.take_base_backup(spec, root)
+                log.info("db instance %s: base backup at %s", key[2], stamp.isoformat())
+            retention = int(doc["aws"]["BackupRetentionPeriod"])
+            since = postgres.prune(spec, root, retention, now)
+            latest = postgres.latest_restorable(spec)
+            self.store.update(KIND, *key, lambda d: _restorable(d, latest, since))
+        finally:
+            # Only what this made backing-up (a user's snapshot may be under way).
+            if due or not doc.get("restorable_since"):
+                self.store.update(KIND, *key, _backed_up)  # restorable before available
 
     def _directory(self, doc: Doc) -> Doc:
         directory = self.store.get(DIRECTORY, *doc["directory"])
@@ -494,6 +501,12 @@ def _restorable(doc: Doc, latest: datetime | None, since: datetime | None = None
     if latest is not None:
         doc["aws"]["LatestRestorableTime"] = latest.isoformat()
     doc["restorable_checked"] = time.time()
+
+
+def _drop_backups(home: Path) -> None:
+    for path in (home / _BACKUPS, home / _WAL_ARCHIVE):
+        if path.exists():
+            shutil.rmtree(path)
 
 
 def _archiving_at_reboot(doc: Doc) -> None:

@@ -290,4 +290,18 @@ def test_point_in_time_requests_rds_refuses(stack: StackHandle, source: dict[str
         restore, SourceDBInstanceIdentifier="nobackups", TargetDBInstanceIdentifier="p1",
         UseLatestRestorableTime=True,
     ) == "PointInTimeRestoreNotEnabled"  # fmt: skip
+    assert _code(
+        rds.modify_db_instance, DBInstanceIdentifier="nobackups", BackupRetentionPeriod=36
+    ) == "InvalidParameterValue"  # fmt: skip
+
+    # Turned on later, automated backups start at once: archive_mode is already on.
+    stack.aws(
+        "rds", "modify-db-instance", "--db-instance-identifier", "nobackups",
+        "--backup-retention-period", "3",
+    )  # fmt: skip
+    stack.wait(
+        "the first automated backup",
+        lambda: "LatestRestorableTime" in wait_available(stack, "nobackups"),
+        60,
+    )
     _delete_instance(stack, "nobackups")

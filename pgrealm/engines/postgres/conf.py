@@ -114,18 +114,19 @@ def _managed_lines(spec: PgSpec) -> list[str]:
 def _archive_lines(spec: PgSpec) -> list[str]:
     """WAL archiving for automated backups, and the recovery of a point-in-time restore.
 
+    archive_mode is always on, because changing it needs a restart; without automated
+    backups the command discards each segment, so turning them on or off is a reload.
     Segments are gzipped (a segment closed early by archive_timeout is mostly zeros) and
     written under a temporary name first, so the archive never holds half a segment.
     archive_timeout closes a segment at least every 5 minutes, as RDS uploads its logs.
     """
-    out = []
+    command = "true"
     if spec.wal_archive is not None:
         target = shlex.quote(str(spec.wal_archive)) + "/%f.gz"
-        out += [
-            "archive_mode = on\n",
-            _setting("archive_command", f"gzip -c %p > {target}.tmp && mv {target}.tmp {target}"),
-            "archive_timeout = 300\n",
-        ]
+        command = f"gzip -c %p > {target}.tmp && mv {target}.tmp {target}"
+    out = ["archive_mode = on\n", _setting("archive_command", command)]
+    if spec.wal_archive is not None:
+        out.append("archive_timeout = 300\n")
     if spec.recovery is not None:
         source = shlex.quote(str(spec.recovery.archive)) + "/%f.gz"
         out += [

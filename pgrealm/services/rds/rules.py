@@ -9,6 +9,7 @@ __all__ = [
     "identifier_problem",
     "master_password_problem",
     "master_username_problem",
+    "retention_problem",
     "snapshot_identifier_problem",
 ]
 
@@ -57,4 +58,11 @@ def master_password_problem(password: str) -> str | None:
             "The parameter MasterUserPassword is not a valid password. Only printable ASCII "
             "characters besides '/', '@', '\"', ' ' may be used."
         )
+    return None
+
+
+def retention_problem(days: int) -> str | None:
+    """Automated backups are kept 0 (off) to 35 days."""
+    if not 0 <= days <= 35:
+        return f"Invalid backup retention period: {days}. It must be between 0 and 35 days."
     return None

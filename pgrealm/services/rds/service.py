@@ -279,6 +279,7 @@ class RdsService(SnapshotsMixin, Service):
             rules.identifier_problem(params["DBInstanceIdentifier"]),
             rules.master_username_problem(params["MasterUsername"]),
             rules.master_password_problem(params["MasterUserPassword"]),
+            rules.retention_problem(params.get("BackupRetentionPeriod", 1)),
         ):
             if problem:
                 raise _invalid(problem)
@@ -476,6 +477,11 @@ class RdsService(SnapshotsMixin, Service):
             if problem:
                 raise _invalid(problem)
             changes["sealed"] = self.sealer.seal(params["MasterUserPassword"])
+        if params.get("BackupRetentionPeriod") is not None:
+            problem = rules.retention_problem(params["BackupRetentionPeriod"])
+            if problem:
+                raise _invalid(problem)
+            changes["retention"] = params["BackupRetentionPeriod"]
         if doc["aws"]["DBInstanceStatus"] not in (InstanceStatus.AVAILABLE,):
             raise ServiceError(
                 "InvalidDBInstanceStateFault",
@@ -489,6 +495,12 @@ class RdsService(SnapshotsMixin, Service):
             if "sealed" in changes:
                 d["sealed_master_password"] = changes["sealed"]
                 d["roles_bootstrapped"] = False
+            if "retention" in changes:
+                # Turning automated backups on starts WAL archiving at the next restart.
+                d["aws"]["BackupRetentionPeriod"] = changes["retention"]
+                if not changes["retention"]:
+                    d.pop("restorable_since", None)
+                    d["aws"].pop("LatestRestorableTime", None)
             d["aws"]["DBInstanceStatus"] = InstanceStatus.MODIFYING.value
 
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, apply)
