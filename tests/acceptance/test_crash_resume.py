@@ -9,6 +9,7 @@ import pytest
 
 from tests.acceptance.conftest import new_password
 from tests.acceptance.test_seed_flow import wait_available
+from tests.acceptance.test_snapshots import master_sql, wait_snapshot
 from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
@@ -34,6 +35,37 @@ def test_instance_creation_survives_a_server_crash(
     inst = wait_available(stack, "crashdb")
     assert inst["DomainMemberships"][0]["Status"] == "kerberos-enabled"
     rds.delete_db_instance(DBInstanceIdentifier="crashdb", SkipFinalSnapshot=True)
+
+
+def test_snapshots_survive_server_crashes(stack: StackHandle) -> None:
+    rds = stack.client("rds")
+    password = new_password()
+    rds.create_db_instance(
+        DBInstanceIdentifier="crashsnap",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=password,
+    )
+    inst = wait_available(stack, "crashsnap")
+    master_sql(inst, password, "CREATE TABLE t AS SELECT 'committed' AS v")
+    rds.create_db_snapshot(DBSnapshotIdentifier="crash-one", DBInstanceIdentifier="crashsnap")
+    time.sleep(0.2)  # pg_basebackup under way
+    stack.kill()
+    stack.start()
+    wait_snapshot(stack, "crash-one")
+
+    rds.delete_db_instance(DBInstanceIdentifier="crashsnap", FinalDBSnapshotIdentifier="crash-last")
+    time.sleep(0.2)
+    stack.kill()
+    stack.start()
+    wait_snapshot(stack, "crash-last")
+    rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="crashback", DBSnapshotIdentifier="crash-last"
+    )
+    back = wait_available(stack, "crashback")
+    assert master_sql(back, password, "SELECT v FROM t") == "committed"
+    rds.delete_db_instance(DBInstanceIdentifier="crashback", SkipFinalSnapshot=True)
 
 
 def test_running_processes_are_adopted_not_duplicated(

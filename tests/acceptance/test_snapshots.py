@@ -24,14 +24,14 @@ pytestmark = pytest.mark.acceptance
 SOURCE = "snapsrc"
 
 
-def _master(instance: dict[str, Any], password: str, sql: str) -> str:
+def master_sql(instance: dict[str, Any], password: str, sql: str) -> str:
     env = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
     done = psql(env, f"host={instance['Endpoint']['Address']} dbname=postgres user=master", sql)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
-def _wait_snapshot(stack: StackHandle, sid: str) -> dict[str, Any]:
+def wait_snapshot(stack: StackHandle, sid: str) -> dict[str, Any]:
     rds = stack.client("rds")
 
     def available() -> Any:
@@ -61,7 +61,7 @@ def source(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> dict
         DomainIAMRoleName=rds_role,
     )
     inst = wait_available(stack, SOURCE)
-    _master(
+    master_sql(
         inst,
         password,
         f'CREATE USER "carol@{REALM}" WITH LOGIN; GRANT rds_ad TO "carol@{REALM}"; '
@@ -85,11 +85,11 @@ def test_a_restored_snapshot_logs_carol_in_with_kerberos(
     assert made["DBSnapshot"]["SnapshotType"] == "manual"
     status = rds.describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"][0]
     assert status["DBInstanceStatus"] == "backing-up"
-    snap = _wait_snapshot(stack, "snap-one")
+    snap = wait_snapshot(stack, "snap-one")
     assert snap["DBInstanceIdentifier"] == SOURCE and snap["MasterUsername"] == "master"
     assert snap["PercentProgress"] == 100 and "SnapshotCreateTime" in snap
     wait_available(stack, SOURCE)
-    _master(source, source["_master_password"], "INSERT INTO notes VALUES ('after')")
+    master_sql(source, source["_master_password"], "INSERT INTO notes VALUES ('after')")
 
     # The seed's step 5, restoring: the aws CLI, with the directory and the role.
     out = stack.aws(
@@ -122,7 +122,7 @@ def test_a_restored_snapshot_logs_carol_in_with_kerberos(
     assert login.returncode == 0, login.stderr
     assert login.stdout.split() == [f"carol@{REALM}|t", "before"]
     # The master user and its password come from the snapshot, as on RDS.
-    assert _master(restored, source["_master_password"], "SELECT current_user") == "master"
+    assert master_sql(restored, source["_master_password"], "SELECT current_user") == "master"
     _delete_instance(stack, "snaprestored")
 
 
@@ -137,7 +137,7 @@ def test_the_final_snapshot_keeps_the_last_write(stack: StackHandle) -> None:
         MasterUserPassword=password,
     )
     inst = wait_available(stack, "finalsrc")
-    _master(inst, password, "CREATE TABLE t AS SELECT 'last write' AS v")
+    master_sql(inst, password, "CREATE TABLE t AS SELECT 'last write' AS v")
     out = rds.delete_db_instance(
         DBInstanceIdentifier="finalsrc", FinalDBSnapshotIdentifier="finalsrc-final"
     )
@@ -151,13 +151,13 @@ def test_the_final_snapshot_keeps_the_last_write(stack: StackHandle) -> None:
         return False
 
     stack.wait("the instance to be deleted", gone, 120)
-    _wait_snapshot(stack, "finalsrc-final")
+    wait_snapshot(stack, "finalsrc-final")
     rds.restore_db_instance_from_db_snapshot(
         DBInstanceIdentifier="finalback", DBSnapshotIdentifier="finalsrc-final"
     )
     back = wait_available(stack, "finalback")
     assert back["DomainMemberships"] == []
-    assert _master(back, password, "SELECT v FROM t") == "last write"
+    assert master_sql(back, password, "SELECT v FROM t") == "last write"
     _delete_instance(stack, "finalback")
 
 
@@ -166,7 +166,7 @@ def test_deleted_snapshot_is_gone_with_its_files(
 ) -> None:
     rds = stack.client("rds")
     rds.create_db_snapshot(DBSnapshotIdentifier="snap-gone", DBInstanceIdentifier=SOURCE)
-    _wait_snapshot(stack, "snap-gone")
+    wait_snapshot(stack, "snap-gone")
     files = stack.home / "snapshots" / f"{stack.account}-us-east-1-snap-gone"
     assert (files / "base.tar.gz").is_file()
     out = rds.delete_db_snapshot(DBSnapshotIdentifier="snap-gone")
@@ -210,7 +210,7 @@ def test_snapshot_requests_rds_refuses(stack: StackHandle, source: dict[str, Any
         == "InvalidParameterValue"
     )
     rds.create_db_snapshot(DBSnapshotIdentifier="snap-dup", DBInstanceIdentifier=SOURCE)
-    _wait_snapshot(stack, "snap-dup")
+    wait_snapshot(stack, "snap-dup")
     assert _code(create, DBSnapshotIdentifier="SNAP-DUP", DBInstanceIdentifier=SOURCE) == (
         "DBSnapshotAlreadyExists"
     )
@@ -232,11 +232,11 @@ def test_point_in_time_restore_stops_at_the_moment_asked(
     desc = rds.describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"][0]
     assert desc["BackupRetentionPeriod"] == 1 and "LatestRestorableTime" in desc
     password = source["_master_password"]
-    _master(source, password, "CREATE TABLE moments (v text); INSERT INTO moments VALUES ('kept')")
+    master_sql(source, password, "CREATE TABLE moments AS SELECT 'kept' AS v")
     now_sql = "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
-    moment = datetime.fromisoformat(_master(source, password, now_sql)).replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(master_sql(source, password, now_sql)).replace(tzinfo=UTC)
     time.sleep(1.5)
-    _master(source, password, "INSERT INTO moments VALUES ('too late')")
+    master_sql(source, password, "INSERT INTO moments VALUES ('too late')")
 
     out = stack.aws(
         "rds", "restore-db-instance-to-point-in-time",
@@ -246,9 +246,9 @@ def test_point_in_time_restore_stops_at_the_moment_asked(
     )  # fmt: skip
     assert out["DBInstance"]["DBInstanceStatus"] == "creating"
     back = wait_available(stack, "pitrback")
-    assert _master(back, password, "SELECT string_agg(v, ',') FROM moments") == "kept"
-    assert _master(back, password, "SELECT pg_is_in_recovery()") == "f"
-    _master(back, password, "INSERT INTO moments VALUES ('writable')")
+    assert master_sql(back, password, "SELECT string_agg(v, ',') FROM moments") == "kept"
+    assert master_sql(back, password, "SELECT pg_is_in_recovery()") == "f"
+    master_sql(back, password, "INSERT INTO moments VALUES ('writable')")
 
     rds.restore_db_instance_to_point_in_time(
         SourceDBInstanceIdentifier=SOURCE,
@@ -256,7 +256,7 @@ def test_point_in_time_restore_stops_at_the_moment_asked(
         UseLatestRestorableTime=True,
     )
     latest = wait_available(stack, "pitrlatest")
-    rows = _master(latest, password, "SELECT string_agg(v, ',' ORDER BY v) FROM moments")
+    rows = master_sql(latest, password, "SELECT string_agg(v, ',' ORDER BY v) FROM moments")
     assert rows == "kept,too late"
     _delete_instance(stack, "pitrback")
     _delete_instance(stack, "pitrlatest")
