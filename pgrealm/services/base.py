@@ -14,9 +14,17 @@ import string
 
 from pgrealm.store import Store
 
-__all__ = ["Service", "new_id"]
+__all__ = ["Service", "merge_tags", "new_id"]
 
 _HEX = string.digits + "abcdef"
+
+
+def merge_tags(old: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``old`` with ``new`` added, as the services' tag calls do: a key already there takes
+    the new value and keeps its place."""
+    merged = {t["Key"]: t.get("Value", "") for t in old}
+    merged.update({t["Key"]: t.get("Value", "") for t in new})
+    return [{"Key": k, "Value": v} for k, v in merged.items()]
 
 
 def new_id(prefix: str, length: int = 17, alphabet: str = _HEX) -> str:

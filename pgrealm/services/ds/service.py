@@ -20,7 +20,7 @@ from pgrealm.api.errors import ServiceError
 from pgrealm.reconcile.directory import domain_controller_id
 from pgrealm.reconcile.directory_data import DirectoryData, NotFound, PasswordRejected
 from pgrealm.sealing import Sealer
-from pgrealm.services.base import Service, new_id
+from pgrealm.services.base import Service, merge_tags, new_id
 from pgrealm.services.ds.rules import admin_password_problem
 from pgrealm.services.ds.sharing import SharingMixin
 from pgrealm.services.pagination import paginate
@@ -31,6 +31,7 @@ __all__ = ["DirectoryStage", "DsService", "KIND"]
 log = logging.getLogger(__name__)
 
 KIND = "directory"
+_MAX_TAGS = 50  # tags per directory
 
 
 class DirectoryStage(str, Enum):
@@ -257,6 +258,40 @@ class DsService(SharingMixin, Service):
         self.store.update(KIND, ctx.account_id, ctx.region, directory_id, mark)
         self.kick()
         return {"DirectoryId": directory_id}
+
+    # -- tags (Terraform reads and writes a directory's through these) --------------------
+    def add_tags_to_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        def add(doc: Doc) -> None:
+            merged = merge_tags(doc.get("tags", []), params["Tags"])
+            if len(merged) > _MAX_TAGS:
+                raise ServiceError(
+                    "TagLimitExceededException",
+                    f"A directory can have at most {_MAX_TAGS} tags.",
+                )
+            doc["tags"] = merged
+
+        self._change_tags(ctx, params["ResourceId"], add)
+        return {}
+
+    def remove_tags_from_resource(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        keys = set(params["TagKeys"])
+
+        def remove(doc: Doc) -> None:
+            doc["tags"] = [t for t in doc.get("tags", []) if t["Key"] not in keys]
+
+        self._change_tags(ctx, params["ResourceId"], remove)
+        return {}
+
+    def list_tags_for_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        tags = list(self.get_directory(ctx, params["ResourceId"]).get("tags", []))
+        page, token = paginate(tags, params.get("NextToken"), params.get("Limit") or 50, _bad_token)
+        return {"Tags": page, **({"NextToken": token} if token else {})}
+
+    def _change_tags(self, ctx: RequestContext, directory_id: str, change: Any) -> None:
+        self.get_directory(ctx, directory_id)  # EntityDoesNotExistException
+        self.store.update(KIND, ctx.account_id, ctx.region, directory_id, change)
 
     def reset_user_password(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """Only users inside OU=<NETBIOS> (AWS refuses built-in and AWS-reserved accounts);

@@ -13,6 +13,7 @@ from typing import Any
 
 from pgrealm.api.context import RequestContext
 from pgrealm.api.errors import ServiceError
+from pgrealm.services.base import merge_tags
 from pgrealm.services.iam._common import (
     GLOBAL,
     ROLE,
@@ -68,12 +69,6 @@ def role_shape(doc: Doc, listing: bool = False) -> dict[str, Any]:
     return out
 
 
-def _merge_tags(existing: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, str]]:
-    merged = {t["Key"]: t for t in existing}
-    merged.update({t["Key"]: {"Key": t["Key"], "Value": t.get("Value", "")} for t in new})
-    return list(merged.values())
-
-
 class RoleOps(IamBase):
     """Role operations (mixed into IamService)."""
 
@@ -97,7 +92,7 @@ class RoleOps(IamBase):
             "AssumeRolePolicyDocument": _trust_text(params["AssumeRolePolicyDocument"]),
             "Description": params.get("Description"),
             "MaxSessionDuration": params.get("MaxSessionDuration", 3600),
-            "Tags": _merge_tags([], params.get("Tags") or []),
+            "Tags": merge_tags([], params.get("Tags") or []),
             "_attached": [],
             "_inline": {},
         }
@@ -210,6 +205,14 @@ class RoleOps(IamBase):
                 attached.append({"PolicyName": policy_name, "PolicyArn": arn})
         return page(attached, params, "AttachedPolicies")
 
+    def list_instance_profiles_for_role(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """pgrealm has no EC2 instance profiles, so a role is in none; Terraform asks this
+        before it deletes a role."""
+        self._role(ctx.account_id, params["RoleName"])
+        return page([], params, "InstanceProfiles")
+
     # -- inline policies ------------------------------------------------------------
     def put_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         text = _identity_text(params["PolicyDocument"])
@@ -253,7 +256,7 @@ class RoleOps(IamBase):
     # -- tags -----------------------------------------------------------------------
     def tag_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         def change(doc: Doc) -> None:
-            doc["Tags"] = _merge_tags(doc.get("Tags", []), params["Tags"])
+            doc["Tags"] = merge_tags(doc.get("Tags", []), params["Tags"])
             if len(doc["Tags"]) > 50:
                 raise ServiceError(
                     "LimitExceededException", "The number of tags has reached the maximum limit."

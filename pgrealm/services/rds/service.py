@@ -26,6 +26,7 @@ from pgrealm.services.base import Service, new_id
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.services.rds.snapshots import SnapshotsMixin
+from pgrealm.services.rds.tags import TagsMixin
 from pgrealm.store import Doc, Store
 
 __all__ = ["INSTANCE", "InstanceStatus", "RdsService", "SUBNET_GROUP"]
@@ -55,7 +56,7 @@ def _invalid(message: str) -> CommonError:
     return CommonError("InvalidParameterValue", message)
 
 
-class RdsService(SnapshotsMixin, Service):
+class RdsService(SnapshotsMixin, TagsMixin, Service):
     service_name = "rds"
 
     def __init__(
@@ -92,6 +93,7 @@ class RdsService(SnapshotsMixin, Service):
             **_subnet_group_shape(name, params["DBSubnetGroupDescription"], subnets),
             "DBSubnetGroupArn": self._arn(ctx, "subgrp", name),
             "SupportedNetworkTypes": ["IPV4"],
+            "_tags": params.get("Tags", []),  # not in the shape: ListTagsForResource
         }
         if not self.store.insert(SUBNET_GROUP, ctx.account_id, ctx.region, name, group):
             raise ServiceError(
