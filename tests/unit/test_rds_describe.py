@@ -243,3 +243,21 @@ def test_a_marker_that_is_not_ours_is_refused(rds: RdsService, ctx: RequestConte
     with pytest.raises(CommonError) as err:
         rds.describe_db_instances(ctx, {"Marker": "not-a-marker"})
     assert err.value.code == "InvalidParameterValue"
+
+
+def test_filters_select_instances_as_rds_does(rds: RdsService, ctx: RequestContext) -> None:
+    for name in ("alpha", "beta"):
+        create(rds, ctx, name)
+
+    def listed(*filters: tuple[str, list[str]]) -> list[str]:
+        spec = [{"Name": n, "Values": v} for n, v in filters]
+        return names(rds.describe_db_instances(ctx, {"Filters": spec}))
+
+    arn = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:beta"
+    assert listed(("db-instance-id", ["alpha", arn])) == ["alpha", "beta"]
+    assert listed(("db-instance-id", [arn]), ("engine", ["postgres"])) == ["beta"]
+    assert listed(("engine", ["mysql"])) == []
+    assert listed(("domain", ["d-1234567890"])) == []
+    with pytest.raises(CommonError) as err:
+        listed(("colour", ["blue"]))
+    assert err.value.code == "InvalidParameterValue"

@@ -24,6 +24,7 @@ from pgrealm.config import Settings
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, new_id
 from pgrealm.services.rds import rules
+from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.services.rds.snapshots import SnapshotsMixin
 from pgrealm.services.rds.tags import TagsMixin
@@ -36,6 +37,16 @@ log = logging.getLogger(__name__)
 INSTANCE = "db_instance"
 SUBNET_GROUP = "db_subnet_group"
 ENGINE_VERSION = "15.18"
+
+
+# DescribeDBInstances' filters; db-instance-id takes an identifier or an ARN.
+_INSTANCE_FILTERS = {
+    "db-cluster-id": one("DBClusterIdentifier"),
+    "db-instance-id": lambda aws: [aws["DBInstanceIdentifier"], aws["DBInstanceArn"]],
+    "dbi-resource-id": one("DbiResourceId"),
+    "domain": lambda aws: [m["Domain"] for m in aws.get("DomainMemberships") or []],
+    "engine": one("Engine"),
+}
 
 
 class InstanceStatus(str, Enum):
@@ -416,6 +427,8 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
             return {"DBInstances": [_describe(self._instance(ctx, ident))]}
         # With each doc's revision the serializer reuses the XML of unchanged instances.
         docs = self.store.list_revisions(INSTANCE, ctx.account_id, ctx.region)
+        tests = filter_tests(params.get("Filters"), _INSTANCE_FILTERS)
+        docs = [(d, rev) for d, rev in docs if all(test(d["aws"]) for test in tests)]
         out = marker_page(docs, params, "DBInstances")
         out["DBInstances"] = [Revisioned(_describe(d), rev) for d, rev in out["DBInstances"]]
         return out

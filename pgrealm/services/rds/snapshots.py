@@ -22,6 +22,7 @@ from typing import Any
 from pgrealm.api.context import RequestContext
 from pgrealm.api.errors import CommonError, ServiceError
 from pgrealm.services.rds import rules
+from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
 
@@ -32,11 +33,11 @@ log = logging.getLogger(__name__)
 SNAPSHOT = "db_snapshot"
 _INSTANCE = "db_instance"
 _FILTERS = {
-    "db-instance-id": "DBInstanceIdentifier",
-    "db-snapshot-id": "DBSnapshotIdentifier",
-    "dbi-resource-id": "DbiResourceId",
-    "snapshot-type": "SnapshotType",
-    "engine": "Engine",
+    "db-instance-id": one("DBInstanceIdentifier"),
+    "db-snapshot-id": one("DBSnapshotIdentifier"),
+    "dbi-resource-id": one("DbiResourceId"),
+    "snapshot-type": one("SnapshotType"),
+    "engine": one("Engine"),
 }
 
 
@@ -192,23 +193,14 @@ class SnapshotsMixin:
 
 
 def _filter_tests(params: dict[str, Any]) -> list[Callable[[Doc], bool]]:
-    tests: list[Callable[[Doc], bool]] = []
+    tests = filter_tests(params.get("Filters"), _FILTERS)
     if params.get("DBInstanceIdentifier"):
         ident = params["DBInstanceIdentifier"].lower()
         tests.append(lambda aws: aws["DBInstanceIdentifier"] == ident)
     if params.get("SnapshotType"):
         kind = params["SnapshotType"]
         tests.append(lambda aws: aws["SnapshotType"] == kind)
-    for flt in params.get("Filters") or []:
-        field = _FILTERS.get(flt["Name"])
-        if field is None:
-            raise CommonError("InvalidParameterValue", f"Unrecognized filter name: {flt['Name']}")
-        tests.append(_field_in(field, set(flt.get("Values") or [])))
     return tests
-
-
-def _field_in(field: str, values: set[str]) -> Callable[[Doc], bool]:
-    return lambda aws: aws.get(field) in values
 
 
 def describe_snapshot(doc: Doc) -> dict[str, Any]:
