@@ -11,6 +11,9 @@ Steps (each idempotent, observed from the real world):
     postgres.reload           a running server has read the current configuration
     postgres.roles            rds_superuser, rds_ad and the master user exist (password erased)
     hosts.endpoint            the endpoint name resolves to the instance's address
+
+then its automated backups (db_backups.py): the first base backup (backing-up), and every
+few minutes after that.
 """
 
 from __future__ import annotations
@@ -22,12 +25,19 @@ import pwd
 import shutil
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
 from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.reconcile.db_backups import (
+    RUNNING,
+    WAL_ARCHIVE,
+    AutomatedBackups,
+    backup_due,
+    backups_on,
+)
 from pgrealm.reconcile.db_snapshot import snapshot_home
 from pgrealm.reconcile.directory_data import DirectoryData
 from pgrealm.reconcile.runner import Key
@@ -45,13 +55,6 @@ KIND = "db_instance"
 DIRECTORY = "directory"
 SNAPSHOT = "db_snapshot"
 _READY_TIMEOUT = 60.0
-_RECOVERY_TIMEOUT = 600.0
-_RESTORABLE_REFRESH = 300.0  # RDS moves LatestRestorableTime about every 5 minutes
-_BACKUPS = Path("backups")
-_WAL_ARCHIVE = "wal-archive"
-_BASE_BACKUP_EVERY = timedelta(days=1)
-# Statuses of a serving instance: a snapshot (backing-up) is taken from the running server.
-_RUNNING = ("available", "backing-up")
 
 
 class _Ctx:
@@ -77,6 +80,7 @@ class DbInstanceReconciler:
         self.supervisor = supervisor
         self.sealer = sealer
         self.directories = directories
+        self.backups = AutomatedBackups(store, settings.home / "instances")
 
     def pending(self) -> list[Key]:
         """Instances with work to do: settled, healthy ones cost no worker."""
@@ -93,14 +97,10 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return False
-        return status not in _RUNNING or not running or _backup_due(doc)
+        return status not in RUNNING or not running or backup_due(doc)
 
     def home(self, doc: Doc) -> Path:
         return self.settings.home / "instances" / _account_region_id(doc)
-
-    def _home_of(self, key: Key | list[str]) -> Path:
-        account, region, ident = key
-        return self.settings.home / "instances" / f"{account}-{region}-{ident}"
 
     def spec(self, doc: Doc) -> postgres.PgSpec:
         home = self.home(doc)
@@ -112,17 +112,9 @@ class DbInstanceReconciler:
             os_user=self.settings.pg_os_user,
             realm=realm,
             keytab=home / "krb5.keytab" if realm else None,
-            wal_archive=home / _WAL_ARCHIVE if _backups_on(doc) else None,
-            recovery=self._recovery(doc),
+            wal_archive=home / WAL_ARCHIVE if backups_on(doc) else None,
+            recovery=self.backups.recovery(doc),
         )
-
-    def _recovery(self, doc: Doc) -> postgres.Recovery | None:
-        """What a point-in-time restore replays, until its server has been promoted."""
-        point = doc.get("restore_point")
-        if point is None or doc.get("recovered"):
-            return None
-        archive = self._home_of(point["source"]) / _WAL_ARCHIVE
-        return postgres.Recovery(archive=archive, target_time=point["time"])
 
     def _realm(self, doc: Doc) -> str | None:
         members = doc["aws"].get("DomainMemberships") or []
@@ -138,9 +130,9 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return
-        if status in _RUNNING and self._healthy(doc):
-            if _backup_due(doc):
-                self._automated_backup(key, doc)
+        if status in RUNNING and self._healthy(doc):
+            if backup_due(doc):
+                self.backups.run(key, doc, self.spec(doc))
             return
         ctx = _Ctx(key, doc, self.spec(doc))
         try:
@@ -150,15 +142,15 @@ class DbInstanceReconciler:
         except (EngineError, ReconcileError) as exc:
             self._record_failure(key, doc, exc)
             return
-        if not _backups_on(doc):  # as on RDS, retention 0 deletes the automated backups
-            _drop_backups(ctx.spec.home)
+        if not backups_on(doc):
+            self.backups.drop(ctx.spec.home)
         # A new instance's first automated backup: creating -> backing-up -> available.
-        first_backup = _backups_on(doc) and not doc.get("restorable_since")
+        first_backup = backups_on(doc) and not doc.get("restorable_since")
         status = "backing-up" if first_backup else "available"
         self.store.update(KIND, *key, lambda d: _mark_available(d, status))
         log.info("db instance %s: %s", key[2], status)
         if first_backup:
-            self._automated_backup(key, doc)
+            self.backups.run(key, doc, ctx.spec)
 
     def _healthy(self, doc: Doc) -> bool:
         return self.supervisor.running(_process_name(doc)) is not None
@@ -205,7 +197,11 @@ class DbInstanceReconciler:
                 self._write_config,
             ),
             Step("supervisor.postmaster", self._serving, self._run_postmaster),
-            Step("postgres.recovered", lambda c: self._recovery(c.doc) is None, self._promoted),
+            Step(
+                "postgres.recovered",
+                lambda c: self.backups.recovery(c.doc) is None,
+                self._promoted,
+            ),
             Step(
                 "postgres.reload",
                 lambda c: c.doc.get("loaded_hash") == _config_hash(c.spec),
@@ -261,63 +257,20 @@ class DbInstanceReconciler:
             postgres.init_cluster(ctx.spec)
 
     def _base_for(self, source_key: list[str], target: datetime) -> Path:
-        """The source's newest base backup before ``target``, once its WAL up to now is in
-        its archive."""
         source = self.store.get(KIND, *source_key)
-        usable = [
-            path
-            for stamp, path in postgres.base_backups(self._home_of(source_key) / _BACKUPS)
-            if stamp <= target
-        ]
-        if source is None or not usable:
-            raise ReconcileError(
-                f"no automated backup of {source_key[2]} reaches back to {target.isoformat()}"
-            )
-        if self._healthy(source):
-            postgres.archive_now(self.spec(source))
-        return usable[-1]
+        if source is None:
+            raise ReconcileError(f"DB instance {source_key[2]} and its backups are gone")
+        running = self.spec(source) if self._healthy(source) else None
+        return self.backups.base_for(source_key, target, running)
 
     def _promoted(self, ctx: _Ctx) -> None:
-        """Wait for the replay to reach its target; then the instance's config drops it."""
-        deadline = time.monotonic() + _RECOVERY_TIMEOUT
-        while postgres.in_recovery(ctx.spec):
-            if time.monotonic() > deadline:
-                raise ReconcileError("the point-in-time restore did not finish replaying WAL")
-            time.sleep(0.2)
+        """Once the replay has reached its target, the instance's config drops it."""
+        self.backups.wait_promoted(ctx.spec)
         ctx.doc["recovered"] = True
         self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("recovered", True))
         ctx.spec = self.spec(ctx.doc)
         self._write_config(ctx)
         self._reload(ctx)
-
-    # -- automated backups ------------------------------------------------------------------
-    def _automated_backup(self, key: Key, doc: Doc) -> None:
-        """Automated backups, checked every few minutes: a base backup when there is none
-        or the newest is a day old (backing-up, as RDS shows it), what the retention period
-        no longer needs dropped, and LatestRestorableTime brought up to date."""
-        spec = self.spec(doc)
-        root = spec.home / _BACKUPS
-        newest = max((t for t, _ in postgres.base_backups(root)), default=None)
-        now = datetime.now(UTC)
-        due = newest is None or now - newest > _BASE_BACKUP_EVERY
-        if due and not postgres.archiving(spec):  # made before pgrealm archived WAL
-            self.store.update(KIND, *key, _archiving_at_reboot)
-            self.store.update(KIND, *key, _backed_up)
-            return
-        if due:
-            self.store.update(KIND, *key, _backing_up)
-        try:
-            if due:
-                stamp = postgres.take_base_backup(spec, root)
-                log.info("db instance %s: base backup at %s", key[2], stamp.isoformat())
-            retention = int(doc["aws"]["BackupRetentionPeriod"])
-            since = postgres.prune(spec, root, retention, now)
-            latest = postgres.latest_restorable(spec)
-            self.store.update(KIND, *key, lambda d: _restorable(d, latest, since))
-        finally:
-            # Only what this made backing-up (a user's snapshot may be under way).
-            if due or not doc.get("restorable_since"):
-                self.store.update(KIND, *key, _backed_up)  # restorable before available
 
     def _directory(self, doc: Doc) -> Doc:
         directory = self.store.get(DIRECTORY, *doc["directory"])
@@ -419,7 +372,7 @@ class DbInstanceReconciler:
 
     # -- deletion ----------------------------------------------------------------------------
     def _delete(self, key: Key, doc: Doc) -> None:
-        if self._final_snapshot_pending(doc) or self._restoring_from(key):
+        if self._final_snapshot_pending(doc) or self.backups.restoring_from(key):
             return  # its final snapshot, or a restore from its backups, first; next pass
         self.supervisor.stop(_process_name(doc), forget=True)
         hosts.unpublish(
@@ -443,14 +396,6 @@ class DbInstanceReconciler:
         )
         self.store.delete(KIND, *key)
         log.info("db instance %s: deleted", key[2])
-
-    def _restoring_from(self, key: Key) -> bool:
-        """A point-in-time restore from this instance's backups has not finished yet."""
-        return any(
-            (d.get("restore_point") or {}).get("source") == list(key) and not d.get("recovered")
-            for d in self.store.list(KIND, key[0], key[1])
-            if d["desired"] == "present" and d["aws"]["DBInstanceStatus"] != "failed"
-        )
 
     def _final_snapshot_pending(self, doc: Doc) -> bool:
         final = doc.get("final_snapshot")
@@ -479,48 +424,6 @@ def _user_exists(name: str) -> bool:
     except KeyError:
         return False
     return True
-
-
-def _backups_on(doc: Doc) -> bool:
-    return int(doc["aws"].get("BackupRetentionPeriod") or 0) > 0
-
-
-def _backup_due(doc: Doc) -> bool:
-    """The base backup is missing, or LatestRestorableTime is due for a refresh."""
-    if not _backups_on(doc) or doc.get("archiving") == "pending-reboot":
-        return False
-    if doc["aws"]["DBInstanceStatus"] not in _RUNNING or not doc.get("roles_bootstrapped"):
-        return False
-    checked = float(doc.get("restorable_checked", 0))
-    return not doc.get("restorable_since") or time.time() - checked > _RESTORABLE_REFRESH
-
-
-def _restorable(doc: Doc, latest: datetime | None, since: datetime | None = None) -> None:
-    if since is not None:
-        doc["restorable_since"] = since.isoformat()
-    if latest is not None:
-        doc["aws"]["LatestRestorableTime"] = latest.isoformat()
-    doc["restorable_checked"] = time.time()
-
-
-def _drop_backups(home: Path) -> None:
-    for path in (home / _BACKUPS, home / _WAL_ARCHIVE):
-        if path.exists():
-            shutil.rmtree(path)
-
-
-def _archiving_at_reboot(doc: Doc) -> None:
-    doc["archiving"] = "pending-reboot"
-
-
-def _backing_up(doc: Doc) -> None:
-    if doc["aws"]["DBInstanceStatus"] == "available":
-        doc["aws"]["DBInstanceStatus"] = "backing-up"
-
-
-def _backed_up(doc: Doc) -> None:
-    if doc["aws"]["DBInstanceStatus"] == "backing-up":
-        doc["aws"]["DBInstanceStatus"] = "available"
 
 
 def _config_hash(spec: postgres.PgSpec) -> str:

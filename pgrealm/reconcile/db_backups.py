@@ -1,0 +1,165 @@
+"""Automated backups of DB instances, and the point-in-time restores made from them.
+
+An instance with BackupRetentionPeriod > 0 archives its WAL into ``<home>/wal-archive``
+and keeps base backups in ``<home>/backups`` (see
+:mod:`pgrealm.engines.postgres.pitr`). Every few minutes, for each such instance:
+
+    a base backup when there is none, or the newest is a day old   (backing-up, as RDS)
+    what the retention period no longer needs dropped, with its WAL
+    LatestRestorableTime brought up to date
+
+A point-in-time restore is a new instance whose cluster comes from the source's newest
+base backup before the target, and which replays the source's archive up to it.
+
+State kept in the instance's document: ``restorable_since`` (the oldest base backup,
+the earliest restorable moment), ``restorable_checked`` (wall time of the last pass),
+``archiving: pending-reboot`` (made before pgrealm archived WAL: archive_mode waits for
+a restart), and for a restored instance ``restore_point`` / ``recovered``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pgrealm.engines import postgres
+from pgrealm.errors import ReconcileError
+from pgrealm.reconcile.runner import Key
+from pgrealm.store import Doc, Store
+
+__all__ = ["AutomatedBackups", "backup_due", "backups_on"]
+
+log = logging.getLogger(__name__)
+
+KIND = "db_instance"
+BACKUPS = Path("backups")
+WAL_ARCHIVE = "wal-archive"
+RUNNING = ("available", "backing-up")  # statuses of a serving instance
+_REFRESH = 300.0  # RDS moves LatestRestorableTime about every 5 minutes
+_BASE_BACKUP_EVERY = timedelta(days=1)
+_RECOVERY_TIMEOUT = 600.0
+
+
+def backups_on(doc: Doc) -> bool:
+    return int(doc["aws"].get("BackupRetentionPeriod") or 0) > 0
+
+
+def backup_due(doc: Doc) -> bool:
+    """The first base backup is missing, or the periodic pass is due."""
+    if not backups_on(doc) or doc.get("archiving") == "pending-reboot":
+        return False
+    if doc["aws"]["DBInstanceStatus"] not in RUNNING or not doc.get("roles_bootstrapped"):
+        return False
+    checked = float(doc.get("restorable_checked", 0))
+    return not doc.get("restorable_since") or time.time() - checked > _REFRESH
+
+
+class AutomatedBackups:
+    """The automated-backup side of the db-instance reconciler."""
+
+    def __init__(self, store: Store, instances_root: Path) -> None:
+        self.store = store
+        self.instances_root = instances_root
+
+    def home_of(self, key: Key | list[str]) -> Path:
+        account, region, ident = key
+        return self.instances_root / f"{account}-{region}-{ident}"
+
+    def recovery(self, doc: Doc) -> postgres.Recovery | None:
+        """What a point-in-time restore replays, until its server has been promoted."""
+        point = doc.get("restore_point")
+        if point is None or doc.get("recovered"):
+            return None
+        archive = self.home_of(point["source"]) / WAL_ARCHIVE
+        return postgres.Recovery(archive=archive, target_time=point["time"])
+
+    def run(self, key: Key, doc: Doc, spec: postgres.PgSpec) -> None:
+        """One pass over ``doc``'s automated backups (the module docstring's list)."""
+        root = spec.home / BACKUPS
+        newest = max((t for t, _ in postgres.base_backups(root)), default=None)
+        now = datetime.now(UTC)
+        due = newest is None or now - newest > _BASE_BACKUP_EVERY
+        if due and not postgres.archiving(spec):  # made before pgrealm archived WAL
+            self.store.update(KIND, *key, _archiving_at_reboot)
+            self.store.update(KIND, *key, _backed_up)
+            return
+        if due:
+            self.store.update(KIND, *key, _backing_up)
+        try:
+            if due:
+                stamp = postgres.take_base_backup(spec, root)
+                log.info("db instance %s: base backup at %s", key[2], stamp.isoformat())
+            since = postgres.prune(spec, root, int(doc["aws"]["BackupRetentionPeriod"]), now)
+            latest = postgres.latest_restorable(spec)
+            self.store.update(KIND, *key, lambda d: _restorable(d, latest, since))
+        finally:
+            # Only what this made backing-up (a user's snapshot may be under way).
+            if due or not doc.get("restorable_since"):
+                self.store.update(KIND, *key, _backed_up)  # restorable before available
+
+    def base_for(
+        self, source_key: list[str], target: datetime, source_spec: postgres.PgSpec | None
+    ) -> Path:
+        """The source's newest base backup before ``target``. With the spec of a running
+        source, its WAL up to now is archived first."""
+        usable = [
+            path
+            for stamp, path in postgres.base_backups(self.home_of(source_key) / BACKUPS)
+            if stamp <= target
+        ]
+        if not usable:
+            raise ReconcileError(
+                f"no automated backup of {source_key[2]} reaches back to {target.isoformat()}"
+            )
+        if source_spec is not None:
+            postgres.archive_now(source_spec)
+        return usable[-1]
+
+    @staticmethod
+    def wait_promoted(spec: postgres.PgSpec) -> None:
+        """Until the replay has reached its target and the server left recovery."""
+        deadline = time.monotonic() + _RECOVERY_TIMEOUT
+        while postgres.in_recovery(spec):
+            if time.monotonic() > deadline:
+                raise ReconcileError("the point-in-time restore did not finish replaying WAL")
+            time.sleep(0.2)
+
+    def restoring_from(self, key: Key) -> bool:
+        """A point-in-time restore from this instance's backups has not finished yet."""
+        return any(
+            (d.get("restore_point") or {}).get("source") == list(key) and not d.get("recovered")
+            for d in self.store.list(KIND, key[0], key[1])
+            if d["desired"] == "present" and d["aws"]["DBInstanceStatus"] != "failed"
+        )
+
+    @staticmethod
+    def drop(home: Path) -> None:
+        """Retention 0 deletes the automated backups, as on RDS."""
+        for path in (home / BACKUPS, home / WAL_ARCHIVE):
+            if path.exists():
+                shutil.rmtree(path)
+
+
+def _restorable(doc: Doc, latest: datetime | None, since: datetime | None) -> None:
+    if since is not None:
+        doc["restorable_since"] = since.isoformat()
+    if latest is not None:
+        doc["aws"]["LatestRestorableTime"] = latest.isoformat()
+    doc["restorable_checked"] = time.time()
+
+
+def _archiving_at_reboot(doc: Doc) -> None:
+    doc["archiving"] = "pending-reboot"
+
+
+def _backing_up(doc: Doc) -> None:
+    if doc["aws"]["DBInstanceStatus"] == "available":
+        doc["aws"]["DBInstanceStatus"] = "backing-up"
+
+
+def _backed_up(doc: Doc) -> None:
+    if doc["aws"]["DBInstanceStatus"] == "backing-up":
+        doc["aws"]["DBInstanceStatus"] = "available"
