@@ -117,7 +117,7 @@ class DbInstanceReconciler:
         )
 
     def _realm(self, doc: Doc) -> str | None:
-        members = doc["aws"].get("DomainMemberships") or []
+        members = [m for m in doc["aws"].get("DomainMemberships") or [] if not _leaving(m)]
         return str(members[0]["FQDN"]).upper() if members else None
 
     def reconcile(self, key: Key) -> None:
@@ -182,6 +182,10 @@ class DbInstanceReconciler:
         ]
         if self._realm(doc):
             steps.append(Step("samba.service_keytab", self._keytab_done, self._export_keytab))
+        elif any(_leaving(m) for m in doc["aws"].get("DomainMemberships") or []):
+            steps.append(
+                Step("samba.left_domain", lambda c: not c.doc.get("keytab_for"), self._leave)
+            )
         steps += [
             Step(
                 "postgres.initdb",
@@ -271,6 +275,23 @@ class DbInstanceReconciler:
         ctx.spec = self.spec(ctx.doc)
         self._write_config(ctx)
         self._reload(ctx)
+
+    def _leave(self, ctx: _Ctx) -> None:
+        """modify-db-instance --disable-domain: its service account and keytab go."""
+        self._remove_service_account(ctx.key, ctx.doc)
+        (ctx.spec.home / "krb5.keytab").unlink(missing_ok=True)
+        ctx.doc.pop("keytab_for", None)
+        self.store.update(KIND, *ctx.key, lambda d: d.pop("keytab_for", None))
+
+    def _remove_service_account(self, key: Key, doc: Doc) -> None:
+        directory = self.store.get(DIRECTORY, *doc["directory"]) if doc.get("directory") else None
+        if directory is None or directory["desired"] != "present":
+            return
+        try:
+            # The service account is a computer account: its name ends in "$".
+            samba.delete_user(self.directories.dc(directory), _service_account(doc).upper() + "$")
+        except EngineError as exc:
+            log.warning("db instance %s: service account not removed: %s", key[2], exc)
 
     def _directory(self, doc: Doc) -> Doc:
         directory = self.store.get(DIRECTORY, *doc["directory"])
@@ -379,15 +400,7 @@ class DbInstanceReconciler:
             self.settings.hosts_file, str(self.settings.home), doc["aws"]["Endpoint"]["Address"]
         )
         if doc.get("keytab_for"):
-            directory = self.store.get(DIRECTORY, *doc["directory"])
-            if directory is not None and directory["desired"] == "present":
-                try:
-                    # The service account is a computer account: its name ends in "$".
-                    samba.delete_user(
-                        self.directories.dc(directory), _service_account(doc).upper() + "$"
-                    )
-                except EngineError as exc:
-                    log.warning("db instance %s: service account not removed: %s", key[2], exc)
+            self._remove_service_account(key, doc)
         home = self.home(doc)
         if home.exists():  # an error keeps the record: the next pass tries again
             shutil.rmtree(home)
@@ -426,6 +439,10 @@ def _user_exists(name: str) -> bool:
     return True
 
 
+def _leaving(member: Doc) -> bool:
+    return bool(member.get("Status") == "removing")
+
+
 def _config_hash(spec: postgres.PgSpec) -> str:
     text = postgres.render_conf(spec) + postgres.render_hba(spec) + postgres.render_krb5_conf(spec)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -435,7 +452,10 @@ def _mark_available(doc: Doc, status: str = "available") -> None:
     aws = doc["aws"]
     aws["DBInstanceStatus"] = status
     aws.setdefault("InstanceCreateTime", time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
-    for member in aws.get("DomainMemberships", []):
+    aws["DomainMemberships"] = [m for m in aws.get("DomainMemberships", []) if not _leaving(m)]
+    for member in aws["DomainMemberships"]:
         member["Status"] = "kerberos-enabled"
+    if not aws["DomainMemberships"]:
+        doc["directory"] = None  # delete-directory no longer counts it
     doc.pop("attempts", None)
     doc.pop("status_reason", None)

@@ -278,3 +278,41 @@ def test_a_killed_postmaster_comes_back_with_its_data(
     stack.wait("the instance to answer again, alice's role intact", back, 60)
     new = [d for d in Store(stack.home / "state.db").list("process") if d["name"] == proc["name"]]
     assert int(new[0]["pid"]) != int(proc["pid"])
+
+
+def test_an_instance_leaves_its_directory(
+    stack: StackHandle, directory: dict[str, Any], rds_role: str, kerberos: dict[str, str]
+) -> None:
+    """modify-db-instance --disable-domain: Kerberos logins stop, passwords still work."""
+    rds, did = stack.client("rds"), directory["DirectoryId"]
+    password, dave_pw = new_password(), new_password()
+    rds.create_db_instance(
+        DBInstanceIdentifier="leaver",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=password,
+        BackupRetentionPeriod=0,
+        Domain=did,
+        DomainIAMRoleName=rds_role,
+    )
+    host = wait_available(stack, "leaver")["Endpoint"]["Address"]
+    stack.client("ds-data").create_user(DirectoryId=did, SAMAccountName="dave")
+    stack.client("ds").reset_user_password(DirectoryId=did, UserName="dave", NewPassword=dave_pw)
+    master = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
+    sql = f'CREATE USER "dave@{REALM}" WITH LOGIN; GRANT rds_ad TO "dave@{REALM}"'
+    assert psql(master, f"host={host} dbname=postgres user=master", sql).returncode == 0
+    assert kinit(kerberos, f"dave@{REALM}", dave_pw).returncode == 0
+    dave = f"host={host} dbname=postgres user=dave@{REALM}"
+    assert psql(kerberos, dave, "SELECT 1").stdout.strip() == "1"
+
+    out = stack.aws(
+        "rds", "modify-db-instance", "--db-instance-identifier", "leaver", "--disable-domain"
+    )
+    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "removing"
+    left = wait_available(stack, "leaver")
+    assert left["DomainMemberships"] == []
+    refused = psql({**kerberos, "PGPASSWORD": "not-dave"}, dave, "SELECT 1")
+    assert refused.returncode != 0 and "password authentication failed" in refused.stderr
+    assert psql(master, f"host={host} dbname=postgres user=master", "SELECT 1").returncode == 0
+    rds.delete_db_instance(DBInstanceIdentifier="leaver", SkipFinalSnapshot=True)

@@ -6,7 +6,8 @@ db-instance reconciler makes it real. Status transitions allowed:
     creating -> available | failed;  available -> modifying | rebooting -> available
     available -> backing-up -> available   (a DB snapshot, see snapshots.py)
     any -> deleting -> (gone)              (after the final snapshot, if one was asked for)
-Domain membership: joining -> kerberos-enabled | failed;  removing -> (gone)
+Domain membership: joining -> kerberos-enabled | failed;
+    removing (modify-db-instance --disable-domain) -> (gone)
 """
 
 from __future__ import annotations
@@ -484,6 +485,13 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
         ident = params["DBInstanceIdentifier"].lower()
         doc = self._instance(ctx, ident)
         changes: Doc = {}
+        if params.get("DisableDomain"):
+            if params.get("Domain"):
+                raise CommonError(
+                    "InvalidParameterCombination",
+                    "You can't specify both Domain and DisableDomain.",
+                )
+            changes["leave"] = True
         if params.get("Domain") or params.get("DomainIAMRoleName"):
             changes["membership"] = self._domain_membership(ctx, params)
             changes["directory"] = self._directory_key(ctx, params["Domain"])
@@ -510,8 +518,10 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
             if "sealed" in changes:
                 d["sealed_master_password"] = changes["sealed"]
                 d["roles_bootstrapped"] = False
+            if "leave" in changes:  # the reconciler removes its service account, then it
+                for member in d["aws"].get("DomainMemberships", []):
+                    member["Status"] = "removing"
             if "retention" in changes:
-                # Turning automated backups on starts WAL archiving at the next restart.
                 d["aws"]["BackupRetentionPeriod"] = changes["retention"]
                 if not changes["retention"]:
                     d.pop("restorable_since", None)
