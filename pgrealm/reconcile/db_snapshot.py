@@ -66,7 +66,9 @@ class DbSnapshotReconciler:
     def _take(self, key: Key, doc: Doc) -> None:
         dest = snapshot_home(self.settings, key)
         try:
-            if not dest.exists():
+            if not dest.exists() and doc.get("copy_of"):
+                self._copy(doc["copy_of"], dest)
+            elif not dest.exists():
                 source = self.store.get(INSTANCE, *_source_key(doc))
                 if source is None:
                     raise ReconcileError(f"DB instance {doc['source'][2]} no longer exists")
@@ -77,18 +79,21 @@ class DbSnapshotReconciler:
         stamp = datetime.now(UTC).isoformat()
 
         def taken(d: Doc) -> None:
-            d["aws"].update(
-                Status="available",
-                PercentProgress=100,
-                SnapshotCreateTime=stamp,
-                OriginalSnapshotCreateTime=stamp,
-            )
+            d["aws"].update(Status="available", PercentProgress=100, SnapshotCreateTime=stamp)
+            d["aws"].setdefault("OriginalSnapshotCreateTime", stamp)  # a copy keeps its source's
             d.pop("attempts", None)
 
         # The instance first: once the snapshot shows available, its instance is too.
-        self.store.update(INSTANCE, *_source_key(doc), _done_backing_up)
+        if not doc.get("copy_of"):
+            self.store.update(INSTANCE, *_source_key(doc), _done_backing_up)
         self.store.update(KIND, *key, taken)
         log.info("db snapshot %s: available (%d bytes)", key[2], _size(dest))
+
+    def _copy(self, source_key: list[str], dest: Path) -> None:
+        source = snapshot_home(self.settings, source_key)
+        if not source.exists():
+            raise ReconcileError(f"DB snapshot {source_key[2]} is gone; it cannot be copied")
+        postgres.copy_snapshot(source, dest, self.settings.pg_os_user)
 
     def _record_failure(self, key: Key, doc: Doc, exc: Exception) -> None:
         attempts = int(doc.get("attempts", 0)) + 1
@@ -102,7 +107,8 @@ class DbSnapshotReconciler:
 
         self.store.update(KIND, *key, fail)
         if attempts >= _ATTEMPTS and not final:
-            self.store.update(INSTANCE, *_source_key(doc), _done_backing_up)
+            if not doc.get("copy_of"):
+                self.store.update(INSTANCE, *_source_key(doc), _done_backing_up)
             return
         raise exc  # the runner retries with backoff
 

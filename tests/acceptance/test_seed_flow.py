@@ -285,7 +285,7 @@ def test_an_instance_leaves_its_directory(
 ) -> None:
     """modify-db-instance --disable-domain: Kerberos logins stop, passwords still work."""
     rds, did = stack.client("rds"), directory["DirectoryId"]
-    password, dave_pw = new_password(), new_password()
+    password, leo_pw = new_password(), new_password()
     rds.create_db_instance(
         DBInstanceIdentifier="leaver",
         DBInstanceClass="db.t3.micro",
@@ -297,14 +297,14 @@ def test_an_instance_leaves_its_directory(
         DomainIAMRoleName=rds_role,
     )
     host = wait_available(stack, "leaver")["Endpoint"]["Address"]
-    stack.client("ds-data").create_user(DirectoryId=did, SAMAccountName="dave")
-    stack.client("ds").reset_user_password(DirectoryId=did, UserName="dave", NewPassword=dave_pw)
+    stack.client("ds-data").create_user(DirectoryId=did, SAMAccountName="leo")
+    stack.client("ds").reset_user_password(DirectoryId=did, UserName="leo", NewPassword=leo_pw)
     master = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
-    sql = f'CREATE USER "dave@{REALM}" WITH LOGIN; GRANT rds_ad TO "dave@{REALM}"'
+    sql = f'CREATE USER "leo@{REALM}" WITH LOGIN; GRANT rds_ad TO "leo@{REALM}"'
     assert psql(master, f"host={host} dbname=postgres user=master", sql).returncode == 0
-    assert kinit(kerberos, f"dave@{REALM}", dave_pw).returncode == 0
-    dave = f"host={host} dbname=postgres user=dave@{REALM}"
-    assert psql(kerberos, dave, "SELECT 1").stdout.strip() == "1"
+    assert kinit(kerberos, f"leo@{REALM}", leo_pw).returncode == 0
+    leo = f"host={host} dbname=postgres user=leo@{REALM}"
+    assert psql(kerberos, leo, "SELECT 1").stdout.strip() == "1"
 
     out = stack.aws(
         "rds", "modify-db-instance", "--db-instance-identifier", "leaver", "--disable-domain"
@@ -312,7 +312,7 @@ def test_an_instance_leaves_its_directory(
     assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "removing"
     left = wait_available(stack, "leaver")
     assert left["DomainMemberships"] == []
-    refused = psql({**kerberos, "PGPASSWORD": "not-dave"}, dave, "SELECT 1")
+    refused = psql({**kerberos, "PGPASSWORD": "not-leo"}, leo, "SELECT 1")
     assert refused.returncode != 0 and "password authentication failed" in refused.stderr
     assert psql(master, f"host={host} dbname=postgres user=master", "SELECT 1").returncode == 0
     rds.delete_db_instance(DBInstanceIdentifier="leaver", SkipFinalSnapshot=True)

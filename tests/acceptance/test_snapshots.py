@@ -49,7 +49,7 @@ def _delete_instance(stack: StackHandle, ident: str) -> None:
 
 @pytest.fixture(scope="module")
 def source(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> dict[str, Any]:
-    """A Kerberos-enabled instance with carol's login and a table holding one row."""
+    """A Kerberos-enabled instance with rita's login and a table holding one row."""
     password = new_password()
     stack.client("rds").create_db_instance(
         DBInstanceIdentifier=SOURCE,
@@ -64,15 +64,15 @@ def source(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> dict
     master_sql(
         inst,
         password,
-        f'CREATE USER "carol@{REALM}" WITH LOGIN; GRANT rds_ad TO "carol@{REALM}"; '
+        f'CREATE USER "rita@{REALM}" WITH LOGIN; GRANT rds_ad TO "rita@{REALM}"; '
         "CREATE TABLE notes (v text); INSERT INTO notes VALUES ('before');"
-        f'GRANT SELECT ON notes TO "carol@{REALM}";',
+        f'GRANT SELECT ON notes TO "rita@{REALM}";',
     )
     inst["_master_password"] = password
     return inst
 
 
-def test_a_restored_snapshot_logs_carol_in_with_kerberos(
+def test_a_restored_snapshot_logs_rita_in_with_kerberos(
     stack: StackHandle,
     source: dict[str, Any],
     directory: dict[str, Any],
@@ -104,23 +104,21 @@ def test_a_restored_snapshot_logs_carol_in_with_kerberos(
     assert restored["DomainMemberships"][0]["Status"] == "kerberos-enabled"
     assert restored["Endpoint"]["Address"] != source["Endpoint"]["Address"]
 
-    carol_pw = new_password()
-    stack.client("ds-data").create_user(
-        DirectoryId=directory["DirectoryId"], SAMAccountName="carol"
-    )
+    rita_pw = new_password()
+    stack.client("ds-data").create_user(DirectoryId=directory["DirectoryId"], SAMAccountName="rita")
     stack.client("ds").reset_user_password(
-        DirectoryId=directory["DirectoryId"], UserName="carol", NewPassword=carol_pw
+        DirectoryId=directory["DirectoryId"], UserName="rita", NewPassword=rita_pw
     )
-    assert kinit(kerberos, f"carol@{REALM}", carol_pw).returncode == 0
+    assert kinit(kerberos, f"rita@{REALM}", rita_pw).returncode == 0
     host = restored["Endpoint"]["Address"]
     login = psql(
         kerberos,
-        f"host={host} dbname=postgres user=carol@{REALM}",
+        f"host={host} dbname=postgres user=rita@{REALM}",
         "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid();"
         "SELECT string_agg(v, ',') FROM notes",
     )
     assert login.returncode == 0, login.stderr
-    assert login.stdout.split() == [f"carol@{REALM}|t", "before"]
+    assert login.stdout.split() == [f"rita@{REALM}|t", "before"]
     # The master user and its password come from the snapshot, as on RDS.
     assert master_sql(restored, source["_master_password"], "SELECT current_user") == "master"
     _delete_instance(stack, "snaprestored")
@@ -305,3 +303,31 @@ def test_point_in_time_requests_rds_refuses(stack: StackHandle, source: dict[str
         60,
     )
     _delete_instance(stack, "nobackups")
+
+
+def test_a_copy_outlives_its_source_snapshot(stack: StackHandle, source: dict[str, Any]) -> None:
+    rds = stack.client("rds")
+    rds.create_db_snapshot(
+        DBSnapshotIdentifier="snap-orig",
+        DBInstanceIdentifier=SOURCE,
+        Tags=[{"Key": "kept", "Value": "yes"}],
+    )
+    orig = wait_snapshot(stack, "snap-orig")
+    out = stack.aws(
+        "rds", "copy-db-snapshot",
+        "--source-db-snapshot-identifier", orig["DBSnapshotArn"],
+        "--target-db-snapshot-identifier", "snap-copy", "--copy-tags",
+    )  # fmt: skip
+    assert out["DBSnapshot"]["Status"] == "creating"
+    copy = wait_snapshot(stack, "snap-copy")
+    assert copy["SourceDBSnapshotIdentifier"] == orig["DBSnapshotArn"]
+    assert copy["OriginalSnapshotCreateTime"] == orig["SnapshotCreateTime"]
+    assert copy["TagList"] == [{"Key": "kept", "Value": "yes"}]
+    rds.delete_db_snapshot(DBSnapshotIdentifier="snap-orig")
+    rds.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="copyback", DBSnapshotIdentifier="snap-copy"
+    )
+    back = wait_available(stack, "copyback")
+    assert master_sql(back, source["_master_password"], "SELECT count(*) > 0 FROM notes") == "t"
+    _delete_instance(stack, "copyback")
+    rds.delete_db_snapshot(DBSnapshotIdentifier="snap-copy")

@@ -52,7 +52,7 @@ from pgrealm.engines.postgres.roles import (
     set_master_password,
 )
 from pgrealm.engines.postgres.scram import scram_verifier, verify_password
-from pgrealm.engines.postgres.snapshot import restore_cluster, take_snapshot
+from pgrealm.engines.postgres.snapshot import copy_snapshot, restore_cluster, take_snapshot
 from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec, Recovery
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "as_user",
     "base_backups",
     "bootstrap_roles",
+    "copy_snapshot",
     "ensure_database",
     "ensure_layout",
     "ensure_os_user",

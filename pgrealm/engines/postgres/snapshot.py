@@ -20,11 +20,17 @@ from pathlib import Path
 
 from pgrealm.engines import _exec
 from pgrealm.engines.postgres.initdb import ensure_layout, write_config
-from pgrealm.engines.postgres.osuser import as_user, check_traversable, ensure_owned_dir, tool_env
+from pgrealm.engines.postgres.osuser import (
+    as_user,
+    check_traversable,
+    ensure_os_user,
+    ensure_owned_dir,
+    tool_env,
+)
 from pgrealm.engines.postgres.postmaster import is_ready
 from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec, bin_path, data_dir, socket_dir
 
-__all__ = ["restore_cluster", "take_snapshot"]
+__all__ = ["copy_snapshot", "restore_cluster", "take_snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,18 @@ def take_snapshot(spec: PgSpec, dest: Path) -> None:
         log.info("%s is not running: copying its data directory as it lies", spec.home)
         argv = ["tar", "-czf", str(staging / BASE), "-C", str(data_dir(spec)), "."]
     _run_as(spec, argv)
+    staging.rename(dest)
+
+
+def copy_snapshot(source: Path, dest: Path, os_user: str) -> None:
+    """CopyDBSnapshot: ``source``'s files under the new name ``dest``, the OS user's."""
+    uid, gid = ensure_os_user(os_user)
+    staging = dest.with_name(dest.name + ".partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    shutil.copytree(source, staging)
+    for path in (staging, *staging.iterdir()):
+        os.chown(path, uid, gid)
     staging.rename(dest)
 
 

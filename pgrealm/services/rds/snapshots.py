@@ -87,6 +87,42 @@ class SnapshotsMixin:
         out["DBSnapshots"] = [describe_snapshot(d) for d in out["DBSnapshots"]]
         return out
 
+    def copy_db_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """A copy in the same account and region (the source by identifier or ARN)."""
+        source_id = params["SourceDBSnapshotIdentifier"].rsplit(":snapshot:", 1)[-1]
+        source = self.available_snapshot(ctx, source_id)
+        sid = params["TargetDBSnapshotIdentifier"]
+        problem = rules.snapshot_identifier_problem(sid)
+        if problem:
+            raise CommonError("InvalidParameterValue", problem)
+        sid = sid.lower()
+        aws = {
+            **source["aws"],
+            "DBSnapshotIdentifier": sid,
+            "DBSnapshotArn": f"arn:aws:rds:{ctx.region}:{ctx.account_id}:snapshot:{sid}",
+            "Status": SnapshotStatus.CREATING,
+            "PercentProgress": 0,
+            "SnapshotType": "manual",
+            "SourceDBSnapshotIdentifier": source["aws"]["DBSnapshotArn"],
+            "TagList": (source["aws"].get("TagList", []) if params.get("CopyTags") else [])
+            + list(params.get("Tags") or []),
+        }
+        aws.pop("SnapshotCreateTime", None)
+        doc = {
+            **source,
+            "aws": aws,
+            "desired": "present",
+            "copy_of": [ctx.account_id, ctx.region, source["aws"]["DBSnapshotIdentifier"]],
+        }
+        doc.pop("attempts", None)
+        if not self.store.insert(SNAPSHOT, ctx.account_id, ctx.region, sid, doc):
+            raise ServiceError(
+                "DBSnapshotAlreadyExistsFault", f"Cannot copy the snapshot because a snapshot "
+                f"with the identifier {sid} already exists."
+            )  # fmt: skip
+        self.kick()
+        return {"DBSnapshot": describe_snapshot(doc)}
+
     def delete_db_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         doc = self._snapshot(ctx, params["DBSnapshotIdentifier"])
         sid = doc["aws"]["DBSnapshotIdentifier"]
@@ -95,10 +131,10 @@ class SnapshotsMixin:
                 "InvalidDBSnapshotStateFault",
                 f"Cannot delete the snapshot because it is in the {doc['aws']['Status']} state.",
             )
-        if self._restores_from(ctx, sid):
+        if self._restores_from(ctx, sid) or self._copies_from(ctx, sid):
             raise ServiceError(
                 "InvalidDBSnapshotStateFault",
-                f"Cannot delete the snapshot {sid}: a DB instance is being restored from it.",
+                f"Cannot delete the snapshot {sid}: it is being restored or copied from.",
             )
 
         def mark(d: Doc) -> None:
@@ -183,6 +219,13 @@ class SnapshotsMixin:
         if doc is None:
             raise ServiceError("DBInstanceNotFoundFault", f"DBInstance {ident} not found.")
         return doc
+
+    def _copies_from(self, ctx: RequestContext, sid: str) -> bool:
+        key = [ctx.account_id, ctx.region, sid]
+        return any(
+            d.get("copy_of") == key and d["aws"]["Status"] == SnapshotStatus.CREATING
+            for d in self.store.list(SNAPSHOT, ctx.account_id, ctx.region)
+        )
 
     def _restores_from(self, ctx: RequestContext, sid: str) -> bool:
         key = [ctx.account_id, ctx.region, sid]
