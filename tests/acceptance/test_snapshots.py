@@ -229,6 +229,11 @@ def test_point_in_time_restore_stops_at_the_moment_asked(
     rds = stack.client("rds")
     desc = rds.describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"][0]
     assert desc["BackupRetentionPeriod"] == 1 and "LatestRestorableTime" in desc
+    (backups,) = stack.aws(
+        "rds", "describe-db-instance-automated-backups", "--db-instance-identifier", SOURCE
+    )["DBInstanceAutomatedBackups"]
+    assert backups["Status"] == "active" and backups["DbiResourceId"] == desc["DbiResourceId"]
+    assert backups["RestoreWindow"]["EarliestTime"] <= backups["RestoreWindow"]["LatestTime"]
     password = source["_master_password"]
     master_sql(source, password, "CREATE TABLE moments AS SELECT 'kept' AS v")
     now_sql = "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
@@ -288,6 +293,9 @@ def test_point_in_time_requests_rds_refuses(stack: StackHandle, source: dict[str
         restore, SourceDBInstanceIdentifier="nobackups", TargetDBInstanceIdentifier="p1",
         UseLatestRestorableTime=True,
     ) == "PointInTimeRestoreNotEnabled"  # fmt: skip
+    assert _code(
+        rds.describe_db_instance_automated_backups, DBInstanceIdentifier="nobackups"
+    ) == "DBInstanceAutomatedBackupNotFound"  # fmt: skip
     assert _code(
         rds.modify_db_instance, DBInstanceIdentifier="nobackups", BackupRetentionPeriod=36
     ) == "InvalidParameterValue"  # fmt: skip

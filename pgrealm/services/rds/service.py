@@ -50,6 +50,13 @@ _INSTANCE_FILTERS = {
 }
 
 
+_BACKUP_FILTERS = {
+    "db-instance-id": lambda shape: [shape["DBInstanceIdentifier"], shape["DBInstanceArn"]],
+    "dbi-resource-id": one("DbiResourceId"),
+    "status": one("Status"),
+}
+
+
 class InstanceStatus(str, Enum):
     CREATING = "creating"
     AVAILABLE = "available"
@@ -222,6 +229,29 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
         }
         doc["roles_bootstrapped"] = True  # the source's roles and master password
         return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
+
+    def describe_db_instance_automated_backups(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The restore window of each instance with automated backups."""
+        tests = filter_tests(params.get("Filters"), _BACKUP_FILTERS)
+        wanted = {
+            "DBInstanceIdentifier": (params.get("DBInstanceIdentifier") or "").lower(),
+            "DbiResourceId": params.get("DbiResourceId"),
+            "DBInstanceAutomatedBackupsArn": params.get("DBInstanceAutomatedBackupsArn"),
+        }
+        shapes = [
+            shape
+            for shape in (_automated_backup(d) for d in self._instances(ctx))
+            if shape is not None
+            and all(shape[k] == v for k, v in wanted.items() if v)
+            and all(test(shape) for test in tests)
+        ]
+        if not shapes and any(wanted.values()):
+            raise ServiceError(
+                "DBInstanceAutomatedBackupNotFoundFault", "No automated backup found."
+            )
+        return marker_page(shapes, params, "DBInstanceAutomatedBackups")
 
     def _point_in_time_source(self, ctx: RequestContext, params: dict[str, Any]) -> Doc:
         if params.get("SourceDBInstanceIdentifier"):
@@ -576,6 +606,41 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
 
     def _arn(self, ctx: RequestContext, kind: str, name: str) -> str:
         return f"arn:aws:rds:{ctx.region}:{ctx.account_id}:{kind}:{name}"
+
+
+def _automated_backup(doc: Doc) -> dict[str, Any] | None:
+    """The DBInstanceAutomatedBackup shape of an instance, if it has automated backups."""
+    aws = doc["aws"]
+    if not doc.get("restorable_since") or not aws.get("BackupRetentionPeriod"):
+        return None
+    region, account = aws["DBInstanceArn"].split(":")[3:5]
+    resource = aws["DbiResourceId"]
+    window = {"EarliestTime": datetime.fromisoformat(doc["restorable_since"])}
+    if aws.get("LatestRestorableTime"):
+        window["LatestTime"] = datetime.fromisoformat(aws["LatestRestorableTime"])
+    shape = {
+        "DBInstanceArn": aws["DBInstanceArn"],
+        "DbiResourceId": resource,
+        "Region": region,
+        "DBInstanceIdentifier": aws["DBInstanceIdentifier"],
+        "RestoreWindow": window,
+        "Status": "active",
+        "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:{region}:{account}:auto-backup:{resource}",
+        "BackupTarget": "region",
+        "VpcId": aws["DBSubnetGroup"]["VpcId"],
+        "Port": aws["Endpoint"]["Port"],
+        "Encrypted": aws["StorageEncrypted"],
+    }
+    for key in (
+        "AllocatedStorage", "AvailabilityZone", "InstanceCreateTime", "MasterUsername",
+        "Engine", "EngineVersion", "LicenseModel", "StorageType", "BackupRetentionPeriod",
+        "IAMDatabaseAuthenticationEnabled", "PreferredBackupWindow",
+    ):  # fmt: skip
+        if aws.get(key) is not None:
+            shape[key] = aws[key]
+    if "InstanceCreateTime" in shape:
+        shape["InstanceCreateTime"] = datetime.fromisoformat(shape["InstanceCreateTime"])
+    return shape
 
 
 def _restore_time(params: dict[str, Any], source: Doc) -> datetime:
