@@ -228,6 +228,11 @@ class DbInstanceReconciler:
         )
 
     def _export_keytab(self, ctx: _Ctx) -> None:
+        former = ctx.doc.get("former_directory")
+        if former:  # moved by modify-db-instance --domain from another directory
+            self._remove_service_account(ctx.key, ctx.doc, former)
+            ctx.doc.pop("former_directory")
+            self.store.update(KIND, *ctx.key, lambda d: d.pop("former_directory", None))
         directory = self._directory(ctx.doc)
         if directory["aws"]["Stage"] not in ("Active", "Impaired"):
             raise ReconcileError(
@@ -283,8 +288,10 @@ class DbInstanceReconciler:
         ctx.doc.pop("keytab_for", None)
         self.store.update(KIND, *ctx.key, lambda d: d.pop("keytab_for", None))
 
-    def _remove_service_account(self, key: Key, doc: Doc) -> None:
-        directory = self.store.get(DIRECTORY, *doc["directory"]) if doc.get("directory") else None
+    def _remove_service_account(self, key: Key, doc: Doc, where: list[str] | None = None) -> None:
+        """Delete the instance's computer account from its directory (or ``where``)."""
+        where = where or doc.get("directory")
+        directory = self.store.get(DIRECTORY, *where) if where else None
         if directory is None or directory["desired"] != "present":
             return
         try:

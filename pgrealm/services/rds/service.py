@@ -543,6 +543,8 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
 
         def apply(d: Doc) -> None:
             if "membership" in changes:
+                if d.get("keytab_for") and d.get("directory") != changes["directory"]:
+                    d["former_directory"] = d["directory"]  # its account there goes too
                 d["aws"]["DomainMemberships"] = [changes["membership"]]
                 d["directory"] = changes["directory"]
             if "sealed" in changes:
