@@ -27,9 +27,11 @@ import signal
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
+from pgrealm.engines.postgres.catalog import is_true
 from pgrealm.errors import EngineError, ReconcileError
 from pgrealm.reconcile.db_backups import (
     RUNNING,
@@ -44,6 +46,7 @@ from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
 from pgrealm.services.ec2.network import Network
+from pgrealm.services.rds.parameter_groups import group_parameters
 from pgrealm.store import Doc, Store
 from pgrealm.supervisor import ProcessSpec, Supervisor
 
@@ -97,6 +100,8 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return False
+        if doc.get("parameters_due"):
+            return True
         return status not in RUNNING or not running or backup_due(doc)
 
     def home(self, doc: Doc) -> Path:
@@ -114,7 +119,22 @@ class DbInstanceReconciler:
             keytab=home / "krb5.keytab" if realm else None,
             wal_archive=home / WAL_ARCHIVE if backups_on(doc) else None,
             recovery=self.backups.recovery(doc),
+            **self._group_settings(doc),
         )
+
+    def _group_settings(self, doc: Doc) -> dict[str, Any]:
+        """The PgSpec fields its DB parameter group sets; krb_caseins_users is a field
+        of its own, because pg_hba's Kerberos lines depend on it."""
+        account, region = (
+            doc["aws"]["DBInstanceArn"].split(":")[4],
+            doc["aws"]["DBInstanceArn"].split(":")[3],
+        )
+        values = group_parameters(self.store, account, region, doc.get("parameter_group") or "")
+        caseins = values.pop("krb_caseins_users", None)
+        return {
+            "parameters": values,
+            "krb_caseins_users": caseins is not None and is_true(caseins),
+        }
 
     def _realm(self, doc: Doc) -> str | None:
         members = [m for m in doc["aws"].get("DomainMemberships") or [] if not _leaving(m)]
@@ -130,7 +150,7 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return
-        if status in RUNNING and self._healthy(doc):
+        if status in RUNNING and self._healthy(doc) and not doc.get("parameters_due"):
             if backup_due(doc):
                 self.backups.run(key, doc, self.spec(doc))
             return
@@ -147,7 +167,8 @@ class DbInstanceReconciler:
         # A new instance's first automated backup: creating -> backing-up -> available.
         first_backup = backups_on(doc) and not doc.get("restorable_since")
         status = "backing-up" if first_backup else "available"
-        self.store.update(KIND, *key, lambda d: _mark_available(d, status))
+        applied = "pending-reboot" if postgres.pending_restart(ctx.spec) else "in-sync"
+        self.store.update(KIND, *key, lambda d: _mark_available(d, status, applied))
         log.info("db instance %s: %s", key[2], status)
         if first_backup:
             self.backups.run(key, doc, ctx.spec)
@@ -455,9 +476,12 @@ def _config_hash(spec: postgres.PgSpec) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _mark_available(doc: Doc, status: str = "available") -> None:
+def _mark_available(doc: Doc, status: str, parameters: str) -> None:
     aws = doc["aws"]
     aws["DBInstanceStatus"] = status
+    for group in aws.get("DBParameterGroups", []):
+        group["ParameterApplyStatus"] = parameters  # in-sync, or pending-reboot
+    doc.pop("parameters_due", None)
     aws.setdefault("InstanceCreateTime", time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     aws["DomainMemberships"] = [m for m in aws.get("DomainMemberships", []) if not _leaving(m)]
     for member in aws["DomainMemberships"]:

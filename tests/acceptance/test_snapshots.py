@@ -299,6 +299,10 @@ def test_point_in_time_requests_rds_refuses(stack: StackHandle, source: dict[str
     assert _code(
         rds.modify_db_instance, DBInstanceIdentifier="nobackups", BackupRetentionPeriod=36
     ) == "InvalidParameterValue"  # fmt: skip
+    assert _code(
+        restore, SourceDBInstanceIdentifier=SOURCE, TargetDBInstanceIdentifier="p1",
+        UseLatestRestorableTime=True, BackupRetentionPeriod=36,
+    ) == "InvalidParameterValue"  # fmt: skip
 
     # Turned on later, automated backups start at once: archive_mode is already on.
     stack.aws(

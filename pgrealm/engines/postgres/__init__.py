@@ -46,6 +46,7 @@ from pgrealm.engines.postgres.postmaster import (
 from pgrealm.engines.postgres.roles import (
     bootstrap_roles,
     ensure_database,
+    pending_restart,
     quote_ident,
     quote_literal,
     run_sql,
@@ -74,6 +75,7 @@ __all__ = [
     "is_initialized",
     "is_ready",
     "latest_restorable",
+    "pending_restart",
     "postmaster_argv",
     "postmaster_env",
     "postmaster_pid",

@@ -28,6 +28,7 @@ from pgrealm.errors import ReconcileError
 __all__ = [
     "bootstrap_roles",
     "bootstrap_sql",
+    "pending_restart",
     "quote_ident",
     "quote_literal",
     "role_exists",
@@ -95,6 +96,13 @@ def run_sql(
         as_user(spec.os_user, argv), env=env, input=sql, cwd=str(spec.home), timeout=timeout
     )
     return done.stdout
+
+
+def pending_restart(spec: PgSpec) -> bool:
+    """Whether the running server has read settings it applies only at a restart."""
+    return (
+        run_sql(spec, "SELECT count(*) > 0 FROM pg_settings WHERE pending_restart").strip() == "t"
+    )
 
 
 def role_exists(spec: PgSpec, name: str) -> bool:

@@ -9,6 +9,7 @@ __all__ = [
     "identifier_problem",
     "master_password_problem",
     "master_username_problem",
+    "parameter_group_name_problem",
     "retention_problem",
     "snapshot_identifier_problem",
 ]
@@ -26,6 +27,11 @@ def identifier_problem(identifier: str) -> str | None:
 def snapshot_identifier_problem(identifier: str) -> str | None:
     """DB snapshot identifiers: as instance identifiers, up to 255 characters."""
     return None if _SNAPSHOT_IDENT.match(identifier) else _not_an_identifier("DBSnapshotIdentifier")
+
+
+def parameter_group_name_problem(name: str) -> str | None:
+    """DB parameter group names: as snapshot identifiers (1 to 255 characters)."""
+    return None if _SNAPSHOT_IDENT.match(name) else _not_an_identifier("DBParameterGroupName")
 
 
 def _not_an_identifier(parameter: str) -> str:

@@ -27,6 +27,13 @@ from pgrealm.services.base import Service, new_id
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.paging import marker_page
+from pgrealm.services.rds.parameter_groups import (
+    DEFAULT_GROUP,
+    ParameterGroupsMixin,
+)
+from pgrealm.services.rds.parameter_groups import (
+    applying as _applying,
+)
 from pgrealm.services.rds.snapshots import SnapshotsMixin
 from pgrealm.services.rds.tags import TagsMixin
 from pgrealm.store import Doc, Store
@@ -75,7 +82,7 @@ def _invalid(message: str) -> CommonError:
     return CommonError("InvalidParameterValue", message)
 
 
-class RdsService(SnapshotsMixin, TagsMixin, Service):
+class RdsService(SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
     service_name = "rds"
 
     def __init__(
@@ -285,6 +292,10 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
 
     def _placed_instance(self, ctx: RequestContext, identifier: str, params: dict[str, Any]) -> Doc:
         """The new instance's document: in its subnet group, joined to its domain if asked."""
+        problem = rules.retention_problem(params.get("BackupRetentionPeriod", 1))
+        if problem:
+            raise _invalid(problem)
+        self.parameter_group(ctx, params.get("DBParameterGroupName") or DEFAULT_GROUP)
         group = (
             self._subnet_group(ctx, params["DBSubnetGroupName"])
             if params.get("DBSubnetGroupName")
@@ -323,7 +334,6 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
             rules.identifier_problem(params["DBInstanceIdentifier"]),
             rules.master_username_problem(params["MasterUsername"]),
             rules.master_password_problem(params["MasterUserPassword"]),
-            rules.retention_problem(params.get("BackupRetentionPeriod", 1)),
         ):
             if problem:
                 raise _invalid(problem)
@@ -397,6 +407,7 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
         membership: Doc | None,
     ) -> Doc:
         sgs = params.get("VpcSecurityGroupIds") or []
+        group_name = (params.get("DBParameterGroupName") or DEFAULT_GROUP).lower()
         aws = {
             "DBInstanceIdentifier": identifier,
             "DBInstanceClass": params["DBInstanceClass"],
@@ -416,7 +427,7 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
             "DBSecurityGroups": [],
             "VpcSecurityGroups": [{"VpcSecurityGroupId": g, "Status": "active"} for g in sgs],
             "DBParameterGroups": [
-                {"DBParameterGroupName": "default.postgres15", "ParameterApplyStatus": "in-sync"}
+                {"DBParameterGroupName": group_name, "ParameterApplyStatus": "in-sync"}
             ],
             "AvailabilityZone": subnet["SubnetAvailabilityZone"]["Name"],
             "DBSubnetGroup": group,
@@ -447,6 +458,7 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
             "desired": "present",
             "directory": self._directory_key(ctx, membership["Domain"]) if membership else None,
             "subnet_id": subnet["SubnetIdentifier"],
+            "parameter_group": group_name,
         }
         if params.get("MasterUserPassword"):  # a restore keeps the snapshot's
             doc["sealed_master_password"] = self.sealer.seal(params["MasterUserPassword"])
@@ -530,6 +542,9 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
             if problem:
                 raise _invalid(problem)
             changes["sealed"] = self.sealer.seal(params["MasterUserPassword"])
+        if params.get("DBParameterGroupName"):
+            group = self.parameter_group(ctx, params["DBParameterGroupName"])
+            changes["parameter_group"] = group["DBParameterGroupName"]
         if params.get("BackupRetentionPeriod") is not None:
             problem = rules.retention_problem(params["BackupRetentionPeriod"])
             if problem:
@@ -553,6 +568,12 @@ class RdsService(SnapshotsMixin, TagsMixin, Service):
             if "leave" in changes:  # the reconciler removes its service account, then it
                 for member in d["aws"].get("DomainMemberships", []):
                     member["Status"] = "removing"
+            if "parameter_group" in changes:
+                d["parameter_group"] = changes["parameter_group"]
+                d["aws"]["DBParameterGroups"] = [
+                    {"DBParameterGroupName": changes["parameter_group"]}
+                ]
+                _applying(d)
             if "retention" in changes:
                 d["aws"]["BackupRetentionPeriod"] = changes["retention"]
                 if not changes["retention"]:

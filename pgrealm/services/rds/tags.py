@@ -27,6 +27,7 @@ _TARGETS = {
     "db": ("db_instance", ("aws", "TagList"), "DBInstanceNotFoundFault"),
     "snapshot": ("db_snapshot", ("aws", "TagList"), "DBSnapshotNotFoundFault"),
     "subgrp": ("db_subnet_group", ("_tags",), "DBSubnetGroupNotFoundFault"),
+    "pg": ("db_parameter_group", ("_tags",), "DBParameterGroupNotFoundFault"),
 }
 _MAX_TAGS = 50
 
