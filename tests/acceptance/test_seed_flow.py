@@ -24,8 +24,10 @@ pytestmark = pytest.mark.acceptance
 INSTANCE = "kerbdb"
 
 
-def wait_available(stack: StackHandle, ident: str, timeout: float = 120) -> dict[str, Any]:
-    rds = stack.client("rds")
+def wait_available(
+    stack: StackHandle, ident: str, timeout: float = 120, account: str | None = None
+) -> dict[str, Any]:
+    rds = stack.client("rds", account=account)
 
     def ready() -> Any:
         inst = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]

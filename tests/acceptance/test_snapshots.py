@@ -22,6 +22,7 @@ from tests.fixtures.stack import StackHandle
 pytestmark = pytest.mark.acceptance
 
 SOURCE = "snapsrc"
+OTHER = "222222222222"  # the account a snapshot is shared with
 
 
 def master_sql(instance: dict[str, Any], password: str, sql: str) -> str:
@@ -343,3 +344,38 @@ def test_a_copy_outlives_its_source_snapshot(stack: StackHandle, source: dict[st
     assert master_sql(back, source["_master_password"], "SELECT count(*) > 0 FROM notes") == "t"
     _delete_instance(stack, "copyback")
     rds.delete_db_snapshot(DBSnapshotIdentifier="snap-copy")
+
+
+def test_a_snapshot_shared_with_another_account_restores_there(
+    stack: StackHandle, source: dict[str, Any]
+) -> None:
+    owner, other = stack.client("rds"), stack.client("rds", account=OTHER)
+    owner.create_db_snapshot(DBSnapshotIdentifier="snap-shared", DBInstanceIdentifier=SOURCE)
+    arn = wait_snapshot(stack, "snap-shared")["DBSnapshotArn"]
+    with pytest.raises(other.exceptions.DBSnapshotNotFoundFault):  # not shared yet
+        other.restore_db_instance_from_db_snapshot(
+            DBInstanceIdentifier="theirs", DBSnapshotIdentifier=arn
+        )
+    shared = owner.modify_db_snapshot_attribute(
+        DBSnapshotIdentifier="snap-shared", AttributeName="restore", ValuesToAdd=[OTHER]
+    )["DBSnapshotAttributesResult"]["DBSnapshotAttributes"]
+    assert shared == [{"AttributeName": "restore", "AttributeValues": [OTHER]}]
+    seen = other.describe_db_snapshots(SnapshotType="shared")["DBSnapshots"]
+    assert [(s["DBSnapshotIdentifier"], s["SnapshotType"]) for s in seen] == [(arn, "shared")]
+    assert other.describe_db_snapshots()["DBSnapshots"] == []  # its own: none
+
+    other.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="theirs", DBSnapshotIdentifier=arn
+    )
+    theirs = wait_available(stack, "theirs", account=OTHER)
+    assert theirs["DBInstanceArn"].split(":")[4] == OTHER
+    assert master_sql(theirs, source["_master_password"], "SELECT count(*) > 0 FROM notes") == "t"
+    other.delete_db_instance(DBInstanceIdentifier="theirs", SkipFinalSnapshot=True)
+    owner.modify_db_snapshot_attribute(
+        DBSnapshotIdentifier="snap-shared", AttributeName="restore", ValuesToRemove=[OTHER]
+    )
+    assert other.describe_db_snapshots(IncludeShared=True)["DBSnapshots"] == []
+    assert _code(
+        owner.modify_db_snapshot_attribute, DBSnapshotIdentifier="snap-shared",
+        AttributeName="restore", ValuesToAdd=["not-an-account"],
+    ) == "InvalidParameterValue"  # fmt: skip

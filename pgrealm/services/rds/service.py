@@ -34,7 +34,7 @@ from pgrealm.services.rds.parameter_groups import (
 from pgrealm.services.rds.parameter_groups import (
     applying as _applying,
 )
-from pgrealm.services.rds.snapshots import SnapshotsMixin
+from pgrealm.services.rds.snapshots import SnapshotsMixin, snapshot_key
 from pgrealm.services.rds.tags import TagsMixin
 from pgrealm.store import Doc, Store
 
@@ -201,7 +201,7 @@ class RdsService(SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
             "DBName": snapshot.get("db_name"),
         }
         doc = self._placed_instance(ctx, identifier, merged)
-        doc["restore_from"] = [ctx.account_id, ctx.region, source["DBSnapshotIdentifier"]]
+        doc["restore_from"] = snapshot_key(snapshot)  # perhaps another account's, shared
         doc["roles_bootstrapped"] = True  # the snapshot has them, and the master's password
         return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
 

@@ -15,6 +15,7 @@ Status, as RDS shows it:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,12 +27,15 @@ from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
 
-__all__ = ["SNAPSHOT", "SnapshotsMixin", "SnapshotStatus"]
+__all__ = ["SNAPSHOT", "SnapshotStatus", "SnapshotsMixin", "snapshot_key"]
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT = "db_snapshot"
 _INSTANCE = "db_instance"
+_ARN = re.compile(r"^arn:aws:rds:(?P<region>[^:]+):(?P<account>\d{12}):snapshot:(?P<name>.+)$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_SHARE_LIMIT = 20  # accounts a manual snapshot can be shared with
 _FILTERS = {
     "db-instance-id": one("DBInstanceIdentifier"),
     "db-snapshot-id": one("DBSnapshotIdentifier"),
@@ -78,19 +82,30 @@ class SnapshotsMixin:
         if wanted:
             return {"DBSnapshots": [describe_snapshot(self._snapshot(ctx, wanted))]}
         tests = _filter_tests(params)
-        docs = [
-            d
-            for d in self.store.list(SNAPSHOT, ctx.account_id, ctx.region)
-            if all(test(d["aws"]) for test in tests)
-        ]
-        out = marker_page(docs, params, "DBSnapshots")
-        out["DBSnapshots"] = [describe_snapshot(d) for d in out["DBSnapshots"]]
+        docs = self.store.list(SNAPSHOT, ctx.account_id, ctx.region)
+        if params.get("IncludeShared") or params.get("SnapshotType") == "shared":
+            docs += self._shared_with(ctx)
+        shapes = [describe_snapshot(d) for d in docs]
+        return marker_page([s for s in shapes if all(t(s) for t in tests)], params, "DBSnapshots")
+
+    def _shared_with(self, ctx: RequestContext) -> list[Doc]:
+        """Other accounts' snapshots shared with the caller, as the caller sees them: by
+        ARN, of type shared."""
+        out = []
+        for doc in self.store.list(SNAPSHOT, None, ctx.region):
+            accounts = set(doc.get("restore_accounts", []))
+            if snapshot_key(doc)[0] == ctx.account_id or doc["desired"] != "present":
+                continue
+            if accounts & {ctx.account_id, "all"}:
+                aws = {**doc["aws"], "SnapshotType": "shared"}
+                aws["DBSnapshotIdentifier"] = aws["DBSnapshotArn"]
+                out.append({**doc, "aws": aws})
         return out
 
     def copy_db_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        """A copy in the same account and region (the source by identifier or ARN)."""
-        source_id = params["SourceDBSnapshotIdentifier"].rsplit(":snapshot:", 1)[-1]
-        source = self.available_snapshot(ctx, source_id)
+        """A copy in the caller's account: of its own snapshot (by identifier or ARN), or of
+        one another account shared with it (by ARN)."""
+        source = self.available_snapshot(ctx, params["SourceDBSnapshotIdentifier"])
         sid = params["TargetDBSnapshotIdentifier"]
         problem = rules.snapshot_identifier_problem(sid)
         if problem:
@@ -112,9 +127,10 @@ class SnapshotsMixin:
             **source,
             "aws": aws,
             "desired": "present",
-            "copy_of": [ctx.account_id, ctx.region, source["aws"]["DBSnapshotIdentifier"]],
+            "copy_of": snapshot_key(source),  # perhaps another account's, shared
         }
         doc.pop("attempts", None)
+        doc.pop("restore_accounts", None)  # a copy is not shared
         if not self.store.insert(SNAPSHOT, ctx.account_id, ctx.region, sid, doc):
             raise ServiceError(
                 "DBSnapshotAlreadyExistsFault", f"Cannot copy the snapshot because a snapshot "
@@ -151,8 +167,48 @@ class SnapshotsMixin:
         """Record the snapshot DeleteDBInstance takes before the instance goes."""
         return self._new_snapshot(ctx, params["FinalDBSnapshotIdentifier"], instance, {})
 
+    def modify_db_snapshot_attribute(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Share a snapshot: the accounts (or "all") that may restore it."""
+        if params["AttributeName"] != "restore":
+            raise CommonError(
+                "InvalidParameterValue",
+                f"Invalid snapshot attribute: {params['AttributeName']}; only restore is.",
+            )
+        doc = self._snapshot(ctx, params["DBSnapshotIdentifier"])
+        if doc["aws"]["Status"] != SnapshotStatus.AVAILABLE:
+            raise ServiceError(
+                "InvalidDBSnapshotStateFault", "Only an available snapshot can be shared."
+            )
+        for value in params.get("ValuesToAdd") or []:
+            if value != "all" and not _ACCOUNT.match(value):
+                raise CommonError("InvalidParameterValue", f"Invalid account id: {value}")
+        accounts = set(doc.get("restore_accounts", [])) | set(params.get("ValuesToAdd") or [])
+        accounts -= set(params.get("ValuesToRemove") or [])
+        if len(accounts - {"all"}) > _SHARE_LIMIT:
+            raise ServiceError(
+                "SharedSnapshotQuotaExceededFault",
+                f"A snapshot can be shared with at most {_SHARE_LIMIT} accounts.",
+            )
+        sid = doc["aws"]["DBSnapshotIdentifier"]
+        self.store.update(
+            SNAPSHOT, ctx.account_id, ctx.region, sid,
+            lambda d: d.__setitem__("restore_accounts", sorted(accounts)),
+        )  # fmt: skip
+        return {"DBSnapshotAttributesResult": _attributes(sid, sorted(accounts))}
+
+    def describe_db_snapshot_attributes(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        doc = self._snapshot(ctx, params["DBSnapshotIdentifier"])
+        sid = doc["aws"]["DBSnapshotIdentifier"]
+        return {"DBSnapshotAttributesResult": _attributes(sid, doc.get("restore_accounts", []))}
+
     def available_snapshot(self, ctx: RequestContext, sid: str) -> Doc:
-        doc = self._snapshot(ctx, sid)
+        """The snapshot ``sid`` to restore: the caller's own, or by its ARN one another
+        account shared with the caller."""
+        doc = self._by_arn(ctx, sid) if sid.startswith("arn:") else self._snapshot(ctx, sid)
         if doc["aws"]["Status"] != SnapshotStatus.AVAILABLE:
             raise ServiceError(
                 "InvalidDBSnapshotStateFault",
@@ -208,6 +264,23 @@ class SnapshotsMixin:
         log.info("db snapshot %s of %s requested", sid, source["DBInstanceIdentifier"])
         return doc
 
+    def _by_arn(self, ctx: RequestContext, arn: str) -> Doc:
+        """The caller's snapshot, or another account's that is shared with the caller."""
+        match = _ARN.match(arn)
+        if match is None or match["region"] != ctx.region:
+            raise ServiceError("DBSnapshotNotFoundFault", f"DBSnapshot {arn} not found.")
+        if match["account"] == ctx.account_id:
+            return self._snapshot(ctx, match["name"])
+        doc = self.store.get(SNAPSHOT, match["account"], ctx.region, match["name"].lower())
+        shared = (
+            doc is not None
+            and doc["desired"] == "present"
+            and ({ctx.account_id, "all"} & set(doc.get("restore_accounts", [])))
+        )
+        if not shared or doc is None:
+            raise ServiceError("DBSnapshotNotFoundFault", f"DBSnapshot {arn} not found.")
+        return doc
+
     def _snapshot(self, ctx: RequestContext, sid: str) -> Doc:
         doc = self.store.get(SNAPSHOT, ctx.account_id, ctx.region, sid.lower())
         if doc is None or doc["desired"] == "absent":
@@ -229,10 +302,24 @@ class SnapshotsMixin:
 
     def _restores_from(self, ctx: RequestContext, sid: str) -> bool:
         key = [ctx.account_id, ctx.region, sid]
-        return any(
+        return any(  # in any account: the snapshot may be shared
             d.get("restore_from") == key and d["aws"]["DBInstanceStatus"] == "creating"
-            for d in self.store.list(_INSTANCE, ctx.account_id, ctx.region)
+            for d in self.store.list(_INSTANCE, None, ctx.region)
         )
+
+
+def snapshot_key(doc: Doc) -> list[str]:
+    """The store key of a snapshot, from its ARN (it may be another account's)."""
+    match = _ARN.match(doc["aws"]["DBSnapshotArn"])
+    assert match is not None
+    return [match["account"], match["region"], match["name"]]
+
+
+def _attributes(sid: str, accounts: list[str]) -> dict[str, Any]:
+    return {
+        "DBSnapshotIdentifier": sid,
+        "DBSnapshotAttributes": [{"AttributeName": "restore", "AttributeValues": accounts}],
+    }
 
 
 def _filter_tests(params: dict[str, Any]) -> list[Callable[[Doc], bool]]:
