@@ -1,4 +1,5 @@
-"""RDS: PostgreSQL DB instances joined to directories, and DB subnet groups."""
+"""RDS: PostgreSQL DB instances joined to directories, their subnet and parameter groups,
+snapshots, automated backups and tags."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""RDS: PostgreSQL DB instances (optionally joined to a directory) and DB subnet groups.
+"""RDS: PostgreSQL DB instances, optionally joined to a directory.
+
+Beside this module, each a mixin of ``RdsService``: subnet_groups.py, snapshots.py
+(DB snapshots, their sharing), parameter_groups.py, tags.py; point_in_time.py holds the
+checks of a point-in-time restore and the restore window.
 
 The API records the desired instance (``DBInstanceStatus: creating``) and the
 db-instance reconciler makes it real. Status transitions allowed:
@@ -34,7 +38,9 @@ from pgrealm.services.rds.parameter_groups import (
 from pgrealm.services.rds.parameter_groups import (
     applying as _applying,
 )
+from pgrealm.services.rds.point_in_time import BACKUP_FILTERS, automated_backup_shape, restore_time
 from pgrealm.services.rds.snapshots import SnapshotsMixin, snapshot_key
+from pgrealm.services.rds.subnet_groups import SUBNET_GROUP, SubnetGroupsMixin
 from pgrealm.services.rds.tags import TagsMixin
 from pgrealm.store import Doc, Store
 
@@ -43,7 +49,6 @@ __all__ = ["INSTANCE", "InstanceStatus", "RdsService", "SUBNET_GROUP"]
 log = logging.getLogger(__name__)
 
 INSTANCE = "db_instance"
-SUBNET_GROUP = "db_subnet_group"
 ENGINE_VERSION = "15.18"
 
 
@@ -54,13 +59,6 @@ _INSTANCE_FILTERS = {
     "dbi-resource-id": one("DbiResourceId"),
     "domain": lambda aws: [m["Domain"] for m in aws.get("DomainMemberships") or []],
     "engine": one("Engine"),
-}
-
-
-_BACKUP_FILTERS = {
-    "db-instance-id": lambda shape: [shape["DBInstanceIdentifier"], shape["DBInstanceArn"]],
-    "dbi-resource-id": one("DbiResourceId"),
-    "status": one("Status"),
 }
 
 
@@ -82,7 +80,7 @@ def _invalid(message: str) -> CommonError:
     return CommonError("InvalidParameterValue", message)
 
 
-class RdsService(SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
+class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
     service_name = "rds"
 
     def __init__(
@@ -97,78 +95,6 @@ class RdsService(SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
         self.settings = settings
         self.sealer = sealer
         self.kick = kick or (lambda: None)
-
-    # -- DB subnet groups ------------------------------------------------------------------
-    def create_db_subnet_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        name = params["DBSubnetGroupName"].lower()
-        network = self.registry["ec2"].network  # type: ignore[attr-defined]
-        try:
-            subnets = network.get_subnets(ctx.account_id, ctx.region, params["SubnetIds"])
-        except ServiceError as exc:
-            raise ServiceError("InvalidSubnet", exc.message) from exc
-        if len({s["VpcId"] for s in subnets}) != 1:
-            raise ServiceError("InvalidSubnet", "Subnets must all be in the same VPC.")
-        if len({s["AvailabilityZone"] for s in subnets}) < 2:
-            raise ServiceError(
-                "DBSubnetGroupDoesNotCoverEnoughAZs",
-                "The DB subnet group doesn't meet Availability Zone (AZ) coverage requirement. "
-                "Current AZ coverage: " + subnets[0]["AvailabilityZone"] + ". Add subnets to "
-                "cover at least 2 AZs.",
-            )
-        group = {
-            **_subnet_group_shape(name, params["DBSubnetGroupDescription"], subnets),
-            "DBSubnetGroupArn": self._arn(ctx, "subgrp", name),
-            "SupportedNetworkTypes": ["IPV4"],
-            "_tags": params.get("Tags", []),  # not in the shape: ListTagsForResource
-        }
-        if not self.store.insert(SUBNET_GROUP, ctx.account_id, ctx.region, name, group):
-            raise ServiceError(
-                "DBSubnetGroupAlreadyExistsFault", f"The DB subnet group '{name}' already exists."
-            )
-        return {"DBSubnetGroup": group}
-
-    def describe_db_subnet_groups(
-        self, ctx: RequestContext, params: dict[str, Any]
-    ) -> dict[str, Any]:
-        name = params.get("DBSubnetGroupName")
-        if name:
-            return {"DBSubnetGroups": [self._subnet_group(ctx, name)]}
-        return marker_page(
-            self.store.list(SUBNET_GROUP, ctx.account_id, ctx.region), params, "DBSubnetGroups"
-        )
-
-    def delete_db_subnet_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        name = params["DBSubnetGroupName"].lower()
-        self._subnet_group(ctx, name)
-        users = [
-            d["aws"]["DBInstanceIdentifier"]
-            for d in self._instances(ctx)
-            if d["aws"].get("DBSubnetGroup", {}).get("DBSubnetGroupName") == name
-        ]
-        if users:
-            raise ServiceError(
-                "InvalidDBSubnetGroupStateFault",
-                f"Cannot delete the subnet group '{name}' because at least one database "
-                "instance: " + users[0] + " is still using it.",
-            )
-        self.store.delete(SUBNET_GROUP, ctx.account_id, ctx.region, name)
-        return {}
-
-    def _subnet_group(self, ctx: RequestContext, name: str) -> Doc:
-        group = self.store.get(SUBNET_GROUP, ctx.account_id, ctx.region, name.lower())
-        if group is None:
-            raise ServiceError("DBSubnetGroupNotFoundFault", f"DBSubnetGroup '{name}' not found.")
-        return group
-
-    def _default_subnet_group(self, ctx: RequestContext) -> Doc:
-        network = self.registry["ec2"].network  # type: ignore[attr-defined]
-        subnets = network.default_subnets(ctx.account_id, ctx.region)
-        if not subnets:
-            raise ServiceError(
-                "DBSubnetGroupNotFoundFault",
-                "Default DBSubnetGroup not found: the default VPC was deleted.",
-            )
-        return _subnet_group_shape("default", "default", subnets)
 
     # -- DB instances -------------------------------------------------------------------------
     def create_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -215,7 +141,7 @@ class RdsService(SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
         if problem:
             raise _invalid(problem.replace("DBInstanceIdentifier", "TargetDBInstanceIdentifier"))
         source = self._point_in_time_source(ctx, params)
-        when = _restore_time(params, source)
+        when = restore_time(params, source)
         aws = source["aws"]
         merged = {
             **params,
@@ -241,7 +167,7 @@ class RdsService(SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
         self, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any]:
         """The restore window of each instance with automated backups."""
-        tests = filter_tests(params.get("Filters"), _BACKUP_FILTERS)
+        tests = filter_tests(params.get("Filters"), BACKUP_FILTERS)
         wanted = {
             "DBInstanceIdentifier": (params.get("DBInstanceIdentifier") or "").lower(),
             "DbiResourceId": params.get("DbiResourceId"),
@@ -249,7 +175,7 @@ class RdsService(SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
         }
         shapes = [
             shape
-            for shape in (_automated_backup(d) for d in self._instances(ctx))
+            for shape in (automated_backup_shape(d) for d in self._instances(ctx))
             if shape is not None
             and all(shape[k] == v for k, v in wanted.items() if v)
             and all(test(shape) for test in tests)
@@ -629,87 +555,6 @@ class RdsService(SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
 
     def _arn(self, ctx: RequestContext, kind: str, name: str) -> str:
         return f"arn:aws:rds:{ctx.region}:{ctx.account_id}:{kind}:{name}"
-
-
-def _automated_backup(doc: Doc) -> dict[str, Any] | None:
-    """The DBInstanceAutomatedBackup shape of an instance, if it has automated backups."""
-    aws = doc["aws"]
-    if not doc.get("restorable_since") or not aws.get("BackupRetentionPeriod"):
-        return None
-    region, account = aws["DBInstanceArn"].split(":")[3:5]
-    resource = aws["DbiResourceId"]
-    window = {"EarliestTime": datetime.fromisoformat(doc["restorable_since"])}
-    if aws.get("LatestRestorableTime"):
-        window["LatestTime"] = datetime.fromisoformat(aws["LatestRestorableTime"])
-    shape = {
-        "DBInstanceArn": aws["DBInstanceArn"],
-        "DbiResourceId": resource,
-        "Region": region,
-        "DBInstanceIdentifier": aws["DBInstanceIdentifier"],
-        "RestoreWindow": window,
-        "Status": "active",
-        "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:{region}:{account}:auto-backup:{resource}",
-        "BackupTarget": "region",
-        "VpcId": aws["DBSubnetGroup"]["VpcId"],
-        "Port": aws["Endpoint"]["Port"],
-        "Encrypted": aws["StorageEncrypted"],
-    }
-    for key in (
-        "AllocatedStorage", "AvailabilityZone", "InstanceCreateTime", "MasterUsername",
-        "Engine", "EngineVersion", "LicenseModel", "StorageType", "BackupRetentionPeriod",
-        "IAMDatabaseAuthenticationEnabled", "PreferredBackupWindow",
-    ):  # fmt: skip
-        if aws.get(key) is not None:
-            shape[key] = aws[key]
-    if "InstanceCreateTime" in shape:
-        shape["InstanceCreateTime"] = datetime.fromisoformat(shape["InstanceCreateTime"])
-    return shape
-
-
-def _restore_time(params: dict[str, Any], source: Doc) -> datetime:
-    """The moment asked for, checked against the source's restorable window."""
-    latest = bool(params.get("UseLatestRestorableTime"))
-    asked = params.get("RestoreTime")
-    if latest and asked is not None:
-        raise CommonError(
-            "InvalidParameterCombination",
-            "Cannot specify both RestoreTime and UseLatestRestorableTime.",
-        )
-    now = datetime.now(UTC)
-    if not latest and asked is None:
-        raise CommonError(
-            "InvalidParameterCombination",
-            "Either RestoreTime or UseLatestRestorableTime must be specified.",
-        )
-    if latest:
-        return now
-    when = asked if isinstance(asked, datetime) else datetime.fromisoformat(str(asked))
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    earliest = datetime.fromisoformat(source["restorable_since"])
-    if not earliest <= when <= now:
-        raise ServiceError(
-            "InvalidRestoreFault",
-            f"The restore time {when.isoformat()} is outside the restorable window of "
-            f"{source['aws']['DBInstanceIdentifier']}, from {earliest.isoformat()} to now.",
-        )
-    return when
-
-
-def _subnet_group_shape(name: str, description: str, subnets: list[Doc]) -> Doc:
-    return {
-        "DBSubnetGroupName": name,
-        "DBSubnetGroupDescription": description,
-        "VpcId": subnets[0]["VpcId"],
-        "SubnetGroupStatus": "Complete",
-        "Subnets": [
-            {
-                "SubnetIdentifier": s["SubnetId"],
-                "SubnetAvailabilityZone": {"Name": s["AvailabilityZone"]},
-                "SubnetStatus": "Active",
-            }
-            for s in subnets
-        ],
-    }
 
 
 def _describe(doc: Doc) -> dict[str, Any]:

@@ -1,0 +1,84 @@
+"""Point-in-time restore as the API sees it: the restore window of an instance's automated
+backups (DescribeDBInstanceAutomatedBackups) and the checks of RestoreTime. The backups
+themselves are the db-instance reconciler's (``reconcile/db_backups.py``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pgrealm.api.errors import CommonError, ServiceError
+from pgrealm.services.rds.filters import one
+from pgrealm.store import Doc
+
+__all__ = ["BACKUP_FILTERS", "automated_backup_shape", "restore_time"]
+
+BACKUP_FILTERS = {
+    "db-instance-id": lambda shape: [shape["DBInstanceIdentifier"], shape["DBInstanceArn"]],
+    "dbi-resource-id": one("DbiResourceId"),
+    "status": one("Status"),
+}
+
+
+def automated_backup_shape(doc: Doc) -> dict[str, Any] | None:
+    """The DBInstanceAutomatedBackup shape of an instance, if it has automated backups."""
+    aws = doc["aws"]
+    if not doc.get("restorable_since") or not aws.get("BackupRetentionPeriod"):
+        return None
+    region, account = aws["DBInstanceArn"].split(":")[3:5]
+    resource = aws["DbiResourceId"]
+    window = {"EarliestTime": datetime.fromisoformat(doc["restorable_since"])}
+    if aws.get("LatestRestorableTime"):
+        window["LatestTime"] = datetime.fromisoformat(aws["LatestRestorableTime"])
+    shape = {
+        "DBInstanceArn": aws["DBInstanceArn"],
+        "DbiResourceId": resource,
+        "Region": region,
+        "DBInstanceIdentifier": aws["DBInstanceIdentifier"],
+        "RestoreWindow": window,
+        "Status": "active",
+        "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:{region}:{account}:auto-backup:{resource}",
+        "BackupTarget": "region",
+        "VpcId": aws["DBSubnetGroup"]["VpcId"],
+        "Port": aws["Endpoint"]["Port"],
+        "Encrypted": aws["StorageEncrypted"],
+    }
+    for key in (
+        "AllocatedStorage", "AvailabilityZone", "InstanceCreateTime", "MasterUsername",
+        "Engine", "EngineVersion", "LicenseModel", "StorageType", "BackupRetentionPeriod",
+        "IAMDatabaseAuthenticationEnabled", "PreferredBackupWindow",
+    ):  # fmt: skip
+        if aws.get(key) is not None:
+            shape[key] = aws[key]
+    if "InstanceCreateTime" in shape:
+        shape["InstanceCreateTime"] = datetime.fromisoformat(shape["InstanceCreateTime"])
+    return shape
+
+
+def restore_time(params: dict[str, Any], source: Doc) -> datetime:
+    """The moment asked for, checked against the source's restorable window."""
+    latest = bool(params.get("UseLatestRestorableTime"))
+    asked = params.get("RestoreTime")
+    if latest and asked is not None:
+        raise CommonError(
+            "InvalidParameterCombination",
+            "Cannot specify both RestoreTime and UseLatestRestorableTime.",
+        )
+    now = datetime.now(UTC)
+    if not latest and asked is None:
+        raise CommonError(
+            "InvalidParameterCombination",
+            "Either RestoreTime or UseLatestRestorableTime must be specified.",
+        )
+    if latest:
+        return now
+    when = asked if isinstance(asked, datetime) else datetime.fromisoformat(str(asked))
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    earliest = datetime.fromisoformat(source["restorable_since"])
+    if not earliest <= when <= now:
+        raise ServiceError(
+            "InvalidRestoreFault",
+            f"The restore time {when.isoformat()} is outside the restorable window of "
+            f"{source['aws']['DBInstanceIdentifier']}, from {earliest.isoformat()} to now.",
+        )
+    return when
