@@ -18,6 +18,7 @@ from typing import Any
 from pgrealm.api.dispatch import Dispatcher
 from pgrealm.api.server import ApiServer
 from pgrealm.config import Settings
+from pgrealm.reconcile.db_backups import RetainedBackupReconciler
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
 from pgrealm.reconcile.db_snapshot import DbSnapshotReconciler
 from pgrealm.reconcile.directory import DirectoryReconciler
@@ -59,7 +60,8 @@ def build(settings: Settings) -> Stack:
     directories = DirectoryReconciler(store, settings, supervisor, sealer)
     instances = DbInstanceReconciler(store, settings, supervisor, sealer, directory_data)
     snapshots = DbSnapshotReconciler(store, settings, instances)
-    runner = Runner([directories, instances, snapshots])
+    retained = RetainedBackupReconciler(store, instances.backups)
+    runner = Runner([directories, instances, snapshots, retained])
     registry: dict[str, Service] = {}
     registry["ec2"] = Ec2Service(store, registry, settings.loopback_block)
     registry["iam"] = IamService(store, registry)

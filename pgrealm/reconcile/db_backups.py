@@ -28,13 +28,15 @@ from pathlib import Path
 from pgrealm.engines import postgres
 from pgrealm.errors import ReconcileError
 from pgrealm.reconcile.runner import Key
+from pgrealm.services.rds.point_in_time import automated_backup_shape
 from pgrealm.store import Doc, Store
 
-__all__ = ["AutomatedBackups", "backup_due", "backups_on"]
+__all__ = ["AutomatedBackups", "RetainedBackupReconciler", "backup_due", "backups_on"]
 
 log = logging.getLogger(__name__)
 
 KIND = "db_instance"
+RETAINED = "db_retained_backup"  # see services/rds/point_in_time.py
 BACKUPS = Path("backups")
 WAL_ARCHIVE = "wal-archive"
 RUNNING = ("available", "backing-up")  # statuses of a serving instance
@@ -60,21 +62,48 @@ def backup_due(doc: Doc) -> bool:
 class AutomatedBackups:
     """The automated-backup side of the db-instance reconciler."""
 
-    def __init__(self, store: Store, instances_root: Path) -> None:
+    def __init__(self, store: Store, instances_root: Path, retained_root: Path) -> None:
         self.store = store
         self.instances_root = instances_root
+        self.retained_root_dir = retained_root
 
     def home_of(self, key: Key | list[str]) -> Path:
         account, region, ident = key
         return self.instances_root / f"{account}-{region}-{ident}"
+
+    def retained_root(self, key: Key | list[str]) -> Path:
+        account, region, resource = key
+        return self.retained_root_dir / f"{account}-{region}-{resource}"
+
+    def root_of(self, point: Doc) -> Path:
+        """Where a restore point's backups are: its live source's home, or a retained copy."""
+        if point.get("retained"):
+            return self.retained_root(point["retained"])
+        return self.home_of(point["source"])
 
     def recovery(self, doc: Doc) -> postgres.Recovery | None:
         """What a point-in-time restore replays, until its server has been promoted."""
         point = doc.get("restore_point")
         if point is None or doc.get("recovered"):
             return None
-        archive = self.home_of(point["source"]) / WAL_ARCHIVE
+        archive = self.root_of(point) / WAL_ARCHIVE
         return postgres.Recovery(archive=archive, target_time=point["time"])
+
+    def retain(self, key: Key, doc: Doc, spec: postgres.PgSpec | None) -> None:
+        """DeleteAutomatedBackups=false: keep the backups of an instance being deleted, up
+        to this moment (with the spec of a running server, its last WAL is archived)."""
+        until = datetime.now(UTC)  # before archive_now's marker commit: a target needs one
+        if spec is not None:
+            postgres.archive_now(spec)
+        resource = doc["aws"]["DbiResourceId"]
+        root = self.retained_root((key[0], key[1], resource))
+        root.mkdir(parents=True, exist_ok=True)
+        home = self.home_of(key)
+        for part in (BACKUPS, Path(WAL_ARCHIVE)):
+            if (home / part).exists() and not (root / part).exists():
+                (home / part).rename(root / part)
+        self.store.put(RETAINED, key[0], key[1], resource, _retained(doc, until))
+        log.info("db instance %s: automated backups retained as %s", key[2], resource)
 
     def run(self, key: Key, doc: Doc, spec: postgres.PgSpec) -> None:
         """One pass over ``doc``'s automated backups (the module docstring's list)."""
@@ -100,20 +129,17 @@ class AutomatedBackups:
             if due or not doc.get("restorable_since"):
                 self.store.update(KIND, *key, _backed_up)  # restorable before available
 
-    def base_for(
-        self, source_key: list[str], target: datetime, source_spec: postgres.PgSpec | None
-    ) -> Path:
-        """The source's newest base backup before ``target``. With the spec of a running
+    def base_for(self, point: Doc, source_spec: postgres.PgSpec | None) -> Path:
+        """The newest base backup before the point's time. With the spec of a running
         source, its WAL up to now is archived first."""
+        target = datetime.fromisoformat(point["time"]) if point["time"] else datetime.now(UTC)
         usable = [
             path
-            for stamp, path in postgres.base_backups(self.home_of(source_key) / BACKUPS)
+            for stamp, path in postgres.base_backups(self.root_of(point) / BACKUPS)
             if stamp <= target
         ]
         if not usable:
-            raise ReconcileError(
-                f"no automated backup of {source_key[2]} reaches back to {target.isoformat()}"
-            )
+            raise ReconcileError(f"no automated backup reaches back to {target.isoformat()}")
         if source_spec is not None:
             postgres.archive_now(source_spec)
         return usable[-1]
@@ -141,6 +167,50 @@ class AutomatedBackups:
         for path in (home / BACKUPS, home / WAL_ARCHIVE):
             if path.exists():
                 shutil.rmtree(path)
+
+
+class RetainedBackupReconciler:
+    """Removes retained automated backups deleted with DeleteDBInstanceAutomatedBackup."""
+
+    kind = RETAINED
+
+    def __init__(self, store: Store, backups: AutomatedBackups) -> None:
+        self.store = store
+        self.backups = backups
+
+    def pending(self) -> list[Key]:
+        return [key for key, doc in self.store.items(RETAINED) if doc["desired"] == "absent"]
+
+    def reconcile(self, key: Key) -> None:
+        root = self.backups.retained_root(key)
+        if root.exists():  # an error keeps the record: the next pass tries again
+            shutil.rmtree(root)
+        self.store.delete(RETAINED, *key)
+
+
+def _retained(doc: Doc, end: datetime) -> Doc:
+    """The record of retained backups: their DBInstanceAutomatedBackup shape, and what a
+    point-in-time restore needs of the deleted instance."""
+    aws = doc["aws"]
+    until = end.isoformat()
+    shape = automated_backup_shape(doc)
+    assert shape is not None  # the instance had backups: restorable_since is set
+    shape.update(
+        Status="retained",
+        RestoreWindow={"EarliestTime": doc["restorable_since"], "LatestTime": until},
+    )
+    if shape.get("InstanceCreateTime"):
+        shape["InstanceCreateTime"] = aws["InstanceCreateTime"]
+    kept = (
+        "DBInstanceIdentifier", "DBInstanceClass", "MasterUsername", "AllocatedStorage",
+        "StorageType", "StorageEncrypted", "DBName", "BackupRetentionPeriod", "DbiResourceId",
+    )  # fmt: skip
+    source = {
+        "aws": {k: aws.get(k) for k in kept},
+        "restorable_since": doc["restorable_since"],
+        "restorable_until": until,
+    }
+    return {"shape": shape, "source": source, "desired": "present"}
 
 
 def _restorable(doc: Doc, latest: datetime | None, since: datetime | None) -> None:

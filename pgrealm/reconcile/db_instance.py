@@ -25,7 +25,6 @@ import pwd
 import shutil
 import signal
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,9 @@ class DbInstanceReconciler:
         self.supervisor = supervisor
         self.sealer = sealer
         self.directories = directories
-        self.backups = AutomatedBackups(store, settings.home / "instances")
+        self.backups = AutomatedBackups(
+            store, settings.home / "instances", settings.home / "retained-backups"
+        )
 
     def pending(self) -> list[Key]:
         """Instances with work to do: settled, healthy ones cost no worker."""
@@ -281,17 +282,18 @@ class DbInstanceReconciler:
                 raise ReconcileError(f"DB snapshot {snapshot[2]} is gone; it cannot be restored")
             postgres.restore_cluster(ctx.spec, path)
         elif point is not None:
-            base = self._base_for(point["source"], datetime.fromisoformat(point["time"]))
-            postgres.restore_cluster(ctx.spec, base, recover=True)
+            postgres.restore_cluster(ctx.spec, self._base_for(point), recover=True)
         else:
             postgres.init_cluster(ctx.spec)
 
-    def _base_for(self, source_key: list[str], target: datetime) -> Path:
-        source = self.store.get(KIND, *source_key)
+    def _base_for(self, point: Doc) -> Path:
+        if point.get("retained"):  # kept after its instance was deleted
+            return self.backups.base_for(point, None)
+        source = self.store.get(KIND, *point["source"])
         if source is None:
-            raise ReconcileError(f"DB instance {source_key[2]} and its backups are gone")
+            raise ReconcileError(f"DB instance {point['source'][2]} and its backups are gone")
         running = self.spec(source) if self._healthy(source) else None
-        return self.backups.base_for(source_key, target, running)
+        return self.backups.base_for(point, running)
 
     def _promoted(self, ctx: _Ctx) -> None:
         """Once the replay has reached its target, the instance's config drops it."""
@@ -423,6 +425,8 @@ class DbInstanceReconciler:
     def _delete(self, key: Key, doc: Doc) -> None:
         if self._final_snapshot_pending(doc) or self.backups.restoring_from(key):
             return  # its final snapshot, or a restore from its backups, first; next pass
+        if doc.get("retain_backups"):  # DeleteAutomatedBackups=false
+            self.backups.retain(key, doc, self.spec(doc) if self._healthy(doc) else None)
         self.supervisor.stop(_process_name(doc), forget=True)
         hosts.unpublish(
             self.settings.hosts_file, str(self.settings.home), doc["aws"]["Endpoint"]["Address"]

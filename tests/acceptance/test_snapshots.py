@@ -379,3 +379,48 @@ def test_a_snapshot_shared_with_another_account_restores_there(
         owner.modify_db_snapshot_attribute, DBSnapshotIdentifier="snap-shared",
         AttributeName="restore", ValuesToAdd=["not-an-account"],
     ) == "InvalidParameterValue"  # fmt: skip
+
+
+def test_backups_retained_after_the_instance_restore_it(stack: StackHandle) -> None:
+    rds = stack.client("rds")
+    password = new_password()
+    rds.create_db_instance(
+        DBInstanceIdentifier="keeper",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=password,
+    )
+    inst = wait_available(stack, "keeper")
+    resource = inst["DbiResourceId"]
+    master_sql(inst, password, "CREATE TABLE kept AS SELECT 'last words' AS v")
+    rds.delete_db_instance(
+        DBInstanceIdentifier="keeper", SkipFinalSnapshot=True, DeleteAutomatedBackups=False
+    )
+
+    def retained() -> Any:
+        try:
+            found = rds.describe_db_instance_automated_backups(DbiResourceId=resource)
+        except rds.exceptions.DBInstanceAutomatedBackupNotFoundFault:
+            return None  # between the instance's end and the record of its backups
+        statuses = [b["Status"] for b in found["DBInstanceAutomatedBackups"]]
+        return found["DBInstanceAutomatedBackups"][0] if statuses == ["retained"] else None
+
+    backup = stack.wait("the backups to be retained", retained, 60)
+    assert backup["DBInstanceIdentifier"] == "keeper"
+    rds.restore_db_instance_to_point_in_time(
+        SourceDbiResourceId=resource,
+        TargetDBInstanceIdentifier="keeperback",
+        UseLatestRestorableTime=True,
+        BackupRetentionPeriod=0,
+    )
+    back = wait_available(stack, "keeperback")
+    assert master_sql(back, password, "SELECT v FROM kept") == "last words"
+
+    out = stack.aws("rds", "delete-db-instance-automated-backup", "--dbi-resource-id", resource)
+    assert out["DBInstanceAutomatedBackup"]["Status"] == "deleting"
+    with pytest.raises(rds.exceptions.DBInstanceAutomatedBackupNotFoundFault):
+        rds.describe_db_instance_automated_backups(DbiResourceId=resource)
+    root = stack.home / "retained-backups" / f"{stack.account}-us-east-1-{resource}"
+    stack.wait("the retained files to be removed", lambda: not root.exists(), 30)
+    _delete_instance(stack, "keeperback")

@@ -129,11 +129,10 @@ def _archive_lines(spec: PgSpec) -> list[str]:
         out.append("archive_timeout = 300\n")
     if spec.recovery is not None:
         source = shlex.quote(str(spec.recovery.archive)) + "/%f.gz"
-        out += [
-            _setting("restore_command", f"gunzip -c {source} > %p"),
-            _setting("recovery_target_time", spec.recovery.target_time),
-            _setting("recovery_target_action", "promote"),
-        ]
+        out.append(_setting("restore_command", f"gunzip -c {source} > %p"))
+        if spec.recovery.target_time is not None:
+            out.append(_setting("recovery_target_time", spec.recovery.target_time))
+            out.append(_setting("recovery_target_action", "promote"))
     return out
 
 

@@ -13,6 +13,7 @@ those the retention period no longer needs are dropped with the WAL only they ne
 Replay to a time stops at the first commit after it, and fails if the WAL ends before
 one. So before a restore, :func:`archive_now` commits a transaction of its own on the
 source and closes the current segment: every moment up to the request is then covered.
+A restore to the latest moment sets no target at all and replays the whole archive.
 """
 
 from __future__ import annotations

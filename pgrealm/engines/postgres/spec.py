@@ -47,10 +47,11 @@ def _empty() -> Mapping[str, str]:
 
 @dataclass(frozen=True)
 class Recovery:
-    """Archive recovery up to ``target_time`` from another instance's WAL ``archive``."""
+    """Archive recovery from another instance's WAL ``archive``: up to ``target_time``,
+    or with none, to the end of the archive."""
 
     archive: Path
-    target_time: str  # ISO 8601, with its time zone
+    target_time: str | None  # ISO 8601, with its time zone
 
 
 @dataclass(frozen=True)

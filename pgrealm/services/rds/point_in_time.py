@@ -11,7 +11,11 @@ from pgrealm.api.errors import CommonError, ServiceError
 from pgrealm.services.rds.filters import one
 from pgrealm.store import Doc
 
-__all__ = ["BACKUP_FILTERS", "automated_backup_shape", "restore_time"]
+__all__ = ["BACKUP_FILTERS", "RETAINED", "automated_backup_shape", "restore_time", "retained_shape"]
+
+# Automated backups kept after their instance was deleted (DeleteAutomatedBackups=false),
+# keyed by the instance's DbiResourceId.
+RETAINED = "db_retained_backup"
 
 BACKUP_FILTERS = {
     "db-instance-id": lambda shape: [shape["DBInstanceIdentifier"], shape["DBInstanceArn"]],
@@ -70,15 +74,30 @@ def restore_time(params: dict[str, Any], source: Doc) -> datetime:
             "InvalidParameterCombination",
             "Either RestoreTime or UseLatestRestorableTime must be specified.",
         )
+    # A retained backup ends where its instance was deleted; a live one reaches now.
+    until = source.get("restorable_until")
+    end = datetime.fromisoformat(until) if until else now
     if latest:
-        return now
+        return end
     when = asked if isinstance(asked, datetime) else datetime.fromisoformat(str(asked))
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     earliest = datetime.fromisoformat(source["restorable_since"])
-    if not earliest <= when <= now:
+    if not earliest <= when <= end:
         raise ServiceError(
             "InvalidRestoreFault",
             f"The restore time {when.isoformat()} is outside the restorable window of "
-            f"{source['aws']['DBInstanceIdentifier']}, from {earliest.isoformat()} to now.",
+            f"{source['aws']['DBInstanceIdentifier']}, from {earliest.isoformat()} to "
+            f"{end.isoformat() if until else 'now'}.",
         )
     return when
+
+
+def retained_shape(doc: Doc) -> dict[str, Any]:
+    """The DBInstanceAutomatedBackup shape of a retained backup (its times as datetimes)."""
+    shape = dict(doc["shape"])
+    shape["RestoreWindow"] = {
+        k: datetime.fromisoformat(v) for k, v in shape["RestoreWindow"].items()
+    }
+    if shape.get("InstanceCreateTime"):
+        shape["InstanceCreateTime"] = datetime.fromisoformat(shape["InstanceCreateTime"])
+    return shape

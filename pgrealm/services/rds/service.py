@@ -38,7 +38,13 @@ from pgrealm.services.rds.parameter_groups import (
 from pgrealm.services.rds.parameter_groups import (
     applying as _applying,
 )
-from pgrealm.services.rds.point_in_time import BACKUP_FILTERS, automated_backup_shape, restore_time
+from pgrealm.services.rds.point_in_time import (
+    BACKUP_FILTERS,
+    RETAINED,
+    automated_backup_shape,
+    restore_time,
+    retained_shape,
+)
 from pgrealm.services.rds.snapshots import SnapshotsMixin, snapshot_key
 from pgrealm.services.rds.subnet_groups import SUBNET_GROUP, SubnetGroupsMixin
 from pgrealm.services.rds.tags import TagsMixin
@@ -156,10 +162,14 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
             ),
         }
         doc = self._placed_instance(ctx, identifier, merged)
-        doc["restore_point"] = {
-            "source": [ctx.account_id, ctx.region, aws["DBInstanceIdentifier"]],
-            "time": when.isoformat(),
-        }
+        origin = (
+            {"retained": [ctx.account_id, ctx.region, aws["DbiResourceId"]]}
+            if source.get("restorable_until")
+            else {"source": [ctx.account_id, ctx.region, aws["DBInstanceIdentifier"]]}
+        )
+        # The latest: everything archived, no target (a target needs a commit after it).
+        latest = bool(params.get("UseLatestRestorableTime"))
+        doc["restore_point"] = {**origin, "time": None if latest else when.isoformat()}
         doc["roles_bootstrapped"] = True  # the source's roles and master password
         return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
 
@@ -173,9 +183,17 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
             "DbiResourceId": params.get("DbiResourceId"),
             "DBInstanceAutomatedBackupsArn": params.get("DBInstanceAutomatedBackupsArn"),
         }
+        live = [
+            automated_backup_shape(d) for d in self._instances(ctx) if d["desired"] == "present"
+        ]
+        kept = [
+            retained_shape(d)
+            for d in self.store.list(RETAINED, ctx.account_id, ctx.region)
+            if d["desired"] == "present"
+        ]
         shapes = [
             shape
-            for shape in (automated_backup_shape(d) for d in self._instances(ctx))
+            for shape in [*live, *kept]
             if shape is not None
             and all(shape[k] == v for k, v in wanted.items() if v)
             and all(test(shape) for test in tests)
@@ -186,21 +204,56 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
             )
         return marker_page(shapes, params, "DBInstanceAutomatedBackups")
 
+    def delete_db_instance_automated_backup(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Delete the backups kept after their instance was deleted."""
+        resource = (
+            params.get("DbiResourceId")
+            or str(params.get("DBInstanceAutomatedBackupsArn", "")).rsplit(":", 1)[-1]
+        )
+        doc = self.store.get(RETAINED, ctx.account_id, ctx.region, resource)
+        if doc is None:
+            raise ServiceError(
+                "DBInstanceAutomatedBackupNotFoundFault",
+                f"No automated backup found for {resource}.",
+            )
+        key = [ctx.account_id, ctx.region, resource]
+        if any(
+            (d.get("restore_point") or {}).get("retained") == key and not d.get("recovered")
+            for d in self._instances(ctx)
+        ):
+            raise ServiceError(
+                "InvalidDBInstanceAutomatedBackupStateFault",
+                "A DB instance is being restored from this automated backup.",
+            )
+        shape = retained_shape(doc)
+        shape["Status"] = "deleting"
+        self.store.update(RETAINED, ctx.account_id, ctx.region, resource, _marked_deleted)
+        self.kick()
+        return {"DBInstanceAutomatedBackup": shape}
+
     def _point_in_time_source(self, ctx: RequestContext, params: dict[str, Any]) -> Doc:
         if params.get("SourceDBInstanceIdentifier"):
             source = self._instance(ctx, params["SourceDBInstanceIdentifier"])
         elif params.get("SourceDbiResourceId"):
-            found = [
+            found = [  # a live instance's; a deleted one's only if retained
                 d
                 for d in self._instances(ctx)
                 if d["aws"]["DbiResourceId"] == params["SourceDbiResourceId"]
+                and d["desired"] == "present"
             ]
-            if not found:
+            retained = self.store.get(
+                RETAINED, ctx.account_id, ctx.region, params["SourceDbiResourceId"]
+            )
+            if retained is not None and retained["desired"] != "present":
+                retained = None
+            if not found and retained is None:
                 raise ServiceError(
                     "DBInstanceAutomatedBackupNotFoundFault",
                     f"No automated backup found for {params['SourceDbiResourceId']}.",
                 )
-            source = found[0]
+            source = found[0] if found else retained["source"]  # type: ignore[index]
         else:
             raise _invalid("SourceDBInstanceIdentifier or SourceDbiResourceId is required.")
         if not source.get("restorable_since"):
@@ -428,6 +481,8 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
             d["aws"]["DBInstanceStatus"] = InstanceStatus.DELETING.value
             if final_key is not None:
                 d["final_snapshot"] = final_key  # taken before the instance goes
+            if params.get("DeleteAutomatedBackups") is False and d.get("restorable_since"):
+                d["retain_backups"] = True  # kept, restorable by its DbiResourceId
 
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, mark)
         self.kick()
@@ -555,6 +610,10 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
 
     def _arn(self, ctx: RequestContext, kind: str, name: str) -> str:
         return f"arn:aws:rds:{ctx.region}:{ctx.account_id}:{kind}:{name}"
+
+
+def _marked_deleted(doc: Doc) -> None:
+    doc["desired"] = "absent"
 
 
 def _describe(doc: Doc) -> dict[str, Any]:
