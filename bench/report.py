@@ -179,8 +179,9 @@ def _kdc(r: Results) -> list[str]:
         pair = [k for k in r.kdc if k.exchange == exchange]
         if len(pair) == 2:
             ratio = _ratio(pair[0].per_second, pair[1].per_second)
-            target = f" (target: no loss; {_verdict(ratio >= 1.0)})" if exchange == "AS" else ""
-            out.append(f"\n{exchange}: Samba / MIT = {ratio:.2f}x{target}")
+            # Side by side, as issue 4 asks; "no loss" is judged between Samba's own process
+            # models (the section below), not against MIT, whose KDC writes nothing per AS.
+            out.append(f"\n{exchange}: Samba / MIT = {ratio:.2f}x")
     return [*out, ""]
 
 
