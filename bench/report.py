@@ -276,7 +276,8 @@ Connection setup is the wall time of one PQconnectdb (TCP connect, startup packe
 authentication, backend fork) with a ccache already holding the service ticket, so no
 KDC is contacted in the loop; the hand-made PostgreSQL uses the same directory KDC, the
 same client ccache and the same OS user, with default settings (pgrealm's instances
-also log every connection). Both Kerberos columns go straight from libpq to the
+add WAL archiving and logging to files, as RDS does). Both Kerberos columns go straight
+from libpq to the
 postmaster: nothing sits between client and server. sslmode=disable everywhere; the
 scram role connects with gssencmode=disable as a password client would. KDC rates are
 whole exchanges from worker processes running libkrb5 in a loop: an AS exchange is
