@@ -278,8 +278,8 @@ KDC is contacted in the loop; the hand-made PostgreSQL uses the same directory K
 same client ccache and the same OS user, with default settings (pgrealm's instances
 add WAL archiving and logging to files, as RDS does). Both Kerberos columns go straight
 from libpq to the postmaster: nothing sits between client and server. sslmode=disable
-everywhere; the scram role connects with gssencmode=disable as a password client would. KDC rates are
-whole exchanges from worker processes running libkrb5 in a loop: an AS exchange is
+everywhere; the scram role connects with gssencmode=disable as a password client would.
+KDC rates are whole exchanges from worker processes running libkrb5 in a loop: an AS exchange is
 two round trips (pre-authentication required on both KDCs) plus the client's PBKDF2
 string-to-key, so client CPU is part of the cost on both sides. API latency is through
 boto3, as a client sees it; the server-only column leaves out botocore's parsing of the
