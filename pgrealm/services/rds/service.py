@@ -119,22 +119,18 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
             raise _invalid(problem)
         if not params.get("DBSnapshotIdentifier"):
             raise _invalid("DBSnapshotIdentifier is required to restore from a DB snapshot.")
-        if params.get("Port") not in (None, 5432):
-            raise _invalid("pgrealm instances listen on port 5432 on their own address.")
         snapshot = self.available_snapshot(ctx, params["DBSnapshotIdentifier"])
         source = snapshot["aws"]
-        merged = {
-            **params,
-            "DBInstanceClass": params.get("DBInstanceClass") or snapshot["instance_class"],
+        origin = {
+            "DBInstanceClass": snapshot["instance_class"],
             "MasterUsername": source["MasterUsername"],
-            "AllocatedStorage": params.get("AllocatedStorage") or source["AllocatedStorage"],
-            "StorageType": params.get("StorageType") or source["StorageType"],
+            "AllocatedStorage": source["AllocatedStorage"],
+            "StorageType": source["StorageType"],
             "StorageEncrypted": source["Encrypted"],
             "DBName": snapshot.get("db_name"),
         }
-        doc = self._placed_instance(ctx, identifier, merged)
+        doc = self._restored_instance(ctx, identifier, params, origin)
         doc["restore_from"] = snapshot_key(snapshot)  # perhaps another account's, shared
-        doc["roles_bootstrapped"] = True  # the snapshot has them, and the master's password
         return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
 
     def restore_db_instance_to_point_in_time(
@@ -149,28 +145,15 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         source = self._point_in_time_source(ctx, params)
         when = restore_time(params, source)
         aws = source["aws"]
-        merged = {
-            **params,
-            "DBInstanceClass": params.get("DBInstanceClass") or aws["DBInstanceClass"],
-            "MasterUsername": aws["MasterUsername"],
-            "AllocatedStorage": params.get("AllocatedStorage") or aws["AllocatedStorage"],
-            "StorageType": params.get("StorageType") or aws["StorageType"],
-            "StorageEncrypted": aws["StorageEncrypted"],
-            "DBName": aws.get("DBName"),
-            "BackupRetentionPeriod": params.get(
-                "BackupRetentionPeriod", aws["BackupRetentionPeriod"]
-            ),
-        }
-        doc = self._placed_instance(ctx, identifier, merged)
-        origin = (
+        doc = self._restored_instance(ctx, identifier, params, aws)
+        origin_key = (
             {"retained": [ctx.account_id, ctx.region, aws["DbiResourceId"]]}
             if source.get("restorable_until")
             else {"source": [ctx.account_id, ctx.region, aws["DBInstanceIdentifier"]]}
         )
         # The latest: everything archived, no target (a target needs a commit after it).
         latest = bool(params.get("UseLatestRestorableTime"))
-        doc["restore_point"] = {**origin, "time": None if latest else when.isoformat()}
-        doc["roles_bootstrapped"] = True  # the source's roles and master password
+        doc["restore_point"] = {**origin_key, "time": None if latest else when.isoformat()}
         return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
 
     def describe_db_instance_automated_backups(
@@ -268,6 +251,24 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
                 f"Point-in-time restore is not available for DB instance {ident}: {why}.",
             )
         return source
+
+    def _restored_instance(
+        self, ctx: RequestContext, identifier: str, params: dict[str, Any], origin: Doc
+    ) -> Doc:
+        """The document of an instance made from ``origin``'s data (a snapshot, or an
+        instance's automated backups): what the caller does not choose it inherits, and its
+        master user, password and roles are the origin's."""
+        if params.get("Port") not in (None, 5432):
+            raise _invalid("pgrealm instances listen on port 5432 on their own address.")
+        merged = {**params}
+        for key in ("MasterUsername", "StorageEncrypted", "DBName"):
+            merged[key] = origin.get(key)
+        for key in ("DBInstanceClass", "AllocatedStorage", "StorageType", "BackupRetentionPeriod"):
+            if params.get(key) is None and origin.get(key) is not None:
+                merged[key] = origin[key]
+        doc = self._placed_instance(ctx, identifier, merged)
+        doc["roles_bootstrapped"] = True  # and no master password to set
+        return doc
 
     def _placed_instance(self, ctx: RequestContext, identifier: str, params: dict[str, Any]) -> Doc:
         """The new instance's document: in its subnet group, joined to its domain if asked."""
