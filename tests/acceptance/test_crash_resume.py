@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.acceptance.conftest import new_password
-from tests.acceptance.test_seed_flow import wait_available
+from tests.acceptance.test_seed_flow import new_instance, wait_available
 from tests.acceptance.test_snapshots import master_sql, wait_snapshot
 from tests.fixtures.stack import StackHandle
 
@@ -39,15 +39,7 @@ def test_instance_creation_survives_a_server_crash(
 
 def test_snapshots_survive_server_crashes(stack: StackHandle) -> None:
     rds = stack.client("rds")
-    password = new_password()
-    rds.create_db_instance(
-        DBInstanceIdentifier="crashsnap",
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=password,
-    )
-    inst = wait_available(stack, "crashsnap")
+    inst, password = new_instance(stack, "crashsnap")
     master_sql(inst, password, "CREATE TABLE t AS SELECT 'committed' AS v")
     rds.create_db_snapshot(DBSnapshotIdentifier="crash-one", DBInstanceIdentifier="crashsnap")
     time.sleep(0.2)  # pg_basebackup under way

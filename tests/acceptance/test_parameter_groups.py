@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.acceptance.conftest import REALM, new_password
-from tests.acceptance.test_seed_flow import kinit, psql, wait_available
+from tests.acceptance.test_seed_flow import kinit, new_directory_user, new_instance, psql
 from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
@@ -53,19 +53,14 @@ def test_a_parameter_group_configures_a_kerberos_instance(
             {"ParameterName": "work_mem", "ParameterValue": "8192"},
         ],
     )
-    password, zed_pw = new_password(), new_password()
-    rds.create_db_instance(
-        DBInstanceIdentifier="caseins",
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=password,
+    inst, password = new_instance(
+        stack,
+        "caseins",
         BackupRetentionPeriod=0,
         DBParameterGroupName=GROUP,
         Domain=directory["DirectoryId"],
         DomainIAMRoleName=rds_role,
     )
-    inst = wait_available(stack, "caseins")
     assert inst["DBParameterGroups"] == [
         {"DBParameterGroupName": GROUP, "ParameterApplyStatus": "in-sync"}
     ]
@@ -75,8 +70,7 @@ def test_a_parameter_group_configures_a_kerberos_instance(
 
     # The role is "Zed@REALM"; the principal, as AD spells it, is zed@REALM.
     did = directory["DirectoryId"]
-    stack.client("ds-data").create_user(DirectoryId=did, SAMAccountName="zed")
-    stack.client("ds").reset_user_password(DirectoryId=did, UserName="zed", NewPassword=zed_pw)
+    zed_pw = new_directory_user(stack, did, "zed")
     sql = f'CREATE USER "Zed@{REALM}" WITH LOGIN; GRANT rds_ad TO "Zed@{REALM}"'
     assert psql(master_env, master, sql).returncode == 0
     assert kinit(kerberos, f"zed@{REALM}", zed_pw).returncode == 0

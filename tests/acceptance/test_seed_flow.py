@@ -39,6 +39,31 @@ def wait_available(
     return result
 
 
+def new_instance(stack: StackHandle, ident: str, **extra: Any) -> tuple[dict[str, Any], str]:
+    """A postgres instance ``ident`` (db.t3.micro, master user "master"), once available,
+    and its master password; ``extra`` goes to CreateDBInstance as it is."""
+    password = new_password()
+    stack.client("rds").create_db_instance(
+        DBInstanceIdentifier=ident,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=password,
+        **extra,
+    )
+    return wait_available(stack, ident), password
+
+
+def new_directory_user(stack: StackHandle, directory_id: str, name: str) -> str:
+    """A user ``name`` in the directory, made through ds-data; its new password."""
+    password = new_password()
+    stack.client("ds-data").create_user(DirectoryId=directory_id, SAMAccountName=name)
+    stack.client("ds").reset_user_password(
+        DirectoryId=directory_id, UserName=name, NewPassword=password
+    )
+    return password
+
+
 def kinit(env: dict[str, str], principal: str, password: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["kinit", principal],
@@ -287,20 +312,11 @@ def test_an_instance_leaves_its_directory(
 ) -> None:
     """modify-db-instance --disable-domain: Kerberos logins stop, passwords still work."""
     rds, did = stack.client("rds"), directory["DirectoryId"]
-    password, leo_pw = new_password(), new_password()
-    rds.create_db_instance(
-        DBInstanceIdentifier="leaver",
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=password,
-        BackupRetentionPeriod=0,
-        Domain=did,
-        DomainIAMRoleName=rds_role,
+    inst, password = new_instance(
+        stack, "leaver", BackupRetentionPeriod=0, Domain=did, DomainIAMRoleName=rds_role
     )
-    host = wait_available(stack, "leaver")["Endpoint"]["Address"]
-    stack.client("ds-data").create_user(DirectoryId=did, SAMAccountName="leo")
-    stack.client("ds").reset_user_password(DirectoryId=did, UserName="leo", NewPassword=leo_pw)
+    host = inst["Endpoint"]["Address"]
+    leo_pw = new_directory_user(stack, did, "leo")
     master = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
     sql = f'CREATE USER "leo@{REALM}" WITH LOGIN; GRANT rds_ad TO "leo@{REALM}"'
     assert psql(master, f"host={host} dbname=postgres user=master", sql).returncode == 0

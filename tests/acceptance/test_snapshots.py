@@ -15,8 +15,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.acceptance.conftest import REALM, new_password
-from tests.acceptance.test_seed_flow import kinit, psql, wait_available
+from tests.acceptance.conftest import REALM
+from tests.acceptance.test_seed_flow import (
+    kinit,
+    new_directory_user,
+    new_instance,
+    psql,
+    wait_available,
+)
 from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
@@ -51,17 +57,12 @@ def _delete_instance(stack: StackHandle, ident: str) -> None:
 @pytest.fixture(scope="module")
 def source(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> dict[str, Any]:
     """A Kerberos-enabled instance with rita's login and a table holding one row."""
-    password = new_password()
-    stack.client("rds").create_db_instance(
-        DBInstanceIdentifier=SOURCE,
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=password,
+    inst, password = new_instance(
+        stack,
+        SOURCE,
         Domain=directory["DirectoryId"],
         DomainIAMRoleName=rds_role,
     )
-    inst = wait_available(stack, SOURCE)
     master_sql(
         inst,
         password,
@@ -105,11 +106,7 @@ def test_a_restored_snapshot_logs_rita_in_with_kerberos(
     assert restored["DomainMemberships"][0]["Status"] == "kerberos-enabled"
     assert restored["Endpoint"]["Address"] != source["Endpoint"]["Address"]
 
-    rita_pw = new_password()
-    stack.client("ds-data").create_user(DirectoryId=directory["DirectoryId"], SAMAccountName="rita")
-    stack.client("ds").reset_user_password(
-        DirectoryId=directory["DirectoryId"], UserName="rita", NewPassword=rita_pw
-    )
+    rita_pw = new_directory_user(stack, directory["DirectoryId"], "rita")
     assert kinit(kerberos, f"rita@{REALM}", rita_pw).returncode == 0
     host = restored["Endpoint"]["Address"]
     login = psql(
@@ -127,15 +124,7 @@ def test_a_restored_snapshot_logs_rita_in_with_kerberos(
 
 def test_the_final_snapshot_keeps_the_last_write(stack: StackHandle) -> None:
     rds = stack.client("rds")
-    password = new_password()
-    rds.create_db_instance(
-        DBInstanceIdentifier="finalsrc",
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=password,
-    )
-    inst = wait_available(stack, "finalsrc")
+    inst, password = new_instance(stack, "finalsrc")
     master_sql(inst, password, "CREATE TABLE t AS SELECT 'last write' AS v")
     out = rds.delete_db_instance(
         DBInstanceIdentifier="finalsrc", FinalDBSnapshotIdentifier="finalsrc-final"
@@ -281,15 +270,7 @@ def test_point_in_time_requests_rds_refuses(stack: StackHandle, source: dict[str
         restore, SourceDBInstanceIdentifier="nosuch", TargetDBInstanceIdentifier="p1",
         UseLatestRestorableTime=True,
     ) == "DBInstanceNotFound"  # fmt: skip
-    rds.create_db_instance(
-        DBInstanceIdentifier="nobackups",
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=new_password(),
-        BackupRetentionPeriod=0,
-    )
-    wait_available(stack, "nobackups")
+    new_instance(stack, "nobackups", BackupRetentionPeriod=0)
     assert _code(
         restore, SourceDBInstanceIdentifier="nobackups", TargetDBInstanceIdentifier="p1",
         UseLatestRestorableTime=True,
@@ -383,15 +364,7 @@ def test_a_snapshot_shared_with_another_account_restores_there(
 
 def test_backups_retained_after_the_instance_restore_it(stack: StackHandle) -> None:
     rds = stack.client("rds")
-    password = new_password()
-    rds.create_db_instance(
-        DBInstanceIdentifier="keeper",
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=password,
-    )
-    inst = wait_available(stack, "keeper")
+    inst, password = new_instance(stack, "keeper")
     resource = inst["DbiResourceId"]
     master_sql(inst, password, "CREATE TABLE kept AS SELECT 'last words' AS v")
     rds.delete_db_instance(

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.conftest import new_password
-from tests.acceptance.test_seed_flow import wait_available
+from tests.acceptance.test_seed_flow import new_instance
 from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
@@ -31,17 +30,13 @@ def test_rds_tags_by_arn(stack: StackHandle, directory: dict[str, Any]) -> None:
     assert "_tags" not in group
     assert _keys(rds.list_tags_for_resource(ResourceName=arn)["TagList"]) == {"team": "db"}
 
-    rds.create_db_instance(
-        DBInstanceIdentifier="tagged",
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=new_password(),
+    inst, _ = new_instance(
+        stack,
+        "tagged",
         DBSubnetGroupName="tagged-subnets",
         BackupRetentionPeriod=0,
         Tags=[{"Key": "env", "Value": "test"}],
     )
-    inst = wait_available(stack, "tagged")
     db_arn = inst["DBInstanceArn"]
     stack.aws("rds", "add-tags-to-resource", "--resource-name", db_arn,
               "--tags", "Key=env,Value=prod", "Key=owner,Value=alice")  # fmt: skip
