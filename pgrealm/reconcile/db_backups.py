@@ -31,7 +31,13 @@ from pgrealm.reconcile.runner import Key
 from pgrealm.services.rds.point_in_time import automated_backup_shape
 from pgrealm.store import Doc, Store
 
-__all__ = ["AutomatedBackups", "RetainedBackupReconciler", "backup_due", "backups_on"]
+__all__ = [
+    "AutomatedBackups",
+    "RetainedBackupReconciler",
+    "backed_up",
+    "backup_due",
+    "backups_on",
+]
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +119,7 @@ class AutomatedBackups:
         due = newest is None or now - newest > _BASE_BACKUP_EVERY
         if due and not postgres.archiving(spec):  # made before pgrealm archived WAL
             self.store.update(KIND, *key, _archiving_at_reboot)
-            self.store.update(KIND, *key, _backed_up)
+            self.store.update(KIND, *key, backed_up)
             return
         if due:
             self.store.update(KIND, *key, _backing_up)
@@ -127,7 +133,7 @@ class AutomatedBackups:
         finally:
             # Only what this made backing-up (a user's snapshot may be under way).
             if due or not doc.get("restorable_since"):
-                self.store.update(KIND, *key, _backed_up)  # restorable before available
+                self.store.update(KIND, *key, backed_up)  # restorable before available
 
     def base_for(self, point: Doc, source_spec: postgres.PgSpec | None) -> Path:
         """The newest base backup before the point's time. With the spec of a running
@@ -230,6 +236,7 @@ def _backing_up(doc: Doc) -> None:
         doc["aws"]["DBInstanceStatus"] = "backing-up"
 
 
-def _backed_up(doc: Doc) -> None:
+def backed_up(doc: Doc) -> None:
+    """An instance's backup or snapshot is done: backing-up -> available."""
     if doc["aws"]["DBInstanceStatus"] == "backing-up":
         doc["aws"]["DBInstanceStatus"] = "available"

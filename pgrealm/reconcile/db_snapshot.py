@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pgrealm.config import Settings
 from pgrealm.engines import postgres
 from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.reconcile.db_backups import backed_up
 from pgrealm.reconcile.runner import Key
 from pgrealm.store import Doc, Store
 
@@ -85,7 +86,7 @@ class DbSnapshotReconciler:
 
         # The instance first: once the snapshot shows available, its instance is too.
         if not doc.get("copy_of"):
-            self.store.update(INSTANCE, *_source_key(doc), _done_backing_up)
+            self.store.update(INSTANCE, *_source_key(doc), backed_up)
         self.store.update(KIND, *key, taken)
         log.info("db snapshot %s: available (%d bytes)", key[2], _size(dest))
 
@@ -108,7 +109,7 @@ class DbSnapshotReconciler:
         self.store.update(KIND, *key, fail)
         if attempts >= _ATTEMPTS and not final:
             if not doc.get("copy_of"):
-                self.store.update(INSTANCE, *_source_key(doc), _done_backing_up)
+                self.store.update(INSTANCE, *_source_key(doc), backed_up)
             return
         raise exc  # the runner retries with backoff
 
@@ -128,11 +129,6 @@ class DbSnapshotReconciler:
 def _source_key(doc: Doc) -> Key:
     account, region, ident = doc["source"]
     return (str(account), str(region), str(ident))
-
-
-def _done_backing_up(doc: Doc) -> None:
-    if doc["aws"]["DBInstanceStatus"] == "backing-up":
-        doc["aws"]["DBInstanceStatus"] = "available"
 
 
 def _size(path: Path) -> int:
