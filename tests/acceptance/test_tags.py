@@ -45,6 +45,13 @@ def test_rds_tags_by_arn(stack: StackHandle, directory: dict[str, Any]) -> None:
     rds.remove_tags_from_resource(ResourceName=db_arn, TagKeys=["owner"])
     shown = rds.describe_db_instances(DBInstanceIdentifier="tagged")["DBInstances"][0]
     assert _keys(shown["TagList"]) == {"env": "prod"}
+    # describe filters, through the aws CLI: by ARN it finds this one, by engine none
+    by_arn = stack.aws("rds", "describe-db-instances", "--filters",
+                       f"Name=db-instance-id,Values={db_arn}")["DBInstances"]  # fmt: skip
+    assert [i["DBInstanceIdentifier"] for i in by_arn] == ["tagged"]
+    other_engine = stack.aws("rds", "describe-db-instances", "--filters",
+                             "Name=engine,Values=mysql")["DBInstances"]  # fmt: skip
+    assert other_engine == []
 
     with pytest.raises(rds.exceptions.DBInstanceNotFoundFault):
         rds.list_tags_for_resource(ResourceName=db_arn.replace(":tagged", ":nosuch"))
