@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(samba winbind libjemalloc2 krb5-user krb5-kdc krb5-admin-server ldb-tools dnsutils python3-samba python3-venv
+DEBS=(samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind libjemalloc2 krb5-user krb5-kdc krb5-admin-server ldb-tools dnsutils python3-samba python3-venv
       postgresql-15 postgresql-client-15 iproute2 procps faketime)
 missing=()
 for p in "${DEBS[@]}"; do
