@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pgrealm.errors import EngineError
 
-__all__ = ["Completed", "die_with_parent", "run", "runner"]
+__all__ = ["REAL_RUNNER", "Completed", "Runner", "die_with_parent", "run", "runner"]
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +70,12 @@ def _real_run(
     return Completed(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
 
 
-runner: Callable[
+Runner = Callable[
     [Sequence[str], Mapping[str, str] | None, float, str | None, str | None, str | None],
     Completed,
-] = _real_run
+]
+REAL_RUNNER: Runner = _real_run
+runner: Runner = _real_run
 
 
 def run(

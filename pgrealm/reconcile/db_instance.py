@@ -3,7 +3,10 @@
 Steps (each idempotent, observed from the real world):
 
     postgres.os_user          the unprivileged OS user that runs the cluster exists
-    samba.service_keytab      (with a domain) postgres/<endpoint> in AD, its keytab exported
+    samba.service_keytab      (enabling-kerberos) postgres/<endpoint> in AD, keytab exported;
+                              a join that cannot complete leaves the membership
+                              enable-kerberos-failed and the instance serving passwords
+    samba.left_domain         (disabling-kerberos) its computer account and keytab gone
     postgres.initdb           the cluster exists (made by initdb, or from a DB snapshot)
     postgres.config           postgresql.conf / pg_hba.conf say what the instance should be
     supervisor.postmaster     postgres runs and accepts connections
@@ -25,6 +28,7 @@ import pwd
 import shutil
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,12 @@ from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
 from pgrealm.engines.postgres.catalog import is_true
 from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.model.membership import (
+    KERBEROS_ON,
+    MembershipStatus,
+    applied_status,
+    in_maintenance_window,
+)
 from pgrealm.reconcile.db_backups import (
     RUNNING,
     WAL_ARCHIVE,
@@ -57,6 +67,13 @@ KIND = "db_instance"
 DIRECTORY = "directory"
 SNAPSHOT = "db_snapshot"
 _READY_TIMEOUT = 60.0
+_JOIN_ATTEMPTS = 3
+# A directory in these stages will be Active soon: a join waits for it, and does not fail.
+_DIRECTORY_COMING = ("Requested", "Creating")
+
+
+class _Waiting(Exception):
+    """The instance waits for something outside it (its directory being created)."""
 
 
 class _Ctx:
@@ -96,7 +113,7 @@ class DbInstanceReconciler:
         ]
 
     def _needs_work(self, doc: Doc, running: bool) -> bool:
-        if doc["desired"] == "absent" or doc.get("reboot_requested"):
+        if doc["desired"] == "absent" or doc.get("reboot_requested") or _window_due(doc):
             return True
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
@@ -138,7 +155,10 @@ class DbInstanceReconciler:
         }
 
     def _realm(self, doc: Doc) -> str | None:
-        members = [m for m in doc["aws"].get("DomainMemberships") or [] if not _leaving(m)]
+        """The realm whose logins the instance serves (or is about to)."""
+        members = [
+            m for m in doc["aws"].get("DomainMemberships") or [] if m["Status"] in KERBEROS_ON
+        ]
         return str(members[0]["FQDN"]).upper() if members else None
 
     def reconcile(self, key: Key) -> None:
@@ -151,7 +171,9 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == "failed":
             return
-        if status in RUNNING and self._healthy(doc) and not doc.get("parameters_due"):
+        if _window_due(doc):
+            doc = self._apply_pending_memberships(key)
+        if status in RUNNING and self._healthy(doc) and not _changes_due(doc):
             if backup_due(doc):
                 self.backups.run(key, doc, self.spec(doc))
             return
@@ -160,6 +182,9 @@ class DbInstanceReconciler:
             if doc.get("reboot_requested"):
                 self._reboot(ctx)
             run_steps(key[2], self._steps(doc), ctx)
+        except _Waiting as why:
+            log.info("db instance %s: waiting: %s", key[2], why)
+            return
         except (EngineError, ReconcileError) as exc:
             self._record_failure(key, doc, exc)
             return
@@ -187,7 +212,8 @@ class DbInstanceReconciler:
             if attempts >= 3:
                 d["aws"]["DBInstanceStatus"] = "failed"
                 for m in d["aws"].get("DomainMemberships", []):
-                    m["Status"] = "failed"
+                    if m["Status"] == MembershipStatus.ENABLING:
+                        m["Status"] = MembershipStatus.ENABLE_FAILED.value
 
         self.store.update(KIND, *key, fail)
         if attempts < 3:
@@ -203,7 +229,7 @@ class DbInstanceReconciler:
             ),
         ]
         if self._realm(doc):
-            steps.append(Step("samba.service_keytab", self._keytab_done, self._export_keytab))
+            steps.append(Step("samba.service_keytab", self._keytab_done, self._join))
         elif any(_leaving(m) for m in doc["aws"].get("DomainMemberships") or []):
             steps.append(
                 Step("samba.left_domain", lambda c: not c.doc.get("keytab_for"), self._leave)
@@ -243,11 +269,41 @@ class DbInstanceReconciler:
         return steps
 
     def _keytab_done(self, ctx: _Ctx) -> bool:
+        """The keytab of its domain is in place, or the join failed for good."""
+        member = ctx.doc["aws"]["DomainMemberships"][0]
+        if member["Status"] == MembershipStatus.ENABLE_FAILED:
+            return True
         return bool(
             ctx.spec.keytab
             and ctx.spec.keytab.exists()
-            and ctx.doc.get("keytab_for") == ctx.doc["aws"]["DomainMemberships"][0]["Domain"]
+            and ctx.doc.get("keytab_for") == member["Domain"]
         )
+
+    def _join(self, ctx: _Ctx) -> None:
+        """Export the keytab; a join that cannot complete fails the membership (with its
+        reason), not the instance, which goes on serving password logins, as on RDS."""
+        directory = self.store.get(DIRECTORY, *ctx.doc["directory"])
+        stage = directory["aws"]["Stage"] if directory else "deleted"
+        if stage in _DIRECTORY_COMING:
+            raise _Waiting(f"directory {ctx.doc['directory'][2]} is {stage}")
+        try:
+            if stage not in ("Active", "Impaired"):
+                raise ReconcileError(f"directory {ctx.doc['directory'][2]} is {stage}")
+            self._export_keytab(ctx)
+        except (EngineError, ReconcileError) as exc:
+            attempts = int(ctx.doc.get("join_attempts", 0)) + 1
+            final = attempts >= _JOIN_ATTEMPTS or stage not in ("Active", "Impaired")
+            reason = _first_line(exc)
+            log.error("db instance %s: join: %s (attempt %d)", ctx.key[2], reason, attempts)
+            ctx.doc = (
+                self.store.update(
+                    KIND, *ctx.key, lambda d: _join_failed(d, attempts, reason, final)
+                )
+                or ctx.doc
+            )
+            if not final:
+                raise
+            ctx.spec = self.spec(ctx.doc)  # without Kerberos
 
     def _export_keytab(self, ctx: _Ctx) -> None:
         former = ctx.doc.get("former_directory")
@@ -256,10 +312,6 @@ class DbInstanceReconciler:
             ctx.doc.pop("former_directory")
             self.store.update(KIND, *ctx.key, lambda d: d.pop("former_directory", None))
         directory = self._directory(ctx.doc)
-        if directory["aws"]["Stage"] not in ("Active", "Impaired"):
-            raise ReconcileError(
-                f"directory {directory['aws']['DirectoryId']} is {directory['aws']['Stage']}"
-            )
         dc = self.directories.dc(directory)
         principal = f"postgres/{ctx.doc['aws']['Endpoint']['Address']}"
         account = _service_account(ctx.doc)
@@ -379,6 +431,19 @@ class DbInstanceReconciler:
         time.sleep(0.2)
         self._loaded(ctx)
 
+    def _apply_pending_memberships(self, key: Key) -> Doc:
+        """The maintenance window has come: pending Kerberos changes are applied."""
+
+        def apply(d: Doc) -> None:
+            for member in d["aws"].get("DomainMemberships") or []:
+                member["Status"] = applied_status(member["Status"])
+            d["aws"]["DBInstanceStatus"] = "modifying"
+
+        log.info("db instance %s: maintenance window: applying the domain change", key[2])
+        updated = self.store.update(KIND, *key, apply)
+        assert updated is not None
+        return updated
+
     def _reboot(self, ctx: _Ctx) -> None:
         self.supervisor.stop(_process_name(ctx.doc))
         ctx.doc["reboot_requested"] = False
@@ -472,7 +537,39 @@ def _user_exists(name: str) -> bool:
 
 
 def _leaving(member: Doc) -> bool:
-    return bool(member.get("Status") == "removing")
+    return bool(member.get("Status") == MembershipStatus.DISABLING)
+
+
+def _changes_due(doc: Doc) -> bool:
+    """A running instance has work: new parameters, or a domain to join or leave."""
+    settling = (MembershipStatus.ENABLING, MembershipStatus.DISABLING)
+    members = doc["aws"].get("DomainMemberships") or []
+    return bool(doc.get("parameters_due")) or any(m["Status"] in settling for m in members)
+
+
+def _window_due(doc: Doc) -> bool:
+    """A pending Kerberos change whose maintenance window is now."""
+    pending = any(
+        applied_status(m["Status"]) != m["Status"]
+        for m in doc["aws"].get("DomainMemberships") or []
+    )
+    window = doc["aws"].get("PreferredMaintenanceWindow", "")
+    return pending and in_maintenance_window(window, datetime.now(UTC))
+
+
+def _join_failed(doc: Doc, attempts: int, reason: str, final: bool) -> None:
+    doc["join_attempts"] = attempts
+    doc["membership_reason"] = reason
+    if final:
+        for member in doc["aws"].get("DomainMemberships") or []:
+            if member["Status"] == MembershipStatus.ENABLING:
+                member["Status"] = MembershipStatus.ENABLE_FAILED.value
+
+
+def _first_line(exc: Exception) -> str:
+    """A reason a user can act on, in one line; the whole error is in the log."""
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
 
 
 def _config_hash(spec: postgres.PgSpec) -> str:
@@ -489,7 +586,10 @@ def _mark_available(doc: Doc, status: str, parameters: str) -> None:
     aws.setdefault("InstanceCreateTime", time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()))
     aws["DomainMemberships"] = [m for m in aws.get("DomainMemberships", []) if not _leaving(m)]
     for member in aws["DomainMemberships"]:
-        member["Status"] = "kerberos-enabled"
+        if member["Status"] == MembershipStatus.ENABLING and doc.get("keytab_for"):
+            member["Status"] = MembershipStatus.ENABLED.value
+            doc.pop("join_attempts", None)
+            doc.pop("membership_reason", None)
     if not aws["DomainMemberships"]:
         doc["directory"] = None  # delete-directory no longer counts it
     doc.pop("attempts", None)

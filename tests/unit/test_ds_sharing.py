@@ -25,7 +25,7 @@ def ctx(account: str) -> RequestContext:
 
 
 class _Iam(Service):
-    def check_rds_directory_role(self, account: str, role: str) -> str | None:
+    def check_rds_directory_role(self, account: str, role: str, region: str = "") -> str | None:
         return None
 
 

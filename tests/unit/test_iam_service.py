@@ -329,3 +329,48 @@ def test_evaluator_edges() -> None:
     assert trusted_services(
         {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:*"}]}
     ) == {"*"}
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        "directoryservice.rds.af-south-1.amazonaws.com",
+        "directoryservice-postgresql.rds.af-south-1.amazonaws.com",
+    ],
+)
+def test_rds_role_trusting_a_regional_principal(
+    iam: IamService, ctx: RequestContext, principal: str
+) -> None:
+    """Opt-in and newer Regions need the regional or the engine's own principal."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["rds.amazonaws.com", principal]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    make_role(iam, ctx, trust=trust)
+    iam.attach_role_policy(ctx, {"RoleName": "rds-ad", "PolicyArn": RDS_POLICY})
+    assert iam.check_rds_directory_role(ACCOUNT, "rds-ad", "af-south-1") is None
+    # Another Region's principal is no use here.
+    assert iam.check_rds_directory_role(ACCOUNT, "rds-ad", "eu-west-1") is not None
+
+
+def test_rds_role_trusting_an_unrelated_service(iam: IamService, ctx: RequestContext) -> None:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    make_role(iam, ctx, trust=trust)
+    iam.attach_role_policy(ctx, {"RoleName": "rds-ad", "PolicyArn": RDS_POLICY})
+    reason = iam.check_rds_directory_role(ACCOUNT, "rds-ad")
+    assert reason is not None and "rds.amazonaws.com" in reason

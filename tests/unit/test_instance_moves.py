@@ -62,7 +62,9 @@ def test_a_moved_instance_leaves_no_account_behind(
             "DBInstanceArn": ARN,
             "DBInstanceIdentifier": "mover",
             "Endpoint": {"Address": "mover.example.internal"},
-            "DomainMemberships": [{"Domain": new[2], "FQDN": "two.example.com"}],
+            "DomainMemberships": [
+                {"Domain": new[2], "FQDN": "two.example.com", "Status": "enabling-kerberos"}
+            ],
         },
         "address": "127.160.0.9",
         "directory": new,

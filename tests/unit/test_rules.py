@@ -32,7 +32,14 @@ def test_rds_names_and_passwords() -> None:
     assert rules.identifier_problem("mydb-1") is None
     assert rules.identifier_problem("1db") and rules.identifier_problem("a--b")
     assert rules.master_username_problem("master") is None
-    assert rules.master_username_problem("rdsadmin")
+    assert rules.master_username_problem("postgres") is None  # the console's default
+    assert rules.master_username_problem("Postgres_2") is None
+    assert rules.master_username_problem("m" * 63) is None
+    for reserved in ("rdsadmin", "admin", "user", "select", "rds_superuser"):
+        assert "reserved word" in (rules.master_username_problem(reserved) or ""), reserved
+    assert '"pg_" are reserved' in (rules.master_username_problem("pg_dba") or "")
+    for bad in ("m" * 64, "1master", "mas-ter", ""):
+        assert "not a valid identifier" in (rules.master_username_problem(bad) or ""), bad
     assert rules.master_password_problem("has/slash1") and rules.master_password_problem("short")
     assert rules.master_password_problem("Good-pass1") is None
 

@@ -39,7 +39,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _RDS_SUPERUSER_GRANTS = ("pg_monitor", "pg_signal_backend", "pg_checkpoint")
-_RESERVED = frozenset({INTERNAL_SUPERUSER, "rds_superuser", "rds_ad", "postgres", "public"})
+# The roles the layout above depends on: a master user of that name would break it.
+_RESERVED = frozenset({INTERNAL_SUPERUSER, "rds_superuser", "rds_ad", "public"})
 
 # Keep verifiers (and anything else) of these statements out of the server log.
 _QUIET = "SET log_statement = 'none';\nSET log_min_duration_statement = -1;\n"

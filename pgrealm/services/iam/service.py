@@ -20,11 +20,31 @@ from pgrealm.services.iam.documents import action_allowed, trusted_services
 from pgrealm.services.iam.policies import PolicyOps
 from pgrealm.services.iam.roles import RoleOps
 
-__all__ = ["RDS_DIRECTORY_ACTIONS", "RDS_DIRECTORY_PRINCIPALS", "IamService"]
+__all__ = [
+    "RDS_DIRECTORY_ACTIONS",
+    "RDS_DIRECTORY_PRINCIPALS",
+    "IamService",
+    "directory_principals",
+]
 
 log = logging.getLogger(__name__)
 
 RDS_DIRECTORY_PRINCIPALS = ("rds.amazonaws.com", "directoryservice.rds.amazonaws.com")
+
+
+def directory_principals(region: str) -> tuple[str, ...]:
+    """The principals through which RDS reaches Directory Service in ``region``: the global
+    one; the regional one, required in opt-in Regions; and the engine's own, required in
+    Regions launched after Israel (Tel Aviv). See
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.RDS_Fea_Regions_DB-eng.Feature.KerberosAuthentication.html
+    """
+    return (
+        "directoryservice.rds.amazonaws.com",
+        f"directoryservice.rds.{region}.amazonaws.com",
+        f"directoryservice-postgresql.rds.{region}.amazonaws.com",
+    )
+
+
 RDS_DIRECTORY_ACTIONS = (
     "ds:DescribeDirectories",
     "ds:AuthorizeApplication",
@@ -36,18 +56,26 @@ RDS_DIRECTORY_ACTIONS = (
 class IamService(RoleOps, PolicyOps):
     service_name = "iam"
 
-    def check_rds_directory_role(self, account_id: str, role_name: str) -> str | None:
+    def check_rds_directory_role(
+        self, account_id: str, role_name: str, region: str = "us-east-1"
+    ) -> str | None:
         """None if RDS may use ``role_name`` to reach Directory Service, else why not.
 
-        The role must trust both RDS service principals for sts:AssumeRole and its
-        attached and inline policies must allow the four ``ds:`` actions on ``*``.
+        The role must trust rds.amazonaws.com and one of the directory principals of
+        ``region`` for sts:AssumeRole, and its attached and inline policies must allow the
+        four ``ds:`` actions on ``*``.
         """
         found = self.role_documents(account_id, role_name)
         if found is None:
             return f"IAM role {role_name} does not exist."
         trust_text, permission_texts = found
         trusted = trusted_services(json.loads(trust_text))
-        missing = [p for p in RDS_DIRECTORY_PRINCIPALS if p not in trusted and "*" not in trusted]
+        wanted = [("rds.amazonaws.com",), directory_principals(region)]
+        missing = [
+            " or ".join(names)
+            for names in wanted
+            if "*" not in trusted and not any(name in trusted for name in names)
+        ]
         if missing:
             return (
                 f"IAM role {role_name} does not trust {' and '.join(missing)} for sts:AssumeRole."

@@ -17,7 +17,33 @@ __all__ = [
 _IDENT = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,62}(?<!-)$")
 _SNAPSHOT_IDENT = re.compile(r"^[a-zA-Z](?!.*--)[a-zA-Z0-9-]{0,254}(?<!-)$")
 _USER = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]{0,62}$")
-_RESERVED_USERS = {"rdsadmin", "rds_superuser", "rds_ad", "postgres", "public", "pg_signal_backend"}
+# Roles RDS for PostgreSQL keeps for itself, and names it refuses for the engine ("admin"
+# is refused on postgres; "postgres", the console's default, is accepted).
+_RDS_ROLES = frozenset(
+    {
+        "rdsadmin",
+        "rdsrepladmin",
+        "rdstopmgr",
+        "rds_superuser",
+        "rds_ad",
+        "rds_iam",
+        "rds_password",
+        "rds_replication",
+        "admin",
+        "public",
+    }
+)
+# PostgreSQL's reserved key words (pg_get_keywords() catcode R, PostgreSQL 15): a role of
+# that name cannot be written without quotes, and RDS refuses them as master users.
+_SQL_RESERVED = frozenset(
+    """all analyse analyze and any array as asc asymmetric both case cast check collate column
+    constraint create current_catalog current_date current_role current_time
+    current_timestamp current_user default deferrable desc distinct do else end except false
+    fetch for foreign from grant group having in initially intersect into lateral leading
+    limit localtime localtimestamp not null offset on only or order placing primary
+    references returning select session_user some symmetric table then to trailing true
+    union unique user using variadic when where window with""".split()
+)
 
 
 def identifier_problem(identifier: str) -> str | None:
@@ -43,12 +69,19 @@ def _not_an_identifier(parameter: str) -> str:
 
 
 def master_username_problem(name: str) -> str | None:
+    """RDS for PostgreSQL's master user: 1 to 63 letters, digits or underscores, starting
+    with a letter, and not a name the engine reserves."""
     if not _USER.match(name):
         return (
             "The parameter MasterUsername is not a valid identifier. Identifiers must begin "
             "with a letter; must contain only ASCII letters, digits, and underscores."
         )
-    if name.lower() in _RESERVED_USERS or name.lower().startswith("pg_"):
+    if name.lower().startswith("pg_"):
+        return (
+            f"MasterUsername {name} cannot be used because role names starting with "
+            '"pg_" are reserved by the PostgreSQL engine'
+        )
+    if name.lower() in _RDS_ROLES or name.lower() in _SQL_RESERVED:
         return f"MasterUsername {name} cannot be used as it is a reserved word used by the engine"
     return None
 

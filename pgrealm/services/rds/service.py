@@ -10,8 +10,7 @@ db-instance reconciler makes it real. Status transitions allowed:
     creating -> available | failed;  available -> modifying | rebooting -> available
     available -> backing-up -> available   (a DB snapshot, see snapshots.py)
     any -> deleting -> (gone)              (after the final snapshot, if one was asked for)
-Domain membership: joining -> kerberos-enabled | failed;
-    removing (modify-db-instance --disable-domain) -> (gone)
+Domain memberships follow RDS's Kerberos statuses: see pgrealm/model/membership.py.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from pgrealm.api.context import RequestContext
 from pgrealm.api.errors import CommonError, ServiceError
 from pgrealm.api.fragments import Revisioned
 from pgrealm.config import Settings
+from pgrealm.model.membership import KERBEROS_ON, MembershipStatus, applied_status, check_move
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, new_id
 from pgrealm.services.rds import rules
@@ -291,9 +291,13 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         if not self.store.insert(INSTANCE, ctx.account_id, ctx.region, identifier, doc):
             raise ServiceError("DBInstanceAlreadyExistsFault", "DB instance already exists")
         network = self.registry["ec2"].network  # type: ignore[attr-defined]
-        vpc_ip, address = network.allocate_address(
-            ctx.account_id, ctx.region, doc["subnet_id"], f"rds/{identifier}"
-        )
+        try:
+            vpc_ip, address = network.allocate_address(
+                ctx.account_id, ctx.region, doc["subnet_id"], f"rds/{identifier}"
+            )
+        except ServiceError:
+            self.store.delete(INSTANCE, ctx.account_id, ctx.region, identifier)  # nothing half-made
+            raise
         self.store.update(
             INSTANCE,
             ctx.account_id,
@@ -320,7 +324,13 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         if params.get("Port") not in (None, 5432):
             raise _invalid("pgrealm instances listen on port 5432 on their own address.")
 
-    def _domain_membership(self, ctx: RequestContext, params: dict[str, Any]) -> Doc | None:
+    def _domain_membership(
+        self,
+        ctx: RequestContext,
+        params: dict[str, Any],
+        status: MembershipStatus = MembershipStatus.ENABLING,
+    ) -> Doc | None:
+        _refuse_self_managed_ad(params)
         domain = params.get("Domain")
         role = params.get("DomainIAMRoleName")
         if not domain:
@@ -342,19 +352,43 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         except ServiceError as exc:
             raise ServiceError("DomainNotFoundFault", f"Domain {domain} not found.") from exc
         problem = self.registry["iam"].check_rds_directory_role(  # type: ignore[attr-defined]
-            ctx.account_id, role
+            ctx.account_id, role, ctx.region
         )
         if problem:
             raise CommonError(
                 "InvalidParameterCombination",
-                f"IAM role provided is not valid. Please check the role: {role}. {problem}",
+                "IAM role provided is not valid, please check that the role exists and has "
+                f"the correct policies. {problem}",
             )
         return {
             "Domain": domain,
             "IAMRoleName": role,
             "FQDN": directory["aws"]["Name"],
-            "Status": "joining",
+            "Status": status.value,
             "DnsIps": directory["aws"]["DnsIpAddrs"],
+        }
+
+    def _membership_changes(self, ctx: RequestContext, params: dict[str, Any]) -> Doc:
+        """What ModifyDBInstance asks of the domain membership: join (or retry a failed
+        join with the same id), or leave with --disable-domain or --domain none."""
+        domain = params.get("Domain")
+        leave = bool(params.get("DisableDomain")) or str(domain).lower() == "none"
+        if params.get("DisableDomain") and domain:
+            raise CommonError(
+                "InvalidParameterCombination",
+                "You can't specify both Domain and DisableDomain.",
+            )
+        now = bool(params.get("ApplyImmediately"))
+        if leave:
+            _refuse_self_managed_ad(params)
+            return {"leave": "now" if now else "pending"}
+        status = MembershipStatus.ENABLING if now else MembershipStatus.PENDING_ENABLE
+        membership = self._domain_membership(ctx, params, status)
+        if membership is None:
+            return {}
+        return {
+            "membership": membership,
+            "directory": self._directory_key(ctx, membership["Domain"]),
         }
 
     def _directory_key(self, ctx: RequestContext, domain: str) -> list[str]:
@@ -508,17 +542,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
     def modify_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()
         doc = self._instance(ctx, ident)
-        changes: Doc = {}
-        if params.get("DisableDomain"):
-            if params.get("Domain"):
-                raise CommonError(
-                    "InvalidParameterCombination",
-                    "You can't specify both Domain and DisableDomain.",
-                )
-            changes["leave"] = True
-        if params.get("Domain") or params.get("DomainIAMRoleName"):
-            changes["membership"] = self._domain_membership(ctx, params)
-            changes["directory"] = self._directory_key(ctx, params["Domain"])
+        changes: Doc = self._membership_changes(ctx, params)
         if params.get("MasterUserPassword"):
             problem = rules.master_password_problem(params["MasterUserPassword"])
             if problem:
@@ -540,16 +564,12 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
 
         def apply(d: Doc) -> None:
             if "membership" in changes:
-                if d.get("keytab_for") and d.get("directory") != changes["directory"]:
-                    d["former_directory"] = d["directory"]  # its account there goes too
-                d["aws"]["DomainMemberships"] = [changes["membership"]]
-                d["directory"] = changes["directory"]
+                _join(d, changes["membership"], changes["directory"])
             if "sealed" in changes:
                 d["sealed_master_password"] = changes["sealed"]
                 d["roles_bootstrapped"] = False
             if "leave" in changes:  # the reconciler removes its service account, then it
-                for member in d["aws"].get("DomainMemberships", []):
-                    member["Status"] = "removing"
+                _leave(d, immediately=changes["leave"] == "now")
             if "parameter_group" in changes:
                 d["parameter_group"] = changes["parameter_group"]
                 d["aws"]["DBParameterGroups"] = [
@@ -579,6 +599,8 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         def apply(d: Doc) -> None:
             d["aws"]["DBInstanceStatus"] = InstanceStatus.REBOOTING.value
             d["reboot_requested"] = True
+            for member in d["aws"].get("DomainMemberships") or []:
+                member["Status"] = applied_status(member["Status"])  # the seed's reboot
 
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, apply)
         self.kick()
@@ -611,6 +633,49 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
 
     def _arn(self, ctx: RequestContext, kind: str, name: str) -> str:
         return f"arn:aws:rds:{ctx.region}:{ctx.account_id}:{kind}:{name}"
+
+
+def _join(doc: Doc, membership: Doc, directory: list[str]) -> None:
+    """Put ``doc`` in ``membership``'s domain. The same domain again retries a failed join
+    and changes nothing on one that works or is under way."""
+    members = doc["aws"].get("DomainMemberships") or []
+    same = [m for m in members if m["Domain"] == membership["Domain"]]
+    if same and same[0]["Status"] != MembershipStatus.ENABLE_FAILED:
+        same[0]["IAMRoleName"] = membership["IAMRoleName"]
+        return
+    check_move(same[0]["Status"] if same else "", membership["Status"])
+    if doc.get("keytab_for") and doc.get("directory") != directory:
+        doc["former_directory"] = doc["directory"]  # its account there goes too
+    doc["aws"]["DomainMemberships"] = [membership]
+    doc["directory"] = directory
+    doc.pop("join_attempts", None)
+    doc.pop("membership_reason", None)
+
+
+def _leave(doc: Doc, immediately: bool) -> None:
+    """Leave the domain: at once, or at the next reboot or maintenance window. A membership
+    that serves no Kerberos logins yet is dropped at once either way."""
+    for member in doc["aws"].get("DomainMemberships") or []:
+        waits = not immediately and member["Status"] in KERBEROS_ON
+        target = MembershipStatus.PENDING_DISABLE if waits else MembershipStatus.DISABLING
+        if member["Status"] in (target, MembershipStatus.DISABLING):
+            continue  # already leaving
+        check_move(member["Status"], target)
+        member["Status"] = target.value
+
+
+def _refuse_self_managed_ad(params: dict[str, Any]) -> None:
+    """The self-managed AD parameters: RDS for PostgreSQL joins AWS Managed AD only."""
+    given = [k for k in _SELF_MANAGED_AD if params.get(k)]
+    if given:
+        raise CommonError(
+            "InvalidParameterCombination",
+            f"{', '.join(given)} can't be used with the postgres engine: it supports "
+            "Kerberos authentication with AWS Managed Microsoft AD only, given as Domain.",
+        )
+
+
+_SELF_MANAGED_AD = ("DomainFqdn", "DomainOu", "DomainAuthSecretArn", "DomainDnsIps")
 
 
 def _marked_deleted(doc: Doc) -> None:
