@@ -121,7 +121,7 @@ class Handmade:
     def trust(self) -> libpq.Target:
         return libpq.Target(
             "hand-made, trust, local socket",
-            f"host={self.socket_dir} dbname=postgres user=postgres sslmode=disable "
+            f"host={self.socket_dir} port=5432 dbname=postgres user=postgres sslmode=disable "
             "gssencmode=disable",
         )
 

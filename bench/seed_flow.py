@@ -261,7 +261,7 @@ def _logins(res: SeedResult, master: str) -> None:
         # psql reads this from stdin: the password is not on any command line.
         f"CREATE USER {SCRAM_USER} WITH LOGIN PASSWORD '{res.scram_password}';\n"
     )
-    _psql(env, f"host={res.endpoint} dbname=postgres user=master sslmode=disable", sql)
+    _psql(env, f"host={res.endpoint} port=5432 dbname=postgres user=master sslmode=disable", sql)
 
 
 def _kinit(res: SeedResult) -> None:
@@ -287,7 +287,7 @@ def _kinit(res: SeedResult) -> None:
 def _kerberos_login(res: SeedResult) -> None:
     out = _psql(
         res.client_env(),
-        f"host={res.endpoint} dbname=postgres user={USER}@{REALM}",
+        f"host={res.endpoint} port=5432 dbname=postgres user={USER}@{REALM}",
         "SELECT current_user, gss_authenticated, encrypted FROM pg_stat_gssapi "
         "WHERE pid = pg_backend_pid();\n",
     )

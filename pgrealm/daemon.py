@@ -59,6 +59,7 @@ def build(settings: Settings) -> Stack:
     directory_data = DirectoryData(settings)
     directories = DirectoryReconciler(store, settings, supervisor, sealer)
     instances = DbInstanceReconciler(store, settings, supervisor, sealer, directory_data)
+    instances.upgrade_memberships()
     snapshots = DbSnapshotReconciler(store, settings, instances)
     retained = RetainedBackupReconciler(store, instances.backups)
     runner = Runner([directories, instances, snapshots, retained])

@@ -11,9 +11,16 @@ anything into an HTTP response.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
-__all__ = ["EngineError", "PgRealmError", "ReconcileError", "StoreError"]
+__all__ = [
+    "EngineError",
+    "PgRealmError",
+    "ReconcileError",
+    "StoreError",
+    "one_line_reason",
+]
 
 
 class PgRealmError(Exception):
@@ -31,6 +38,27 @@ class EngineError(PgRealmError):
         self.stderr_tail = "\n".join(stderr.strip().splitlines()[-15:])
         head = message or f"{self.argv[0] if self.argv else '?'} exited with {returncode}"
         super().__init__(f"{head}: {self.stderr_tail}" if self.stderr_tail else head)
+
+    @property
+    def summary(self) -> str:
+        """One line a user can act on: the tool, its subcommand and its last word
+        ("samba-tool domain provision failed: ..."); the whole of stderr is in the log."""
+        words = [os.path.basename(self.argv[0])] if self.argv else ["a tool"]
+        for arg in self.argv[1:3]:
+            if not arg.isalpha():
+                break
+            words.append(arg)
+        last = [line.strip() for line in self.stderr_tail.splitlines() if line.strip()]
+        detail = last[-1][:300] if last else f"exit status {self.returncode}"
+        return f"{' '.join(words)} failed: {detail}"
+
+
+def one_line_reason(exc: BaseException) -> str:
+    """The reason to show in a status: one line, never a traceback."""
+    if isinstance(exc, EngineError):
+        return exc.summary
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 class ReconcileError(PgRealmError):

@@ -20,12 +20,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 PY=/usr/bin/python3
-if [ ! -x .venv/bin/python ] || ! cmp -s requirements.lock .venv/.installed-lock; then
+if [ ! -x .venv/bin/pgrealm ] || ! cmp -s requirements.lock .venv/.installed-lock; then
   echo "bootstrap: installing Python packages from requirements.lock"
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
-  # The source tree itself goes on the venv's path (no build step, edits take effect).
+  # The checkout itself goes on the venv's path, so bench/ and tests/ import too, and
+  # pgrealm is installed editable for its console script, .venv/bin/pgrealm.
   site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   pwd > "$site/pgrealm-source.pth"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
   cp requirements.lock .venv/.installed-lock
 fi

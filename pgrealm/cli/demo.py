@@ -4,6 +4,10 @@ Directory corp.example.com, an IAM role for RDS, a user alice, a DB instance joi
 the directory, alice's Kerberos login; then a real ``kinit`` and ``psql`` to prove it.
 Passwords are random, held in memory only: alice's keys go to a 0600 keytab, the only
 credential the demo leaves behind.
+
+Whatever state it finds, it brings the demo back: a demo directory or instance that
+failed is deleted and made again, an impaired one is waited for, and a failed Kerberos
+join is retried the way RDS documents it (modify-db-instance --domain <the same id>).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ __all__ = ["DemoResult", "run_demo"]
 DOMAIN = "corp.example.com"
 ROLE = "rds-directory-service-access-role"
 INSTANCE = "demo-db"
+MASTER = "postgres"  # the RDS console's default master user
 USER = "alice"
 POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess"
 TRUST = {
@@ -47,9 +52,16 @@ class DemoResult:
     directory_id: str
     realm: str
     endpoint: str
+    port: int
     krb5_conf: Path
     keytab: Path
     principal: str
+
+    @property
+    def conninfo(self) -> str:
+        """alice's libpq connection string; the port is always named, as RDS users do with
+        Endpoint.Port: Debian's psql otherwise takes the local cluster's port."""
+        return f"host={self.endpoint} port={self.port} dbname=postgres user={self.principal}"
 
 
 def client(settings: Settings, service: str) -> Any:
@@ -89,12 +101,34 @@ def ensure_role(settings: Settings) -> None:
     _say(f"IAM role {ROLE}: created, AmazonRDSDirectoryServiceAccess attached")
 
 
+def _usable_directory(ds: Any) -> list[dict[str, Any]]:
+    """The demo's directory if one can serve; a failed one is deleted first, and one being
+    deleted is waited out."""
+    found = [d for d in ds.describe_directories()["DirectoryDescriptions"] if d["Name"] == DOMAIN]
+    for desc in found:
+        if desc["Stage"] == "Failed":
+            why = desc.get("StageReason", "no reason given")
+            _say(f"directory {desc['DirectoryId']}: Failed ({why}); deleting it and starting again")
+            ds.delete_directory(DirectoryId=desc["DirectoryId"])
+        if desc["Stage"] in ("Failed", "Deleting"):
+            _wait("the failed directory to go", lambda d=desc: _gone(ds, d["DirectoryId"]))
+    return [d for d in found if d["Stage"] not in ("Failed", "Deleting", "Deleted")]
+
+
+def _gone(ds: Any, directory_id: str) -> bool:
+    try:
+        ds.describe_directories(DirectoryIds=[directory_id])
+    except ds.exceptions.EntityDoesNotExistException:
+        return True
+    return False
+
+
 def ensure_directory(settings: Settings) -> dict[str, Any]:
     ds = client(settings, "ds")
-    found = [d for d in ds.describe_directories()["DirectoryDescriptions"] if d["Name"] == DOMAIN]
+    found = _usable_directory(ds)
     if found:
         directory_id = found[0]["DirectoryId"]
-        _say(f"directory {DOMAIN}: exists as {directory_id}")
+        _say(f"directory {DOMAIN}: exists as {directory_id} ({found[0]['Stage']})")
     else:
         subnets = client(settings, "ec2").describe_subnets(
             Filters=[{"Name": "default-for-az", "Values": ["true"]}]
@@ -148,20 +182,55 @@ def ensure_user(settings: Settings, directory_id: str) -> bool:
     return True
 
 
+def _existing_instance(rds: Any, directory_id: str) -> dict[str, Any] | None:
+    """demo-db if it can serve (a failed one is deleted), with its Kerberos join retried if
+    that failed."""
+    try:
+        inst: dict[str, Any] = rds.describe_db_instances(DBInstanceIdentifier=INSTANCE)[
+            "DBInstances"
+        ][0]
+    except rds.exceptions.DBInstanceNotFoundFault:
+        return None
+    if inst["DBInstanceStatus"] in ("failed", "deleting"):
+        if inst["DBInstanceStatus"] == "failed":
+            _say(f"DB instance {INSTANCE}: failed; deleting it and starting again")
+            rds.delete_db_instance(DBInstanceIdentifier=INSTANCE, SkipFinalSnapshot=True)
+        _wait("the failed DB instance to go", lambda: _instance_gone(rds))
+        return None
+    members = inst.get("DomainMemberships") or []
+    if any(m["Status"] == "enable-kerberos-failed" for m in members):
+        _say(f"DB instance {INSTANCE}: Kerberos join had failed; retrying it")
+        _wait("the DB instance to accept changes", lambda: _available(rds, kerberos=False))
+        rds.modify_db_instance(
+            DBInstanceIdentifier=INSTANCE,
+            Domain=directory_id,
+            DomainIAMRoleName=ROLE,
+            ApplyImmediately=True,
+        )
+    else:
+        _say(f"DB instance {INSTANCE}: exists ({inst['DBInstanceStatus']})")
+    return inst
+
+
+def _instance_gone(rds: Any) -> bool:
+    try:
+        rds.describe_db_instances(DBInstanceIdentifier=INSTANCE)
+    except rds.exceptions.DBInstanceNotFoundFault:
+        return True
+    return False
+
+
 def ensure_instance(settings: Settings, directory_id: str) -> tuple[dict[str, Any], str | None]:
     rds = client(settings, "rds")
-    try:
-        inst = rds.describe_db_instances(DBInstanceIdentifier=INSTANCE)["DBInstances"][0]
-        _say(f"DB instance {INSTANCE}: exists")
-        password = None
-    except rds.exceptions.DBInstanceNotFoundFault:
+    password = None
+    if _existing_instance(rds, directory_id) is None:
         password = random_password()
         started = time.monotonic()
         rds.create_db_instance(
             DBInstanceIdentifier=INSTANCE,
             DBInstanceClass="db.t3.micro",
             Engine="postgres",
-            MasterUsername="master",
+            MasterUsername=MASTER,
             MasterUserPassword=password,
             AllocatedStorage=20,
             Domain=directory_id,
@@ -177,17 +246,23 @@ def ensure_instance(settings: Settings, directory_id: str) -> tuple[dict[str, An
     return dict(inst), password
 
 
-def _available(rds: Any) -> Any:
+def _available(rds: Any, kerberos: bool = True) -> Any:
     inst = rds.describe_db_instances(DBInstanceIdentifier=INSTANCE)["DBInstances"][0]
     if inst["DBInstanceStatus"] == "failed":
         raise RuntimeError("the DB instance failed")
-    ok = inst["DBInstanceStatus"] == "available" and all(
-        m["Status"] == "kerberos-enabled" for m in inst["DomainMemberships"]
+    members = inst["DomainMemberships"]
+    if kerberos and any(m["Status"] == "enable-kerberos-failed" for m in members):
+        raise RuntimeError(
+            "the DB instance could not join the directory (enable-kerberos-failed); "
+            "`make up` again retries the join"
+        )
+    ok = inst["DBInstanceStatus"] == "available" and (
+        not kerberos or all(m["Status"] == "kerberos-enabled" for m in members)
     )
     return inst if ok else None
 
 
-def create_login(endpoint: str, address: str, realm: str, master_password: str) -> None:
+def create_login(endpoint: str, port: int, realm: str, master_password: str) -> None:
     """Seed step 6, as the master user over the network with scram-sha-256."""
     sql = f'CREATE USER "{USER}@{realm}" WITH LOGIN;\nGRANT rds_ad TO "{USER}@{realm}";\n'
     env = {**os.environ, "PGPASSWORD": master_password}  # env, not argv: not world-readable
@@ -197,7 +272,7 @@ def create_login(endpoint: str, address: str, realm: str, master_password: str) 
             "-v",
             "ON_ERROR_STOP=1",
             "-q",
-            f"host={endpoint} hostaddr={address} dbname=postgres user=master",
+            f"host={endpoint} port={port} dbname=postgres user={MASTER}",
         ],
         input=sql,
         text=True,
@@ -216,7 +291,7 @@ def run_demo(settings: Settings, export_keytab: Any) -> DemoResult:
     realm = DOMAIN.upper()
     new_user = ensure_user(settings, directory_id)
     inst, master_password = ensure_instance(settings, directory_id)
-    endpoint = inst["Endpoint"]["Address"]
+    endpoint, port = inst["Endpoint"]["Address"], int(inst["Endpoint"]["Port"])
     demo_dir = settings.home / "demo"
     demo_dir.mkdir(mode=0o700, exist_ok=True)
     conf = demo_dir / "krb5.conf"
@@ -225,10 +300,8 @@ def run_demo(settings: Settings, export_keytab: Any) -> DemoResult:
     if new_user or not keytab.exists():
         export_keytab(directory_id, f"{USER}@{realm}", keytab)
     if master_password:
-        import socket
-
-        create_login(endpoint, socket.gethostbyname(endpoint), realm, master_password)
-    return DemoResult(directory_id, realm, endpoint, conf, keytab, f"{USER}@{realm}")
+        create_login(endpoint, port, realm, master_password)
+    return DemoResult(directory_id, realm, endpoint, port, conf, keytab, f"{USER}@{realm}")
 
 
 def prove_login(result: DemoResult) -> str:
@@ -249,7 +322,7 @@ def prove_login(result: DemoResult) -> str:
             [
                 "psql",
                 "-At",
-                f"host={result.endpoint} dbname=postgres user={result.principal}",
+                result.conninfo,
                 "-c",
                 "SELECT current_user, gss_authenticated FROM pg_stat_gssapi "
                 "WHERE pid = pg_backend_pid()",

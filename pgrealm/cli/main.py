@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -87,7 +88,7 @@ def _run_demo(settings: Settings) -> None:
     click.echo("\nLog in with Kerberos yourself:\n")
     click.echo(f"  export KRB5_CONFIG={result.krb5_conf}")
     click.echo(f"  kinit -kt {result.keytab} {result.principal}")
-    click.echo(f'  psql "host={result.endpoint} dbname=postgres user={result.principal}"')
+    click.echo(f'  psql "{result.conninfo}"')
     click.echo(
         f"\nOr drive it yourself: aws --endpoint-url {settings.api_url} "
         "ds describe-directories  (access key test, secret test)"
@@ -139,9 +140,21 @@ def status() -> None:
     pid = stack.server_pid(settings)
     click.echo(f"server: {'running, pid %d' % pid if pid else 'stopped'} ({settings.api_url})")
     if settings.state_db.exists():
-        for proc in Supervisor(Store(settings.state_db)).describe():
+        store = Store(settings.state_db)
+        for proc in Supervisor(store).describe():
             state = f"pid {proc['pid']}" if proc["pid"] else "down"
             click.echo(f"  {proc['name']}: {state}")
+        for key, doc in store.items("db_instance"):
+            click.echo(_instance_line(key, doc))
+
+
+def _instance_line(key: tuple[str, str, str], doc: dict[str, Any]) -> str:
+    """One instance, its domain memberships, and why the last join or step failed."""
+    line = f"  db instance {key[2]} ({key[0]}, {key[1]}): {doc['aws']['DBInstanceStatus']}"
+    for member in doc["aws"].get("DomainMemberships") or []:
+        line += f"; {member['Domain']}: {member['Status']}"
+    reason = doc.get("membership_reason") or doc.get("status_reason")
+    return f"{line} ({reason})" if reason else line
 
 
 cli.add_command(client_group)

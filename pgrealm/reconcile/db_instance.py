@@ -35,7 +35,7 @@ from typing import Any
 from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
 from pgrealm.engines.postgres.catalog import is_true
-from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.model.membership import (
     KERBEROS_ON,
     MembershipStatus,
@@ -102,6 +102,14 @@ class DbInstanceReconciler:
         self.backups = AutomatedBackups(
             store, settings.home / "instances", settings.home / "retained-backups"
         )
+
+    def upgrade_memberships(self) -> None:
+        """Memberships stored before pgrealm used RDS's status names get those names."""
+        for key, doc in self.store.items(KIND):
+            if any(
+                m.get("Status") in _OLD_STATUSES for m in doc["aws"].get("DomainMemberships") or []
+            ):
+                self.store.update(KIND, *key, _renamed_statuses)
 
     def pending(self) -> list[Key]:
         """Instances with work to do: settled, healthy ones cost no worker."""
@@ -208,7 +216,7 @@ class DbInstanceReconciler:
 
         def fail(d: Doc) -> None:
             d["attempts"] = attempts
-            d["status_reason"] = str(exc)
+            d["status_reason"] = one_line_reason(exc)
             if attempts >= 3:
                 d["aws"]["DBInstanceStatus"] = "failed"
                 for m in d["aws"].get("DomainMemberships", []):
@@ -293,7 +301,7 @@ class DbInstanceReconciler:
         except (EngineError, ReconcileError) as exc:
             attempts = int(ctx.doc.get("join_attempts", 0)) + 1
             final = attempts >= _JOIN_ATTEMPTS or stage not in ("Active", "Impaired")
-            reason = _first_line(exc)
+            reason = one_line_reason(exc)
             log.error("db instance %s: join: %s (attempt %d)", ctx.key[2], reason, attempts)
             ctx.doc = (
                 self.store.update(
@@ -540,6 +548,18 @@ def _leaving(member: Doc) -> bool:
     return bool(member.get("Status") == MembershipStatus.DISABLING)
 
 
+_OLD_STATUSES = {
+    "joining": MembershipStatus.ENABLING.value,
+    "failed": MembershipStatus.ENABLE_FAILED.value,
+    "removing": MembershipStatus.DISABLING.value,
+}
+
+
+def _renamed_statuses(doc: Doc) -> None:
+    for member in doc["aws"].get("DomainMemberships") or []:
+        member["Status"] = _OLD_STATUSES.get(member["Status"], member["Status"])
+
+
 def _changes_due(doc: Doc) -> bool:
     """A running instance has work: new parameters, or a domain to join or leave."""
     settling = (MembershipStatus.ENABLING, MembershipStatus.DISABLING)
@@ -564,12 +584,6 @@ def _join_failed(doc: Doc, attempts: int, reason: str, final: bool) -> None:
         for member in doc["aws"].get("DomainMemberships") or []:
             if member["Status"] == MembershipStatus.ENABLING:
                 member["Status"] = MembershipStatus.ENABLE_FAILED.value
-
-
-def _first_line(exc: Exception) -> str:
-    """A reason a user can act on, in one line; the whole error is in the log."""
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
 
 
 def _config_hash(spec: postgres.PgSpec) -> str:

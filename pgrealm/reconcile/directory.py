@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pgrealm.config import Settings
 from pgrealm.engines import samba
-from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
@@ -192,7 +192,10 @@ class DirectoryReconciler:
             attempts = int(doc.get("attempts", 0)) + 1
             final = attempts >= 3 or "sealed_admin_password" not in doc
             log.error("directory %s: %s (attempt %d)", key[2], exc, attempts)
-            reason = f"Directory creation failed: {exc}"
+            reason = (
+                f"Directory creation failed: {one_line_reason(exc)}. "
+                f"See {self.settings.home / 'server.log'}."
+            )
 
             def fail(d: Doc) -> None:
                 d["attempts"] = attempts

@@ -185,3 +185,103 @@ def test_ds_data_needs_data_access(stack: StackHandle) -> None:
     dsd = stack.client("ds-data")
     with pytest.raises(dsd.exceptions.ResourceNotFoundException):
         dsd.list_users(DirectoryId="d-0000000000")
+
+
+def _create_instance(stack: StackHandle, ident: str, *args: str) -> Any:
+    return stack.aws(
+        "rds",
+        "create-db-instance",
+        "--db-instance-identifier",
+        ident,
+        "--db-instance-class",
+        "db.t3.micro",
+        "--engine",
+        "postgres",
+        *args,
+        inputs={"MasterUserPassword": new_password()},
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("rdsadmin", "MasterUsername rdsadmin cannot be used as it is a reserved word"),
+        ("admin", "MasterUsername admin cannot be used as it is a reserved word"),
+        ("user", "MasterUsername user cannot be used as it is a reserved word"),
+        ("pg_dba", 'role names starting with "pg_" are reserved by the PostgreSQL engine'),
+    ],
+)
+def test_master_usernames_rds_reserves(stack: StackHandle, name: str, words: str) -> None:
+    done = _create_instance(stack, "reserved", "--master-username", name)
+    assert done.returncode != 0
+    assert "InvalidParameterValue" in done.stderr and words in done.stderr, done.stderr
+    with pytest.raises(stack.client("rds").exceptions.DBInstanceNotFoundFault):
+        stack.client("rds").describe_db_instances(DBInstanceIdentifier="reserved")
+
+
+def test_self_managed_ad_parameters_are_refused_for_postgres(
+    stack: StackHandle, directory: dict[str, Any], rds_role: str
+) -> None:
+    done = _create_instance(
+        stack,
+        "selfmanaged",
+        "--master-username",
+        "postgres",
+        "--domain-fqdn",
+        "corp.example.com",
+        "--domain-ou",
+        "OU=Servers,DC=corp,DC=example,DC=com",
+        "--domain-dns-ips",
+        "10.0.0.1",
+        "10.0.0.2",
+    )
+    assert done.returncode != 0
+    assert "InvalidParameterCombination" in done.stderr, done.stderr
+    assert "DomainFqdn, DomainOu, DomainDnsIps can't be used with the postgres engine" in (
+        done.stderr
+    )
+    with pytest.raises(stack.client("rds").exceptions.DBInstanceNotFoundFault):
+        stack.client("rds").describe_db_instances(DBInstanceIdentifier="selfmanaged")
+
+
+def test_a_role_for_a_newer_region_trusts_the_engine_principal(
+    stack: StackHandle, directory: dict[str, Any]
+) -> None:
+    """Regions launched after il-central-1 need directoryservice-postgresql.rds.<region>:
+    a role written that way is accepted."""
+    trust = {
+        **TRUST,
+        "Statement": [
+            {
+                **TRUST["Statement"][0],  # type: ignore[index]
+                "Principal": {
+                    "Service": [
+                        "rds.amazonaws.com",
+                        "directoryservice-postgresql.rds.us-east-1.amazonaws.com",
+                    ]
+                },
+            }
+        ],
+    }
+    iam = stack.client("iam")
+    iam.create_role(RoleName="regional-rds", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.attach_role_policy(
+        RoleName="regional-rds",
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess",
+    )
+    done = _create_instance(
+        stack,
+        "regional",
+        "--master-username",
+        "postgres",
+        "--backup-retention-period",
+        "0",
+        "--domain",
+        directory["DirectoryId"],
+        "--domain-iam-role-name",
+        "regional-rds",
+    )
+    assert done.returncode == 0, done.stderr
+    rds = stack.client("rds")
+    rds.delete_db_instance(DBInstanceIdentifier="regional", SkipFinalSnapshot=True)

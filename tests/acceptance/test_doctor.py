@@ -91,7 +91,7 @@ def db(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> dict[str
     host = inst["Endpoint"]["Address"]
     sql = f'CREATE USER "{DORA}" LOGIN; GRANT rds_ad TO "{DORA}"; CREATE USER "{DAVE}" LOGIN;'
     env = {"PATH": os.environ["PATH"], "PGPASSWORD": master}
-    done = psql(env, f"host={host} dbname=postgres user=master", sql)
+    done = psql(env, f"host={host} port=5432 dbname=postgres user=master", sql)
     assert done.returncode == 0, done.stderr
     return {"instance": inst, "passwords": passwords, "directory_id": did}
 

@@ -66,7 +66,7 @@ def test_a_parameter_group_configures_a_kerberos_instance(
     ]
     host = inst["Endpoint"]["Address"]
     master_env = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
-    master = f"host={host} dbname=postgres user=master"
+    master = f"host={host} port=5432 dbname=postgres user=master"
 
     # The role is "Zed@REALM"; the principal, as AD spells it, is zed@REALM.
     did = directory["DirectoryId"]
@@ -76,7 +76,7 @@ def test_a_parameter_group_configures_a_kerberos_instance(
     assert kinit(kerberos, f"zed@{REALM}", zed_pw).returncode == 0
     login = psql(
         kerberos,
-        f"host={host} dbname=postgres user=Zed@{REALM}",
+        f"host={host} port=5432 dbname=postgres user=Zed@{REALM}",
         "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid();"
         "SHOW work_mem",
     )

@@ -105,7 +105,8 @@ def psql(
 
 
 def _conninfo(user: str, **extra: str) -> str:
-    parts = {"host": PG_HOST, "hostaddr": PG_ADDRESS, "dbname": "postgres", "user": user}
+    parts = {"host": PG_HOST, "hostaddr": PG_ADDRESS, "port": "5432", "dbname": "postgres"}
+    parts["user"] = user
     parts.update(extra)
     return " ".join(f"{k}={v}" for k, v in parts.items())
 

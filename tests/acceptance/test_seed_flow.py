@@ -77,27 +77,37 @@ def kinit(env: dict[str, str], principal: str, password: str) -> subprocess.Comp
 
 @pytest.fixture(scope="module")
 def instance(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> dict[str, Any]:
-    """Step 5 with boto3: a subnet group over the directory's subnets, then the instance."""
-    rds = stack.client("rds")
-    rds.create_db_subnet_group(
+    """Step 5 with the aws CLI: a subnet group over the directory's subnets, then the
+    instance, with the RDS console's default master user, postgres."""
+    stack.client("rds").create_db_subnet_group(
         DBSubnetGroupName="kerb-subnets",
         DBSubnetGroupDescription="for the seed flow",
         SubnetIds=directory["VpcSettings"]["SubnetIds"],
     )
     password = new_password()
-    created = rds.create_db_instance(
-        DBInstanceIdentifier=INSTANCE,
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="master",
-        MasterUserPassword=password,
-        AllocatedStorage=20,
-        DBSubnetGroupName="kerb-subnets",
-        Domain=directory["DirectoryId"],
-        DomainIAMRoleName=rds_role,
+    created = stack.aws(
+        "rds",
+        "create-db-instance",
+        "--db-instance-identifier",
+        INSTANCE,
+        "--db-instance-class",
+        "db.t3.micro",
+        "--engine",
+        "postgres",
+        "--master-username",
+        "postgres",
+        "--allocated-storage",
+        "20",
+        "--db-subnet-group-name",
+        "kerb-subnets",
+        "--domain",
+        directory["DirectoryId"],
+        "--domain-iam-role-name",
+        rds_role,
+        inputs={"MasterUserPassword": password},
     )["DBInstance"]
     assert created["DBInstanceStatus"] == "creating"
-    assert created["DomainMemberships"][0]["Status"] == "joining"
+    assert created["DomainMemberships"][0]["Status"] == "enabling-kerberos"
     inst = wait_available(stack, INSTANCE)
     inst["_master_password"] = password
     return inst
@@ -156,6 +166,9 @@ def test_instance_is_joined_to_the_directory(
     assert member["FQDN"] == "corp.example.com"
     assert member["IAMRoleName"] == rds_role
     assert member["Status"] == "kerberos-enabled"
+    assert member["DnsIps"] == directory["DnsIpAddrs"]
+    assert "OU" not in member and "AuthSecretArn" not in member  # self-managed AD only
+    assert instance["MasterUsername"] == "postgres"
     endpoint = instance["Endpoint"]
     assert endpoint["Port"] == 5432
     assert socket.gethostbyname(endpoint["Address"]).startswith("127.")
@@ -210,11 +223,11 @@ def test_kerberos_login_as_the_seed_describes(
         f'CREATE USER "alice@{REALM}" WITH LOGIN; GRANT rds_ad TO "alice@{REALM}"; '
         f"CREATE USER \"bob@{REALM}\" WITH LOGIN PASSWORD '{bob_pw}';"
     )
-    done = psql(master_env, f"host={host} dbname=postgres user=master", sql)
+    done = psql(master_env, f"host={host} port=5432 dbname=postgres user=postgres", sql)
     assert done.returncode == 0, done.stderr
     su = psql(
         master_env,
-        f"host={host} dbname=postgres user=master",
+        f"host={host} port=5432 dbname=postgres user=postgres",
         "SELECT rolsuper, pg_has_role('rds_superuser', 'member') FROM pg_roles "
         "WHERE rolname = current_user",
     )
@@ -224,7 +237,7 @@ def test_kerberos_login_as_the_seed_describes(
     assert kinit(kerberos, f"alice@{REALM}", alice_pw).returncode == 0
     login = psql(
         kerberos,
-        f"host={host} dbname=postgres user=alice@{REALM}",
+        f"host={host} port=5432 dbname=postgres user=alice@{REALM}",
         "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid()",
     )
     assert login.returncode == 0, login.stderr
@@ -238,14 +251,16 @@ def test_kerberos_login_as_the_seed_describes(
         "KRB5CCNAME": "FILE:/nonexistent",
     }
     refused = psql(
-        no_ticket, f"host={host} dbname=postgres user=alice@{REALM} gssencmode=disable", "SELECT 1"
+        no_ticket,
+        f"host={host} port=5432 dbname=postgres user=alice@{REALM} gssencmode=disable",
+        "SELECT 1",
     )
     assert refused.returncode != 0
 
     # bob has a ticket but not rds_ad: Kerberos does not get him in.
     assert kinit(kerberos, f"bob@{REALM}", bob_pw).returncode == 0
     env = {**kerberos, "PGPASSWORD": "wrong"}
-    bob = psql(env, f"host={host} dbname=postgres user=bob@{REALM}", "SELECT 1")
+    bob = psql(env, f"host={host} port=5432 dbname=postgres user=bob@{REALM}", "SELECT 1")
     assert bob.returncode != 0
     assert "password authentication failed" in bob.stderr
 
@@ -296,7 +311,7 @@ def test_a_killed_postmaster_comes_back_with_its_data(
     (proc,) = [d for d in docs if d["name"].endswith(f"-{INSTANCE}")]
     os.kill(int(proc["pid"]), signal.SIGKILL)
     env = {"PATH": os.environ["PATH"], "PGPASSWORD": instance["_master_password"]}
-    conninfo = f"host={instance['Endpoint']['Address']} dbname=postgres user=master"
+    conninfo = f"host={instance['Endpoint']['Address']} port=5432 dbname=postgres user=postgres"
 
     def back() -> bool:
         done = psql(env, conninfo, f"SELECT rolname FROM pg_roles WHERE rolname = 'alice@{REALM}'")
@@ -307,10 +322,31 @@ def test_a_killed_postmaster_comes_back_with_its_data(
     assert int(new[0]["pid"]) != int(proc["pid"])
 
 
-def test_an_instance_leaves_its_directory(
+def _settled(stack: StackHandle, ident: str) -> None:
+    """Wait until the instance is available again, whatever its membership says."""
+    rds = stack.client("rds")
+    stack.wait(
+        f"{ident} to be available",
+        lambda: (
+            rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0][
+                "DBInstanceStatus"
+            ]
+            == "available"
+        ),
+    )
+
+
+def _membership(stack: StackHandle, ident: str) -> list[dict[str, Any]]:
+    inst = stack.client("rds").describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+    members: list[dict[str, Any]] = inst["DomainMemberships"]
+    return members
+
+
+def test_an_instance_leaves_and_joins_its_directory_as_rds_documents(
     stack: StackHandle, directory: dict[str, Any], rds_role: str, kerberos: dict[str, str]
 ) -> None:
-    """modify-db-instance --disable-domain: Kerberos logins stop, passwords still work."""
+    """--domain none waits for the reboot (pending-disable-kerberos), as the seed says;
+    modify --domain --apply-immediately joins at once; --disable-domain leaves at once."""
     rds, did = stack.client("rds"), directory["DirectoryId"]
     inst, password = new_instance(
         stack, "leaver", BackupRetentionPeriod=0, Domain=did, DomainIAMRoleName=rds_role
@@ -318,19 +354,82 @@ def test_an_instance_leaves_its_directory(
     host = inst["Endpoint"]["Address"]
     leo_pw = new_directory_user(stack, did, "leo")
     master = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
+    master_db = f"host={host} port=5432 dbname=postgres user=master"
     sql = f'CREATE USER "leo@{REALM}" WITH LOGIN; GRANT rds_ad TO "leo@{REALM}"'
-    assert psql(master, f"host={host} dbname=postgres user=master", sql).returncode == 0
+    assert psql(master, master_db, sql).returncode == 0
     assert kinit(kerberos, f"leo@{REALM}", leo_pw).returncode == 0
-    leo = f"host={host} dbname=postgres user=leo@{REALM}"
+    leo = f"host={host} port=5432 dbname=postgres user=leo@{REALM}"
     assert psql(kerberos, leo, "SELECT 1").stdout.strip() == "1"
 
+    # Leaving without --apply-immediately waits for the reboot; Kerberos still works.
     out = stack.aws(
-        "rds", "modify-db-instance", "--db-instance-identifier", "leaver", "--disable-domain"
+        "rds", "modify-db-instance", "--db-instance-identifier", "leaver", "--domain", "none"
     )
-    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "removing"
+    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "pending-disable-kerberos"
+    _settled(stack, "leaver")
+    assert _membership(stack, "leaver")[0]["Status"] == "pending-disable-kerberos"
+    assert psql(kerberos, leo, "SELECT 1").stdout.strip() == "1"
+    out = stack.aws("rds", "reboot-db-instance", "--db-instance-identifier", "leaver")
+    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "disabling-kerberos"
     left = wait_available(stack, "leaver")
     assert left["DomainMemberships"] == []
     refused = psql({**kerberos, "PGPASSWORD": "not-leo"}, leo, "SELECT 1")
     assert refused.returncode != 0 and "password authentication failed" in refused.stderr
-    assert psql(master, f"host={host} dbname=postgres user=master", "SELECT 1").returncode == 0
+    assert psql(master, master_db, "SELECT 1").returncode == 0
+
+    # Joining again at once, through the CLI: enabling-kerberos, then kerberos-enabled.
+    out = stack.aws(
+        "rds",
+        "modify-db-instance",
+        "--db-instance-identifier",
+        "leaver",
+        "--domain",
+        did,
+        "--domain-iam-role-name",
+        rds_role,
+        "--apply-immediately",
+    )
+    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "enabling-kerberos"
+    wait_available(stack, "leaver")
+    # The instance's account is new, with new keys: a fresh ccache drops the old ticket.
+    assert kinit(kerberos, f"leo@{REALM}", leo_pw).returncode == 0
+    assert psql(kerberos, leo, "SELECT 1").stdout.strip() == "1"
+
+    # --disable-domain with --apply-immediately: disabling-kerberos, then gone.
+    out = stack.aws(
+        "rds",
+        "modify-db-instance",
+        "--db-instance-identifier",
+        "leaver",
+        "--disable-domain",
+        "--apply-immediately",
+    )
+    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "disabling-kerberos"
+    assert wait_available(stack, "leaver")["DomainMemberships"] == []
     rds.delete_db_instance(DBInstanceIdentifier="leaver", SkipFinalSnapshot=True)
+
+
+def test_a_join_without_apply_immediately_waits_for_the_reboot(
+    stack: StackHandle, directory: dict[str, Any], rds_role: str
+) -> None:
+    did = directory["DirectoryId"]
+    new_instance(stack, "joiner", BackupRetentionPeriod=0)
+    out = stack.aws(
+        "rds",
+        "modify-db-instance",
+        "--db-instance-identifier",
+        "joiner",
+        "--domain",
+        did,
+        "--domain-iam-role-name",
+        rds_role,
+    )
+    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "pending-enable-kerberos"
+    _settled(stack, "joiner")
+    assert _membership(stack, "joiner")[0]["Status"] == "pending-enable-kerberos"
+    assert not list(stack.home.glob("instances/*-joiner/krb5.keytab"))
+    out = stack.aws("rds", "reboot-db-instance", "--db-instance-identifier", "joiner")
+    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "enabling-kerberos"
+    wait_available(stack, "joiner")
+    assert list(stack.home.glob("instances/*-joiner/krb5.keytab"))
+    stack.client("rds").delete_db_instance(DBInstanceIdentifier="joiner", SkipFinalSnapshot=True)

@@ -153,7 +153,7 @@ def test_consumer_instance_joins_and_kerberos_login_works(
     host = consumer_instance["Endpoint"]["Address"]
     master = {"PATH": os.environ["PATH"], "PGPASSWORD": consumer_instance["_master_password"]}
     sql = f'CREATE USER "dana@{REALM}" WITH LOGIN; GRANT rds_ad TO "dana@{REALM}";'
-    done = psql(master, f"host={host} dbname=postgres user=master", sql)
+    done = psql(master, f"host={host} port=5432 dbname=postgres user=master", sql)
     assert done.returncode == 0, done.stderr
     conf = tmp_path / "krb5.conf"
     conf.write_text(render_krb5_conf(REALM, directory["DnsIpAddrs"]))
@@ -165,7 +165,7 @@ def test_consumer_instance_joins_and_kerberos_login_works(
     assert kinit(env, f"dana@{REALM}", pw).returncode == 0
     login = psql(
         env,
-        f"host={host} dbname=postgres user=dana@{REALM}",
+        f"host={host} port=5432 dbname=postgres user=dana@{REALM}",
         "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid()",
     )
     assert login.returncode == 0, login.stderr

@@ -33,7 +33,9 @@ OTHER = "222222222222"  # the account a snapshot is shared with
 
 def master_sql(instance: dict[str, Any], password: str, sql: str) -> str:
     env = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
-    done = psql(env, f"host={instance['Endpoint']['Address']} dbname=postgres user=master", sql)
+    done = psql(
+        env, f"host={instance['Endpoint']['Address']} port=5432 dbname=postgres user=master", sql
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -111,7 +113,7 @@ def test_a_restored_snapshot_logs_rita_in_with_kerberos(
     host = restored["Endpoint"]["Address"]
     login = psql(
         kerberos,
-        f"host={host} dbname=postgres user=rita@{REALM}",
+        f"host={host} port=5432 dbname=postgres user=rita@{REALM}",
         "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid();"
         "SELECT string_agg(v, ',') FROM notes",
     )

@@ -158,3 +158,16 @@ def test_a_failed_directory_fails_the_join_at_once(tmp_path: Path) -> None:
     assert stored is not None
     assert stored["aws"]["DomainMemberships"][0]["Status"] == "enable-kerberos-failed"
     assert stored["membership_reason"] == "directory d-0000000001 is Failed"
+
+
+def test_statuses_stored_by_older_versions_are_renamed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    rec = _reconciler(tmp_path, store)
+    key, _ = _instance(store, "Active")
+    store.update(
+        "db_instance", *key, lambda d: d["aws"]["DomainMemberships"][0].update(Status="failed")
+    )
+    rec.upgrade_memberships()
+    stored = store.get("db_instance", *key)
+    assert stored is not None
+    assert stored["aws"]["DomainMemberships"][0]["Status"] == "enable-kerberos-failed"
