@@ -5,7 +5,7 @@
      +-- ReconcileError   a reconcile step cannot make progress; its message becomes a status reason
      +-- StoreError       the state store is unreadable or a write conflicts
 
-AWS-shaped errors live in :mod:`pgrealm.api.errors`; only ``api/dispatch.py`` turns
+AWS-shaped errors live in :mod:`pgrealm.services.errors`; only ``api/dispatch.py`` turns
 anything into an HTTP response.
 """
 

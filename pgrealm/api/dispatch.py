@@ -27,11 +27,12 @@ from botocore import xform_name
 from botocore.model import OperationModel, ServiceModel
 
 from pgrealm.api import routing, sigv4, specs
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError, ServiceError, resolve_error
+from pgrealm.api.errors import resolve_error
 from pgrealm.api.http import HttpRequest, HttpResponse
 from pgrealm.api.protocols import create_parser, create_serializer, detect_protocol
 from pgrealm.api.validate import validate
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import CommonError, ServiceError
 
 __all__ = ["Dispatcher"]
 

@@ -1,12 +1,7 @@
-"""AWS-shaped errors that services raise and ``api/dispatch.py`` turns into responses.
+"""How a service's error goes on the wire: its code and HTTP status from the service model.
 
-    ServiceError               any error the wire should carry
-     +-- CommonError           errors every AWS service shares (auth, validation, 5xx),
-                               which no service model declares
-
-A service raises ``ServiceError("DomainNotFoundFault", "...")`` naming the *shape*; the
-wire code and HTTP status come from the service model (RDS's ``DBInstanceNotFoundFault``
-travels as ``DBInstanceNotFound`` with 404), resolved by :func:`resolve_error`.
+Services raise :class:`pgrealm.services.errors.ServiceError` naming an error *shape*;
+``api/dispatch.py`` resolves it here and hands the result to the protocol's serializer.
 """
 
 from __future__ import annotations
@@ -16,29 +11,9 @@ from typing import Any
 
 from botocore.model import ServiceModel
 
-__all__ = ["CommonError", "ResolvedError", "ServiceError", "resolve_error"]
+from pgrealm.services.errors import CommonError, ServiceError
 
-
-class ServiceError(Exception):
-    """An error in the service's own vocabulary: ``shape`` is the error shape's name."""
-
-    def __init__(self, shape: str, message: str, **fields: Any) -> None:
-        super().__init__(message)
-        self.shape = shape
-        self.message = message
-        self.fields = fields
-
-
-class CommonError(ServiceError):
-    """An error outside the service model, with its code and status given explicitly."""
-
-    def __init__(
-        self, code: str, message: str, status: int = 400, sender_fault: bool = True
-    ) -> None:
-        super().__init__(code, message)
-        self.code = code
-        self.status = status
-        self.sender_fault = sender_fault
+__all__ = ["ResolvedError", "resolve_error"]
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """Serialized output fragments, reused while the resource behind them is unchanged.
 
 A service that returns a structure built from nothing but one stored document can hand
-it to the serializer as a :class:`Revisioned` dict, carrying the document's revision
-(the store's digest of its stored text, so any change gives a new one). A serializer
-then keeps the structure's wire form in a :class:`FragmentCache` keyed by (shape, tag,
-revision) and splices it into later responses instead of walking the shape again:
-describe-db-instances with 100 instances writes ~8,000 XML elements, nearly all of them
-the same from one call to the next.
+it to the serializer as a :class:`pgrealm.services.base.Revisioned` dict, carrying the
+document's revision (the store's digest of its stored text, so any change gives a new
+one). A serializer then keeps the structure's wire form in a :class:`FragmentCache`
+keyed by (shape, tag, revision) and splices it into later responses instead of walking
+the shape again: describe-db-instances with 100 instances writes ~8,000 XML elements,
+nearly all of them the same from one call to the next.
 
 The contract is the service's to keep: a ``Revisioned`` value must be a pure function
 of the revision, never of the caller or the clock. A doc changed in memory after it was
@@ -18,25 +18,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping
-from typing import Any
+from collections.abc import Hashable
 
-__all__ = ["FragmentCache", "Revisioned"]
+__all__ = ["FragmentCache"]
 
 log = logging.getLogger(__name__)
 
 # ~3 KB per instance in RDS's XML: a few MB at most, and many revisions of 1,000 instances
 DEFAULT_MAX_ENTRIES = 4096
-
-
-class Revisioned(dict[str, Any]):
-    """An output structure whose wire form depends on ``revision`` alone."""
-
-    __slots__ = ("revision",)
-
-    def __init__(self, value: Mapping[str, Any], revision: str) -> None:
-        super().__init__(value)
-        self.revision = revision
 
 
 class FragmentCache:

@@ -21,8 +21,8 @@ import functools
 import logging
 from urllib.parse import parse_qsl, unquote
 
-from pgrealm.api.errors import CommonError
 from pgrealm.api.http import HttpRequest
+from pgrealm.services.errors import CommonError
 
 __all__ = ["AUTH_FAMILY", "SERVED_SERVICES", "SIGNING_NAMES", "route"]
 

@@ -30,8 +30,8 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
 from pgrealm.api import accounts
-from pgrealm.api.errors import CommonError
 from pgrealm.api.http import HttpRequest
+from pgrealm.services.errors import CommonError
 
 __all__ = ["ALGORITHM", "FAMILIES", "MAX_SKEW", "Identity", "verify"]
 

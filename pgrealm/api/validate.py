@@ -25,7 +25,7 @@ from typing import Any
 from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.validate import ParamValidator
 
-from pgrealm.api.errors import CommonError
+from pgrealm.services.errors import CommonError
 
 __all__ = ["validate"]
 

@@ -3,7 +3,7 @@
 A service is a class with one method per served operation, named as botocore's
 snake_case operation name (``create_microsoft_ad``), taking ``(ctx, params)`` and
 returning the output shape as a dict keyed by botocore member names. Services raise
-only :class:`pgrealm.api.errors.ServiceError`. An operation without a method answers
+only :class:`pgrealm.services.errors.ServiceError`. An operation without a method answers
 501 from the dispatcher.
 """
 
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Mapping
+from typing import Any
 
 from pgrealm.store import Store
 
-__all__ = ["Service", "merge_tags", "new_id"]
+__all__ = ["Revisioned", "Service", "merge_tags", "new_id"]
 
 _HEX = string.digits + "abcdef"
 
@@ -40,3 +42,13 @@ class Service:
     def __init__(self, store: Store, registry: dict[str, Service]) -> None:
         self.store = store
         self.registry = registry
+
+
+class Revisioned(dict[str, Any]):
+    """An output structure whose wire form depends on ``revision`` alone."""
+
+    __slots__ = ("revision",)
+
+    def __init__(self, value: Mapping[str, Any], revision: str) -> None:
+        super().__init__(value)
+        self.revision = revision

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from pgrealm.api.errors import ServiceError
+from pgrealm.services.errors import ServiceError
 
 __all__ = ["paginate"]
 

@@ -16,10 +16,11 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from pgrealm.api.errors import ServiceError, resolve_error
+from pgrealm.api.errors import resolve_error
 from pgrealm.api.http import HttpRequest
 from pgrealm.api.protocols import create_parser, create_serializer, detect_protocol
 from pgrealm.api.specs import load_service
+from pgrealm.services.errors import ServiceError
 
 Handler = Callable[[str, dict[str, Any]], dict[str, Any]]
 

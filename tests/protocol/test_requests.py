@@ -8,10 +8,10 @@ import pytest
 from botocore.serialize import create_serializer as botocore_serializer
 from shapegen import generate, wire_request
 
-from pgrealm.api.errors import CommonError
 from pgrealm.api.http import HttpRequest
 from pgrealm.api.protocols import create_parser, detect_protocol
 from pgrealm.api.specs import load_service
+from pgrealm.services.errors import CommonError
 
 CASES = [
     ("ds", "json"),

@@ -8,9 +8,10 @@ import pytest
 from botocore.parsers import create_parser as botocore_parser
 from shapegen import STAMP, botocore_response, generate, strip_metadata
 
-from pgrealm.api.errors import ResolvedError, ServiceError, resolve_error
+from pgrealm.api.errors import ResolvedError, resolve_error
 from pgrealm.api.protocols import create_serializer
 from pgrealm.api.specs import load_service
+from pgrealm.services.errors import ServiceError
 
 CASES = [
     ("ds", "json"),

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from shapegen import generate
 
-from pgrealm.api.errors import CommonError
 from pgrealm.api.specs import load_service
 from pgrealm.api.validate import validate
+from pgrealm.services.errors import CommonError
 
 
 def _fail(service: str, operation: str, params: dict[str, Any]) -> CommonError:

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import ServiceError
 from pgrealm.services.base import Service
+from pgrealm.services.context import RequestContext
 from pgrealm.services.ds.service import DsService
 from pgrealm.services.ds.sharing import SHARE
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.rds.service import INSTANCE, RdsService
 from pgrealm.store import Store
 

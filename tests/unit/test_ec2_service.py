@@ -10,10 +10,10 @@ from typing import Any
 import botocore.session
 import pytest
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError, ServiceError
+from pgrealm.services.context import RequestContext
 from pgrealm.services.ec2 import Ec2Service, Network
 from pgrealm.services.ec2._common import DEFAULTS, SUBNET, VPC
+from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.store import Store
 
 ACCOUNT = "111122223333"

@@ -11,8 +11,8 @@ from urllib.parse import quote, unquote
 import botocore.session
 import pytest
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import ServiceError
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.iam import IamService
 from pgrealm.services.iam.documents import action_allowed, trusted_services
 from pgrealm.store import Store

@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 from botocore.parsers import create_parser as botocore_parser
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError
-from pgrealm.api.fragments import FragmentCache, Revisioned
+from pgrealm.api.fragments import FragmentCache
 from pgrealm.api.protocols import create_serializer
 from pgrealm.api.protocols.query import QueryResponseSerializer
 from pgrealm.api.protocols.xmlwriter import XmlWriter
 from pgrealm.api.specs import load_service
 from pgrealm.config import Settings
 from pgrealm.sealing import Sealer
-from pgrealm.services.base import Service
+from pgrealm.services.base import Revisioned, Service
+from pgrealm.services.context import RequestContext
 from pgrealm.services.ec2 import Ec2Service
+from pgrealm.services.errors import CommonError
 from pgrealm.services.rds.service import INSTANCE, RdsService
 from pgrealm.store import Store
 

@@ -10,8 +10,8 @@ import botocore.session
 import pytest
 
 from pgrealm.api import routing
-from pgrealm.api.errors import CommonError
 from pgrealm.api.http import HttpRequest
+from pgrealm.services.errors import CommonError
 
 
 class _Captured(Exception):

@@ -16,8 +16,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from pgrealm.api import accounts, sigv4
-from pgrealm.api.errors import CommonError
 from pgrealm.api.http import HttpRequest
+from pgrealm.services.errors import CommonError
 
 ENDPOINT = "http://127.0.0.1:4566"
 

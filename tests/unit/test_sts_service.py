@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pgrealm.api.context import RequestContext
+from pgrealm.services.context import RequestContext
 from pgrealm.services.sts import StsService
 from pgrealm.store import Store
 

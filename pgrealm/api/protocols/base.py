@@ -22,8 +22,9 @@ from typing import Any, ClassVar
 from botocore.model import OperationModel, ServiceModel, Shape
 from botocore.utils import parse_timestamp
 
-from pgrealm.api.errors import CommonError, ResolvedError
+from pgrealm.api.errors import ResolvedError
 from pgrealm.api.http import HttpRequest, HttpResponse
+from pgrealm.services.errors import CommonError
 
 __all__ = [
     "RequestParser",

@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from pgrealm.api.errors import CommonError, ResolvedError
-from pgrealm.api.fragments import FragmentCache, Revisioned
+from pgrealm.api.errors import ResolvedError
+from pgrealm.api.fragments import FragmentCache
 from pgrealm.api.http import HttpRequest, HttpResponse
 from pgrealm.api.protocols.base import (
     RequestParser,
@@ -26,6 +26,8 @@ from pgrealm.api.protocols.base import (
     scalar_text,
 )
 from pgrealm.api.protocols.xmlwriter import XmlWriter
+from pgrealm.services.base import Revisioned
+from pgrealm.services.errors import CommonError
 
 __all__ = ["QueryRequestParser", "QueryResponseSerializer"]
 

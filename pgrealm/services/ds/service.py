@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import ServiceError
 from pgrealm.reconcile.directory import domain_controller_id
 from pgrealm.reconcile.directory_data import DirectoryData, NotFound, PasswordRejected
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, merge_tags, new_id
+from pgrealm.services.context import RequestContext
 from pgrealm.services.ds.rules import admin_password_problem
 from pgrealm.services.ds.sharing import SharingMixin
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import paginate
 from pgrealm.store import Doc, Store
 

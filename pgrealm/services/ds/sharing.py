@@ -34,9 +34,9 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import ServiceError
 from pgrealm.services.base import Service, new_id
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import paginate
 from pgrealm.store import Doc, Store
 

@@ -16,10 +16,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import ServiceError
 from pgrealm.reconcile.directory_data import DirectoryData, Exists, NotFound, Refused
 from pgrealm.services.base import Service
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import paginate
 from pgrealm.store import Doc, Store
 

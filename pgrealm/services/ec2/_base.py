@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from pgrealm.api.context import RequestContext
 from pgrealm.services.base import Service
+from pgrealm.services.context import RequestContext
 from pgrealm.services.ec2._common import (
     SG,
     SUBNET,

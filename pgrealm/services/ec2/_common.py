@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pgrealm.api.errors import CommonError
+from pgrealm.services.errors import CommonError
 from pgrealm.store import Doc
 
 __all__ = [

@@ -18,7 +18,6 @@ import logging
 import os
 from typing import Any
 
-from pgrealm.api.errors import CommonError
 from pgrealm.services.ec2._common import (
     ADDRESS,
     DEFAULTS,
@@ -32,6 +31,7 @@ from pgrealm.services.ec2._common import (
 )
 from pgrealm.services.ec2.records import new_sg, new_subnet, new_vpc
 from pgrealm.services.ec2.zones import zones
+from pgrealm.services.errors import CommonError
 from pgrealm.store import Doc, Store
 
 __all__ = ["DEFAULT_BLOCK", "DEFAULT_VPC_CIDR", "Network"]

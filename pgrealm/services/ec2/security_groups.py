@@ -11,8 +11,7 @@ import ipaddress
 import logging
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError
+from pgrealm.services.context import RequestContext
 from pgrealm.services.ec2._base import Ec2Base
 from pgrealm.services.ec2._common import (
     SG,
@@ -26,6 +25,7 @@ from pgrealm.services.ec2._common import (
     vpc_not_found,
 )
 from pgrealm.services.ec2.records import group_shape, new_rule, new_sg, rule_shape
+from pgrealm.services.errors import CommonError
 from pgrealm.store import Doc
 
 __all__ = ["SecurityGroupOps"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError
+from pgrealm.services.context import RequestContext
 from pgrealm.services.ec2._base import Ec2Base
 from pgrealm.services.ec2._common import (
     SG,
@@ -20,6 +19,7 @@ from pgrealm.services.ec2._common import (
     subnet_not_found,
     vpc_not_found,
 )
+from pgrealm.services.errors import CommonError
 from pgrealm.store import Doc
 
 __all__ = ["TagOps"]

@@ -11,8 +11,7 @@ import ipaddress
 import logging
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError
+from pgrealm.services.context import RequestContext
 from pgrealm.services.ec2._base import Ec2Base
 from pgrealm.services.ec2._common import (
     ADDRESS,
@@ -31,6 +30,7 @@ from pgrealm.services.ec2._common import (
 )
 from pgrealm.services.ec2.records import new_sg, new_subnet, new_vpc
 from pgrealm.services.ec2.zones import Zone, zones
+from pgrealm.services.errors import CommonError
 
 __all__ = ["VpcOps"]
 

@@ -14,8 +14,8 @@ import string
 from datetime import UTC, datetime
 from typing import Any
 
-from pgrealm.api.errors import ServiceError
 from pgrealm.services.base import Service
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.iam.managed import aws_managed_policy
 from pgrealm.store import Doc
 

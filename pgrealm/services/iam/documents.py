@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import quote, unquote
 
-from pgrealm.api.errors import ServiceError
+from pgrealm.services.errors import ServiceError
 
 __all__ = [
     "action_allowed",

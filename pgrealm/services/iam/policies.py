@@ -12,8 +12,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import ServiceError
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.iam._common import GLOBAL, POLICY, ROLE, IamBase, now, page, unique_id
 from pgrealm.services.iam.documents import decode_document, encode_document, parse_document
 from pgrealm.services.iam.managed import ManagedPolicy, aws_managed_policies, aws_managed_policy

@@ -11,9 +11,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import ServiceError
 from pgrealm.services.base import merge_tags
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.iam._common import (
     GLOBAL,
     ROLE,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pgrealm.api.errors import CommonError
+from pgrealm.services.errors import CommonError
 
 __all__ = ["Field", "filter_tests", "one"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pgrealm.api.errors import CommonError
+from pgrealm.services.errors import CommonError
 from pgrealm.services.pagination import paginate
 
 __all__ = ["marker_page"]

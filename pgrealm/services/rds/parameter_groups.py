@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError, ServiceError
 from pgrealm.engines.postgres.catalog import Setting, catalog, value_problem
 from pgrealm.engines.postgres.conf import MANAGED_PARAMETERS
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pgrealm.api.errors import CommonError, ServiceError
+from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.rds.filters import one
 from pgrealm.store import Doc
 

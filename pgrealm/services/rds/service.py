@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError, ServiceError
-from pgrealm.api.fragments import Revisioned
 from pgrealm.config import Settings
 from pgrealm.model.membership import KERBEROS_ON, MembershipStatus, applied_status, check_move
 from pgrealm.sealing import Sealer
-from pgrealm.services.base import Service, new_id
+from pgrealm.services.base import Revisioned, Service, new_id
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.paging import marker_page

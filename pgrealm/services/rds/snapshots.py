@@ -20,8 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError, ServiceError
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.paging import marker_page

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import ServiceError
 from pgrealm.services.base import Service
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
 

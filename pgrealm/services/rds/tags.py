@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pgrealm.api.context import RequestContext
-from pgrealm.api.errors import CommonError, ServiceError
 from pgrealm.services.base import merge_tags
+from pgrealm.services.context import RequestContext
+from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.store import Doc, Store
 
 __all__ = ["TagsMixin"]

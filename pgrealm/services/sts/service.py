@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pgrealm.api.context import RequestContext
 from pgrealm.services.base import Service
+from pgrealm.services.context import RequestContext
 
 __all__ = ["StsService"]
 
