@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pgrealm.api.dispatch import Dispatcher
+from pgrealm.api.error_shapes import unknown_error_shapes
 from pgrealm.api.server import ApiServer
 from pgrealm.config import Settings
 from pgrealm.reconcile.db_backups import RetainedBackupReconciler
@@ -51,6 +52,9 @@ class Stack:
 
 
 def build(settings: Settings) -> Stack:
+    misspelt = unknown_error_shapes()
+    if misspelt:  # would go out as codes no SDK knows: refuse to start instead
+        raise RuntimeError(f"services raise error shapes their models lack: {misspelt}")
     settings.home.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.home, 0o711)  # instance homes below must be reachable by their OS user
     store = Store(settings.state_db)

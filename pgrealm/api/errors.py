@@ -6,6 +6,7 @@ Services raise :class:`pgrealm.services.errors.ServiceError` naming an error *sh
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from botocore.model import ServiceModel
 from pgrealm.services.errors import CommonError, ServiceError
 
 __all__ = ["ResolvedError", "resolve_error"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,11 @@ def resolve_error(service_model: ServiceModel, error: ServiceError) -> ResolvedE
         )
     try:
         shape = service_model.shape_for(error.shape)
-    except Exception:  # unknown shape: a programming error, but answer sensibly
-        return ResolvedError(error.shape, error.message, 400, True, error.shape, error.fields)
+    except Exception:  # a shape the model lacks: a bug, which the start-up check prevents
+        log.error("error shape %s is not in %s's model", error.shape, service_model.service_name)
+        return ResolvedError(
+            "InternalFailure", "The request processing has failed.", 500, False, error.shape
+        )
     meta = shape.metadata.get("error", {})
     code = meta.get("code", error.shape)
     status = int(meta.get("httpStatusCode", 400))

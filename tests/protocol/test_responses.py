@@ -153,3 +153,15 @@ def test_server_fault_is_receiver() -> None:
     response = create_serializer(model, "query").serialize_error(error, REQUEST_ID)
     assert response.status == 500
     assert b"<Type>Receiver</Type>" in response.body
+
+
+def test_services_raise_only_shapes_their_models_declare() -> None:
+    from pgrealm.api.error_shapes import raised_shapes, unknown_error_shapes
+
+    assert unknown_error_shapes() == ()
+    assert raised_shapes('raise ServiceError("NoSuchFault", "x")') == {"NoSuchFault"}
+
+
+def test_an_unknown_shape_is_an_internal_failure_not_a_made_up_code() -> None:
+    resolved = resolve_error(load_service("rds"), ServiceError("DBInstanceMissspeltFault", "x"))
+    assert (resolved.code, resolved.status) == ("InternalFailure", 500)
