@@ -14,6 +14,7 @@ import click
 from pgrealm.cli.client import client_group
 from pgrealm.cli.directory import directory_group
 from pgrealm.config import Settings
+from pgrealm.store.kinds import Kind
 
 __all__ = ["cli", "main"]
 
@@ -101,7 +102,9 @@ def _keytab_exporter(settings: Settings) -> Callable[[str, str, Path], None]:
     from pgrealm.store import Store
 
     def export(directory_id: str, principal: str, path: Path) -> None:
-        doc = Store(settings.state_db).get("directory", "000000000000", "us-east-1", directory_id)
+        doc = Store(settings.state_db).get(
+            Kind.DIRECTORY, "000000000000", "us-east-1", directory_id
+        )
         if doc is None:
             raise RuntimeError(f"directory {directory_id} not in the state store")
         dc = live_dc_spec(settings, doc)
@@ -144,7 +147,7 @@ def status() -> None:
         for proc in Supervisor(store).describe():
             state = f"pid {proc['pid']}" if proc["pid"] else "down"
             click.echo(f"  {proc['name']}: {state}")
-        for key, doc in store.items("db_instance"):
+        for key, doc in store.items(Kind.DB_INSTANCE):
             click.echo(_instance_line(key, doc))
 
 

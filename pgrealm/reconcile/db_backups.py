@@ -30,6 +30,7 @@ from pgrealm.errors import ReconcileError
 from pgrealm.reconcile.runner import Key
 from pgrealm.services.rds.point_in_time import automated_backup_shape
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 __all__ = [
     "AutomatedBackups",
@@ -41,8 +42,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-KIND = "db_instance"
-RETAINED = "db_retained_backup"  # see services/rds/point_in_time.py
+KIND = Kind.DB_INSTANCE
+RETAINED = Kind.DB_RETAINED_BACKUP
 BACKUPS = Path("backups")
 WAL_ARCHIVE = "wal-archive"
 RUNNING = ("available", "backing-up")  # statuses of a serving instance

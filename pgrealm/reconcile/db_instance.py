@@ -57,15 +57,16 @@ from pgrealm.sealing import Sealer
 from pgrealm.services.ec2.network import Network
 from pgrealm.services.rds.parameter_groups import group_parameters
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 from pgrealm.supervisor import ProcessSpec, Supervisor
 
 __all__ = ["DbInstanceReconciler"]
 
 log = logging.getLogger(__name__)
 
-KIND = "db_instance"
-DIRECTORY = "directory"
-SNAPSHOT = "db_snapshot"
+KIND = Kind.DB_INSTANCE
+DIRECTORY = Kind.DIRECTORY
+SNAPSHOT = Kind.DB_SNAPSHOT
 _READY_TIMEOUT = 60.0
 _JOIN_ATTEMPTS = 3
 # A directory in these stages will be Active soon: a join waits for it, and does not fail.

@@ -22,6 +22,7 @@ from pgrealm.errors import EngineError, ReconcileError
 from pgrealm.reconcile.db_backups import backed_up
 from pgrealm.reconcile.runner import Key
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 if TYPE_CHECKING:
     from pgrealm.reconcile.db_instance import DbInstanceReconciler
@@ -30,8 +31,8 @@ __all__ = ["DbSnapshotReconciler", "snapshot_home"]
 
 log = logging.getLogger(__name__)
 
-KIND = "db_snapshot"
-INSTANCE = "db_instance"
+KIND = Kind.DB_SNAPSHOT
+INSTANCE = Kind.DB_INSTANCE
 _ATTEMPTS = 3
 
 

@@ -31,6 +31,7 @@ from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
 from pgrealm.services.ec2.network import Network
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 from pgrealm.supervisor import ProcessSpec, Supervisor
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-KIND = "directory"
+KIND = Kind.DIRECTORY
 _READY_TIMEOUT = 90.0
 _HEALTH_INTERVAL = 3.0  # seconds between health checks of a settled directory
 

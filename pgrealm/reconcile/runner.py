@@ -23,7 +23,10 @@ Key = tuple[str, str, str]  # (account, region, id)
 
 
 class Reconciler(Protocol):
-    kind: str
+    @property
+    def kind(self) -> str:
+        """The store kind it reconciles."""
+        ...
 
     def pending(self) -> list[Key]:
         """Resources whose real state differs from what they should be."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from pgrealm.errors import ReconcileError
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 from pgrealm.supervisor import process
 from pgrealm.supervisor.process import ProcessSpec, RunningProcess
 
@@ -24,7 +25,7 @@ __all__ = ["Supervisor"]
 
 log = logging.getLogger(__name__)
 
-_KIND = "process"
+_KIND = Kind.PROCESS
 _MAX_BACKOFF = 30.0
 
 

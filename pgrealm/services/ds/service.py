@@ -25,12 +25,13 @@ from pgrealm.services.ds.sharing import SharingMixin
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import paginate
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 __all__ = ["DirectoryStage", "DsService", "KIND"]
 
 log = logging.getLogger(__name__)
 
-KIND = "directory"
+KIND = Kind.DIRECTORY
 _MAX_TAGS = 50  # tags per directory
 
 

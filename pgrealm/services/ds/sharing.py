@@ -39,13 +39,14 @@ from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import paginate
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 __all__ = ["SHARE", "ShareStatus", "SharingMixin"]
 
 log = logging.getLogger(__name__)
 
-SHARE = "directory_share"
-_DIRECTORY = "directory"
+SHARE = Kind.DIRECTORY_SHARE
+_DIRECTORY = Kind.DIRECTORY
 _ACCOUNT = re.compile(r"^\d{12}$")
 # "Shared domains per ... Microsoft AD" quota, the accounts one directory can be shared
 # to: https://docs.aws.amazon.com/directoryservice/latest/admin-guide/ms_ad_limits.html

@@ -15,6 +15,7 @@ from typing import Any
 
 from pgrealm.services.errors import CommonError
 from pgrealm.store import Doc
+from pgrealm.store.kinds import Kind
 
 __all__ = [
     "ADDRESS",
@@ -39,12 +40,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-VPC = "ec2.vpc"
-SUBNET = "ec2.subnet"
-SG = "ec2.sg"
-ADDRESS = "ec2.address"  # id: the realised address, unique machine-wide
-DEFAULTS = "ec2.defaults"  # marker: this account+region has had its defaults made
-REALISED = "ec2.realised"  # account "", region "": which /16 of the loopback block a VPC owns
+VPC = Kind.VPC
+SUBNET = Kind.SUBNET
+SG = Kind.SECURITY_GROUP
+ADDRESS = Kind.ADDRESS
+DEFAULTS = Kind.EC2_DEFAULTS
+REALISED = Kind.REALISED
 
 Getter = Callable[[Doc], Iterable[str]]
 

@@ -18,6 +18,7 @@ from pgrealm.services.base import Service
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.iam.managed import aws_managed_policy
 from pgrealm.store import Doc
+from pgrealm.store.kinds import Kind
 
 __all__ = [
     "GLOBAL",
@@ -31,8 +32,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ROLE = "iam.role"
-POLICY = "iam.policy"
+ROLE = Kind.IAM_ROLE
+POLICY = Kind.IAM_POLICY
 GLOBAL = ""
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits

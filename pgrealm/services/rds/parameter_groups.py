@@ -23,13 +23,14 @@ from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 __all__ = ["DEFAULT_GROUP", "GROUP", "ParameterGroupsMixin", "applying", "group_parameters"]
 
-GROUP = "db_parameter_group"
+GROUP = Kind.DB_PARAMETER_GROUP
 DEFAULT_GROUP = "default.postgres15"
 FAMILY = "postgres15"
-_INSTANCE = "db_instance"
+_INSTANCE = Kind.DB_INSTANCE
 # Managed by pgrealm, but a group may set it: the instance's pg_hba depends on it.
 _GROUP_MAY_SET = {"krb_caseins_users"}
 

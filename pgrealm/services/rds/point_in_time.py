@@ -10,12 +10,13 @@ from typing import Any
 from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.rds.filters import one
 from pgrealm.store import Doc
+from pgrealm.store.kinds import Kind
 
 __all__ = ["BACKUP_FILTERS", "RETAINED", "automated_backup_shape", "restore_time", "retained_shape"]
 
 # Automated backups kept after their instance was deleted (DeleteAutomatedBackups=false),
 # keyed by the instance's DbiResourceId.
-RETAINED = "db_retained_backup"
+RETAINED = Kind.DB_RETAINED_BACKUP
 
 BACKUP_FILTERS = {
     "db-instance-id": lambda shape: [shape["DBInstanceIdentifier"], shape["DBInstanceArn"]],

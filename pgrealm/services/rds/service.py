@@ -48,12 +48,13 @@ from pgrealm.services.rds.snapshots import SnapshotsMixin, snapshot_key
 from pgrealm.services.rds.subnet_groups import SUBNET_GROUP, SubnetGroupsMixin
 from pgrealm.services.rds.tags import TagsMixin
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 __all__ = ["INSTANCE", "InstanceStatus", "RdsService", "SUBNET_GROUP"]
 
 log = logging.getLogger(__name__)
 
-INSTANCE = "db_instance"
+INSTANCE = Kind.DB_INSTANCE
 ENGINE_VERSION = "15.18"
 
 

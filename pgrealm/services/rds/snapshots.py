@@ -26,13 +26,14 @@ from pgrealm.services.rds import rules
 from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 __all__ = ["SNAPSHOT", "SnapshotStatus", "SnapshotsMixin", "snapshot_key"]
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT = "db_snapshot"
-_INSTANCE = "db_instance"
+SNAPSHOT = Kind.DB_SNAPSHOT
+_INSTANCE = Kind.DB_INSTANCE
 _ARN = re.compile(r"^arn:aws:rds:(?P<region>[^:]+):(?P<account>\d{12}):snapshot:(?P<name>.+)$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _SHARE_LIMIT = 20  # accounts a manual snapshot can be shared with

@@ -13,11 +13,12 @@ from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 __all__ = ["SUBNET_GROUP", "SubnetGroupsMixin"]
 
-SUBNET_GROUP = "db_subnet_group"
-_INSTANCE = "db_instance"
+SUBNET_GROUP = Kind.DB_SUBNET_GROUP
+_INSTANCE = Kind.DB_INSTANCE
 
 
 class SubnetGroupsMixin:

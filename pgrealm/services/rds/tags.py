@@ -16,6 +16,7 @@ from pgrealm.services.base import merge_tags
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.store import Doc, Store
+from pgrealm.store.kinds import Kind
 
 __all__ = ["TagsMixin"]
 
@@ -24,10 +25,10 @@ _ARN = re.compile(
 )
 # resource type in the ARN -> (store kind, where the tags are, the not-found error shape)
 _TARGETS = {
-    "db": ("db_instance", ("aws", "TagList"), "DBInstanceNotFoundFault"),
-    "snapshot": ("db_snapshot", ("aws", "TagList"), "DBSnapshotNotFoundFault"),
-    "subgrp": ("db_subnet_group", ("_tags",), "DBSubnetGroupNotFoundFault"),
-    "pg": ("db_parameter_group", ("_tags",), "DBParameterGroupNotFoundFault"),
+    "db": (Kind.DB_INSTANCE, ("aws", "TagList"), "DBInstanceNotFoundFault"),
+    "snapshot": (Kind.DB_SNAPSHOT, ("aws", "TagList"), "DBSnapshotNotFoundFault"),
+    "subgrp": (Kind.DB_SUBNET_GROUP, ("_tags",), "DBSubnetGroupNotFoundFault"),
+    "pg": (Kind.DB_PARAMETER_GROUP, ("_tags",), "DBParameterGroupNotFoundFault"),
 }
 _MAX_TAGS = 50
 
@@ -90,7 +91,7 @@ class TagsMixin:
         kind, path, missing = _TARGETS[match["kind"]]
         key = (match["account"], match["region"], match["name"].lower())
         doc = self.store.get(kind, *key) if key[:2] == (ctx.account_id, ctx.region) else None
-        if doc is None or (kind == "db_snapshot" and doc["desired"] == "absent"):
+        if doc is None or (kind == Kind.DB_SNAPSHOT and doc["desired"] == "absent"):
             raise ServiceError(missing, f"{match['name']} not found: {arn}")
         return kind, key, path
 

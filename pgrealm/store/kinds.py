@@ -1,0 +1,30 @@
+"""The kinds of record in the state store: one spelling of each, for every layer.
+
+A record is keyed by (kind, account, region, id); the values below are stored on disk, so
+they are never renamed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["Kind"]
+
+
+class Kind(StrEnum):
+    DIRECTORY = "directory"
+    DIRECTORY_SHARE = "directory_share"
+    DB_INSTANCE = "db_instance"
+    DB_SNAPSHOT = "db_snapshot"
+    DB_RETAINED_BACKUP = "db_retained_backup"  # automated backups kept after their instance
+    DB_SUBNET_GROUP = "db_subnet_group"
+    DB_PARAMETER_GROUP = "db_parameter_group"
+    VPC = "ec2.vpc"
+    SUBNET = "ec2.subnet"
+    SECURITY_GROUP = "ec2.sg"
+    ADDRESS = "ec2.address"  # id: the realised address, unique machine-wide
+    EC2_DEFAULTS = "ec2.defaults"  # marker: this account+region has had its defaults made
+    REALISED = "ec2.realised"  # account "", region "": which /16 of the block a VPC owns
+    IAM_ROLE = "iam.role"
+    IAM_POLICY = "iam.policy"
+    PROCESS = "process"  # a supervised process (supervisor/)
