@@ -26,6 +26,7 @@ from pathlib import Path
 from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
+from pgrealm.model.directory import DirectoryStage, domain_controller_id, set_stage
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
@@ -37,7 +38,6 @@ from pgrealm.supervisor import ProcessSpec, Supervisor
 __all__ = [
     "DirectoryReconciler",
     "dc_spec",
-    "domain_controller_id",
     "live_dc_spec",
 ]
 
@@ -67,11 +67,6 @@ def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
         home=directory_home(settings, doc) / dc["name"],
         process_model=PROCESS_MODELS.get(doc["aws"].get("Edition", ""), "single"),
     )
-
-
-def domain_controller_id(doc: Doc, dc: Doc) -> str:
-    """The DomainControllerId AWS shows for ``dc`` (dc-<directory digits><n>)."""
-    return f"dc-{doc['aws']['DirectoryId'][2:]}{dc['name'][-1]}"
 
 
 def live_dc_spec(settings: Settings, doc: Doc) -> samba.DcSpec:
@@ -183,8 +178,6 @@ class DirectoryReconciler:
         ]
 
     def _create(self, key: Key, doc: Doc) -> None:
-        from pgrealm.services.ds.service import DirectoryStage, set_stage
-
         self._update(key, lambda d: set_stage(d, DirectoryStage.CREATING))
         ctx = _Ctx(key, doc)
         try:
@@ -265,8 +258,6 @@ class DirectoryReconciler:
 
     # -- health ---------------------------------------------------------------------------
     def _check_health(self, key: Key, doc: Doc) -> None:
-        from pgrealm.services.ds.service import DirectoryStage, set_stage
-
         self._checked[key] = time.monotonic()
         down = {dc["name"] for dc in doc["dcs"] if not self._serving(doc, dc)}
         for dc in doc["dcs"]:  # make sure the supervisor wants it; it restarts it with backoff
@@ -329,8 +320,6 @@ def _health_changed(doc: Doc, down: set[str]) -> bool:
 
 
 def _finish(doc: Doc, dcs: list[Doc]) -> None:
-    from pgrealm.services.ds.service import DirectoryStage, set_stage
-
     doc["dcs"] = dcs
     doc.pop("sealed_admin_password", None)
     set_stage(doc, DirectoryStage.ACTIVE)

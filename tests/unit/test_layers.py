@@ -47,14 +47,9 @@ KNOWN_DEBT: set[tuple[str, str]] = {
     # MANAGED_PARAMETERS is engine policy: a gateway (gateways/parameters) serves both.
     ("services.rds.parameter_groups", "engines.postgres.catalog"),
     ("services.rds.parameter_groups", "engines.postgres.conf"),
-    # services -> reconcile: DirectoryData is a gateway (gateways/directory), and
-    # domain_controller_id a pure naming rule (model/directory).
+    # services -> reconcile: DirectoryData is a gateway (gateways/directory).
     ("services.ds.service", "reconcile.directory_data"),
     ("services.ds_data.service", "reconcile.directory_data"),
-    ("services.ds.service", "reconcile.directory"),
-    # reconcile -> services: a function-level import hiding a cycle: DirectoryStage and
-    # set_stage are the directory record's life cycle (model/directory).
-    ("reconcile.directory", "services.ds.service"),
     # Network allocates VPC addresses in the store: a gateway (gateways/network).
     ("reconcile.directory", "services.ec2.network"),
     ("reconcile.db_instance", "services.ec2.network"),
@@ -65,7 +60,6 @@ KNOWN_DEBT: set[tuple[str, str]] = {
     # Protocol, not DbInstanceReconciler; live_dc_spec goes to gateways/directory too.
     ("reconcile.db_instance", "reconcile.db_snapshot"),
     ("reconcile.db_snapshot", "reconcile.db_instance"),
-    ("reconcile.directory_data", "reconcile.directory"),
 }
 # fmt: on
 

@@ -2,20 +2,16 @@
 
 The API records the desired directory and answers at once (Stage ``Requested``); the
 directory reconciler provisions and starts the domain controllers and moves the Stage
-on. Stage transitions allowed (one table, as the service documents them):
-
-    Requested -> Creating -> Active <-> Impaired
-    any -> Deleting -> (gone);  Creating -> Failed
+on, by the table in pgrealm/model/directory.py.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from enum import Enum
+from datetime import datetime
 from typing import Any
 
-from pgrealm.reconcile.directory import domain_controller_id
+from pgrealm.model.directory import DirectoryStage, domain_controller_id, now, set_stage
 from pgrealm.reconcile.directory_data import DirectoryData, NotFound, PasswordRejected
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, merge_tags, new_id
@@ -27,35 +23,12 @@ from pgrealm.services.pagination import paginate
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
-__all__ = ["DirectoryStage", "DsService", "KIND"]
+__all__ = ["DsService", "KIND"]
 
 log = logging.getLogger(__name__)
 
 KIND = Kind.DIRECTORY
 _MAX_TAGS = 50  # tags per directory
-
-
-class DirectoryStage(str, Enum):
-    REQUESTED = "Requested"
-    CREATING = "Creating"
-    ACTIVE = "Active"
-    IMPAIRED = "Impaired"
-    DELETING = "Deleting"
-    FAILED = "Failed"
-
-
-ALLOWED = {
-    (DirectoryStage.REQUESTED, DirectoryStage.CREATING),
-    (DirectoryStage.CREATING, DirectoryStage.ACTIVE),
-    (DirectoryStage.CREATING, DirectoryStage.FAILED),
-    (DirectoryStage.ACTIVE, DirectoryStage.IMPAIRED),
-    (DirectoryStage.IMPAIRED, DirectoryStage.ACTIVE),
-    *((s, DirectoryStage.DELETING) for s in DirectoryStage),
-}
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class DsService(SharingMixin, Service):
@@ -254,7 +227,7 @@ class DsService(SharingMixin, Service):
 
         def mark(doc: Doc) -> None:
             doc["desired"] = "absent"
-            _set_stage(doc, DirectoryStage.DELETING, None)
+            set_stage(doc, DirectoryStage.DELETING)
 
         self.store.update(KIND, ctx.account_id, ctx.region, directory_id, mark)
         self.kick()
@@ -370,30 +343,6 @@ class DsService(SharingMixin, Service):
             lambda d: d.__setitem__("data_access", status),
         )
         return {}
-
-
-def _set_stage(doc: Doc, stage: DirectoryStage, reason: str | None) -> None:
-    doc["aws"]["Stage"] = stage.value
-    doc["aws"]["StageLastUpdatedDateTime"] = now().isoformat()
-    if reason:
-        doc["aws"]["StageReason"] = reason
-    else:
-        doc["aws"].pop("StageReason", None)
-
-
-def set_stage(doc: Doc, stage: DirectoryStage, reason: str | None = None) -> bool:
-    """Move ``doc`` to ``stage`` if the table allows it; True if it changed."""
-    current = DirectoryStage(doc["aws"]["Stage"])
-    if current == stage:
-        if doc["aws"].get("StageReason") != reason:
-            _set_stage(doc, stage, reason)
-            return True
-        return False
-    if (current, stage) not in ALLOWED:
-        log.warning("directory %s: refusing %s -> %s", doc["aws"]["DirectoryId"], current, stage)
-        return False
-    _set_stage(doc, stage, reason)
-    return True
 
 
 def _dt(value: str) -> datetime:

@@ -1,0 +1,72 @@
+"""A directory's life cycle, as Directory Service shows it, and its naming rules.
+
+Stage transitions allowed (one table, as the service documents them):
+
+    Requested -> Creating -> Active <-> Impaired
+    any -> Deleting -> (gone);  Creating -> Failed
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+__all__ = ["ALLOWED", "DirectoryStage", "domain_controller_id", "now", "set_stage"]
+
+log = logging.getLogger(__name__)
+
+Doc = dict[str, Any]
+
+
+class DirectoryStage(str, Enum):
+    REQUESTED = "Requested"
+    CREATING = "Creating"
+    ACTIVE = "Active"
+    IMPAIRED = "Impaired"
+    DELETING = "Deleting"
+    FAILED = "Failed"
+
+
+ALLOWED = {
+    (DirectoryStage.REQUESTED, DirectoryStage.CREATING),
+    (DirectoryStage.CREATING, DirectoryStage.ACTIVE),
+    (DirectoryStage.CREATING, DirectoryStage.FAILED),
+    (DirectoryStage.ACTIVE, DirectoryStage.IMPAIRED),
+    (DirectoryStage.IMPAIRED, DirectoryStage.ACTIVE),
+    *((s, DirectoryStage.DELETING) for s in DirectoryStage),
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _set_stage(doc: Doc, stage: DirectoryStage, reason: str | None) -> None:
+    doc["aws"]["Stage"] = stage.value
+    doc["aws"]["StageLastUpdatedDateTime"] = now().isoformat()
+    if reason:
+        doc["aws"]["StageReason"] = reason
+    else:
+        doc["aws"].pop("StageReason", None)
+
+
+def set_stage(doc: Doc, stage: DirectoryStage, reason: str | None = None) -> bool:
+    """Move ``doc`` to ``stage`` if the table allows it; True if it changed."""
+    current = DirectoryStage(doc["aws"]["Stage"])
+    if current == stage:
+        if doc["aws"].get("StageReason") != reason:
+            _set_stage(doc, stage, reason)
+            return True
+        return False
+    if (current, stage) not in ALLOWED:
+        log.warning("directory %s: refusing %s -> %s", doc["aws"]["DirectoryId"], current, stage)
+        return False
+    _set_stage(doc, stage, reason)
+    return True
+
+
+def domain_controller_id(doc: Doc, dc: Doc) -> str:
+    """The DomainControllerId AWS shows for ``dc`` (dc-<directory digits><n>)."""
+    return f"dc-{doc['aws']['DirectoryId'][2:]}{dc['name'][-1]}"
