@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pgrealm.engines import postgres
 from pgrealm.errors import ReconcileError
+from pgrealm.model.rds import RUNNING, InstanceStatus, move_instance
 from pgrealm.reconcile.runner import Key
 from pgrealm.services.rds.point_in_time import automated_backup_shape
 from pgrealm.store import Doc, Store
@@ -46,7 +47,6 @@ KIND = Kind.DB_INSTANCE
 RETAINED = Kind.DB_RETAINED_BACKUP
 BACKUPS = Path("backups")
 WAL_ARCHIVE = "wal-archive"
-RUNNING = ("available", "backing-up")  # statuses of a serving instance
 _REFRESH = 300.0  # RDS moves LatestRestorableTime about every 5 minutes
 _BASE_BACKUP_EVERY = timedelta(days=1)
 _RECOVERY_TIMEOUT = 600.0
@@ -165,7 +165,7 @@ class AutomatedBackups:
         return any(
             (d.get("restore_point") or {}).get("source") == list(key) and not d.get("recovered")
             for d in self.store.list(KIND, key[0], key[1])
-            if d["desired"] == "present" and d["aws"]["DBInstanceStatus"] != "failed"
+            if d["desired"] == "present" and d["aws"]["DBInstanceStatus"] != InstanceStatus.FAILED
         )
 
     @staticmethod
@@ -233,11 +233,11 @@ def _archiving_at_reboot(doc: Doc) -> None:
 
 
 def _backing_up(doc: Doc) -> None:
-    if doc["aws"]["DBInstanceStatus"] == "available":
-        doc["aws"]["DBInstanceStatus"] = "backing-up"
+    if doc["aws"]["DBInstanceStatus"] == InstanceStatus.AVAILABLE:
+        move_instance(doc, InstanceStatus.BACKING_UP)
 
 
 def backed_up(doc: Doc) -> None:
     """An instance's backup or snapshot is done: backing-up -> available."""
-    if doc["aws"]["DBInstanceStatus"] == "backing-up":
-        doc["aws"]["DBInstanceStatus"] = "available"
+    if doc["aws"]["DBInstanceStatus"] == InstanceStatus.BACKING_UP:
+        move_instance(doc, InstanceStatus.AVAILABLE)

@@ -42,8 +42,8 @@ from pgrealm.model.membership import (
     applied_status,
     in_maintenance_window,
 )
+from pgrealm.model.rds import RUNNING, InstanceStatus, SnapshotStatus, move_instance
 from pgrealm.reconcile.db_backups import (
-    RUNNING,
     WAL_ARCHIVE,
     AutomatedBackups,
     backup_due,
@@ -125,7 +125,7 @@ class DbInstanceReconciler:
         if doc["desired"] == "absent" or doc.get("reboot_requested") or _window_due(doc):
             return True
         status = doc["aws"]["DBInstanceStatus"]
-        if status == "failed":
+        if status == InstanceStatus.FAILED:
             return False
         if doc.get("parameters_due"):
             return True
@@ -178,7 +178,7 @@ class DbInstanceReconciler:
             self._delete(key, doc)
             return
         status = doc["aws"]["DBInstanceStatus"]
-        if status == "failed":
+        if status == InstanceStatus.FAILED:
             return
         if _window_due(doc):
             doc = self._apply_pending_memberships(key)
@@ -201,7 +201,7 @@ class DbInstanceReconciler:
             self.backups.drop(ctx.spec.home)
         # A new instance's first automated backup: creating -> backing-up -> available.
         first_backup = backups_on(doc) and not doc.get("restorable_since")
-        status = "backing-up" if first_backup else "available"
+        status = InstanceStatus.BACKING_UP if first_backup else InstanceStatus.AVAILABLE
         applied = "pending-reboot" if postgres.pending_restart(ctx.spec) else "in-sync"
         self.store.update(KIND, *key, lambda d: _mark_available(d, status, applied))
         log.info("db instance %s: %s", key[2], status)
@@ -219,7 +219,7 @@ class DbInstanceReconciler:
             d["attempts"] = attempts
             d["status_reason"] = one_line_reason(exc)
             if attempts >= 3:
-                d["aws"]["DBInstanceStatus"] = "failed"
+                move_instance(d, InstanceStatus.FAILED)
                 for m in d["aws"].get("DomainMemberships", []):
                     if m["Status"] == MembershipStatus.ENABLING:
                         m["Status"] = MembershipStatus.ENABLE_FAILED.value
@@ -446,7 +446,7 @@ class DbInstanceReconciler:
         def apply(d: Doc) -> None:
             for member in d["aws"].get("DomainMemberships") or []:
                 member["Status"] = applied_status(member["Status"])
-            d["aws"]["DBInstanceStatus"] = "modifying"
+            move_instance(d, InstanceStatus.MODIFYING)
 
         log.info("db instance %s: maintenance window: applying the domain change", key[2])
         updated = self.store.update(KIND, *key, apply)
@@ -519,7 +519,7 @@ class DbInstanceReconciler:
     def _final_snapshot_pending(self, doc: Doc) -> bool:
         final = doc.get("final_snapshot")
         snapshot = self.store.get(SNAPSHOT, *final) if final else None
-        return snapshot is not None and snapshot["aws"]["Status"] == "creating"
+        return snapshot is not None and snapshot["aws"]["Status"] == SnapshotStatus.CREATING
 
 
 def _account_region_id(doc: Doc) -> str:
@@ -592,9 +592,10 @@ def _config_hash(spec: postgres.PgSpec) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _mark_available(doc: Doc, status: str, parameters: str) -> None:
+def _mark_available(doc: Doc, status: InstanceStatus, parameters: str) -> None:
     aws = doc["aws"]
-    aws["DBInstanceStatus"] = status
+    if not move_instance(doc, status):
+        return  # marked for deletion meanwhile
     for group in aws.get("DBParameterGroups", []):
         group["ParameterApplyStatus"] = parameters  # in-sync, or pending-reboot
     doc.pop("parameters_due", None)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pgrealm.config import Settings
 from pgrealm.engines import postgres
 from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.model.rds import SnapshotStatus
 from pgrealm.reconcile.db_backups import backed_up
 from pgrealm.reconcile.runner import Key
 from pgrealm.store import Doc, Store
@@ -53,7 +54,7 @@ class DbSnapshotReconciler:
         return [
             key
             for key, doc in self.store.items(KIND)
-            if doc["desired"] == "absent" or doc["aws"]["Status"] == "creating"
+            if doc["desired"] == "absent" or doc["aws"]["Status"] == SnapshotStatus.CREATING
         ]
 
     def reconcile(self, key: Key) -> None:
@@ -62,7 +63,7 @@ class DbSnapshotReconciler:
             return
         if doc["desired"] == "absent":
             self._delete(key)
-        elif doc["aws"]["Status"] == "creating":
+        elif doc["aws"]["Status"] == SnapshotStatus.CREATING:
             self._take(key, doc)
 
     def _take(self, key: Key, doc: Doc) -> None:
@@ -81,7 +82,9 @@ class DbSnapshotReconciler:
         stamp = datetime.now(UTC).isoformat()
 
         def taken(d: Doc) -> None:
-            d["aws"].update(Status="available", PercentProgress=100, SnapshotCreateTime=stamp)
+            d["aws"].update(
+                Status=SnapshotStatus.AVAILABLE.value, PercentProgress=100, SnapshotCreateTime=stamp
+            )
             d["aws"].setdefault("OriginalSnapshotCreateTime", stamp)  # a copy keeps its source's
             d.pop("attempts", None)
 
@@ -105,7 +108,7 @@ class DbSnapshotReconciler:
         def fail(d: Doc) -> None:
             d["attempts"] = attempts
             if attempts >= _ATTEMPTS and not final:
-                d["aws"]["Status"] = "failed"
+                d["aws"]["Status"] = SnapshotStatus.FAILED.value
 
         self.store.update(KIND, *key, fail)
         if attempts >= _ATTEMPTS and not final:

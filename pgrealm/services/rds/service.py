@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 from pgrealm.config import Settings
 from pgrealm.model.membership import KERBEROS_ON, MembershipStatus, applied_status, check_move
+from pgrealm.model.rds import InstanceStatus, move_instance
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Revisioned, Service, new_id
 from pgrealm.services.context import RequestContext
@@ -50,7 +50,7 @@ from pgrealm.services.rds.tags import TagsMixin
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
-__all__ = ["INSTANCE", "InstanceStatus", "RdsService", "SUBNET_GROUP"]
+__all__ = ["INSTANCE", "RdsService", "SUBNET_GROUP"]
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +66,6 @@ _INSTANCE_FILTERS = {
     "domain": lambda aws: [m["Domain"] for m in aws.get("DomainMemberships") or []],
     "engine": one("Engine"),
 }
-
-
-class InstanceStatus(str, Enum):
-    CREATING = "creating"
-    AVAILABLE = "available"
-    MODIFYING = "modifying"
-    REBOOTING = "rebooting"
-    BACKING_UP = "backing-up"
-    DELETING = "deleting"
-    FAILED = "failed"
 
 
 def _now() -> str:
@@ -513,7 +503,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
 
         def mark(d: Doc) -> None:
             d["desired"] = "absent"
-            d["aws"]["DBInstanceStatus"] = InstanceStatus.DELETING.value
+            move_instance(d, InstanceStatus.DELETING)
             if final_key is not None:
                 d["final_snapshot"] = final_key  # taken before the instance goes
             if params.get("DeleteAutomatedBackups") is False and d.get("restorable_since"):
@@ -581,7 +571,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
                 if not changes["retention"]:
                     d.pop("restorable_since", None)
                     d["aws"].pop("LatestRestorableTime", None)
-            d["aws"]["DBInstanceStatus"] = InstanceStatus.MODIFYING.value
+            move_instance(d, InstanceStatus.MODIFYING)
 
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, apply)
         self.kick()
@@ -597,7 +587,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
             )
 
         def apply(d: Doc) -> None:
-            d["aws"]["DBInstanceStatus"] = InstanceStatus.REBOOTING.value
+            move_instance(d, InstanceStatus.REBOOTING)
             d["reboot_requested"] = True
             for member in d["aws"].get("DomainMemberships") or []:
                 member["Status"] = applied_status(member["Status"])  # the seed's reboot

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pgrealm.model.rds import InstanceStatus, SnapshotStatus, move_instance
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.rds import rules
@@ -46,13 +47,6 @@ _FILTERS = {
 }
 
 
-class SnapshotStatus:
-    CREATING = "creating"
-    AVAILABLE = "available"
-    FAILED = "failed"
-    DELETED = "deleted"
-
-
 class SnapshotsMixin:
     """The DB snapshot operations, mixed into ``RdsService``."""
 
@@ -63,7 +57,7 @@ class SnapshotsMixin:
     def create_db_snapshot(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()
         instance = self._source_instance(ctx, ident)
-        if instance["aws"]["DBInstanceStatus"] != "available":
+        if instance["aws"]["DBInstanceStatus"] != InstanceStatus.AVAILABLE:
             raise ServiceError(
                 "InvalidDBInstanceStateFault",
                 f"Cannot create a snapshot because the database instance {ident} is not "
@@ -72,7 +66,7 @@ class SnapshotsMixin:
         doc = self._new_snapshot(ctx, params["DBSnapshotIdentifier"], instance, params)
 
         def backing_up(d: Doc) -> None:
-            d["aws"]["DBInstanceStatus"] = "backing-up"
+            move_instance(d, InstanceStatus.BACKING_UP)
 
         self.store.update(_INSTANCE, ctx.account_id, ctx.region, ident, backing_up)
         self.kick()
@@ -304,7 +298,7 @@ class SnapshotsMixin:
     def _restores_from(self, ctx: RequestContext, sid: str) -> bool:
         key = [ctx.account_id, ctx.region, sid]
         return any(  # in any account: the snapshot may be shared
-            d.get("restore_from") == key and d["aws"]["DBInstanceStatus"] == "creating"
+            d.get("restore_from") == key and d["aws"]["DBInstanceStatus"] == InstanceStatus.CREATING
             for d in self.store.list(_INSTANCE, None, ctx.region)
         )
 

@@ -1,0 +1,66 @@
+"""RDS's statuses of a DB instance and a DB snapshot, and the moves between them.
+
+    creating -> available | backing-up (its first automated backup) | failed
+    available -> modifying | rebooting | backing-up -> available
+    any but deleting -> failed (a step that keeps failing);  any -> deleting -> (gone)
+
+A move the table lacks is refused and logged: a reconciler finishing its steps must not
+bring back an instance that was marked for deletion meanwhile.
+Status names are RDS's (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html).
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from typing import Any
+
+__all__ = ["RUNNING", "InstanceStatus", "SnapshotStatus", "move_instance"]
+
+log = logging.getLogger(__name__)
+
+
+class InstanceStatus(str, Enum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    MODIFYING = "modifying"
+    REBOOTING = "rebooting"
+    BACKING_UP = "backing-up"
+    DELETING = "deleting"
+    FAILED = "failed"
+
+
+class SnapshotStatus(str, Enum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    FAILED = "failed"
+    DELETED = "deleted"
+
+
+_I = InstanceStatus
+_SETTLE = {_I.AVAILABLE, _I.BACKING_UP, _I.FAILED, _I.DELETING}
+_INSTANCE_MOVES: dict[InstanceStatus, set[InstanceStatus]] = {
+    _I.CREATING: _SETTLE,
+    _I.AVAILABLE: _SETTLE | {_I.MODIFYING, _I.REBOOTING},
+    _I.MODIFYING: _SETTLE,
+    _I.REBOOTING: _SETTLE,
+    _I.BACKING_UP: _SETTLE,
+    _I.FAILED: {_I.DELETING},
+    _I.DELETING: set(),
+}
+
+# Statuses of an instance whose server runs and takes connections.
+RUNNING = (InstanceStatus.AVAILABLE.value, InstanceStatus.BACKING_UP.value)
+
+
+def move_instance(doc: dict[str, Any], status: InstanceStatus) -> bool:
+    """Set ``doc``'s DBInstanceStatus to ``status`` if the table allows it; True if it did."""
+    aws = doc["aws"]
+    current = InstanceStatus(aws["DBInstanceStatus"])
+    if current != status and status not in _INSTANCE_MOVES[current]:
+        log.warning(
+            "db instance %s: refusing %s -> %s", aws["DBInstanceIdentifier"], current, status
+        )
+        return False
+    aws["DBInstanceStatus"] = status.value
+    return True
