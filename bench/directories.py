@@ -18,7 +18,7 @@ from bench.seed_flow import new_password
 from bench.stack import BenchStack
 from pgrealm.config import Settings
 from pgrealm.engines import samba
-from pgrealm.reconcile.directory import dc_spec
+from pgrealm.gateways.directory import dc_spec
 from pgrealm.store import Doc, Store
 
 __all__ = ["DirectoryCost", "dc_specs", "enterprise_directory", "measure_dcs"]

@@ -16,7 +16,7 @@ from bench.kdc import KdcRate
 from bench.models import SAMBA_DEFAULT, ModelResult
 from bench.seed_flow import SeedResult
 from bench.stats import Summary
-from pgrealm.reconcile.directory import PROCESS_MODELS
+from pgrealm.model.directory import PROCESS_MODELS
 
 __all__ = ["Results", "render"]
 

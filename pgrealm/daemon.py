@@ -19,11 +19,11 @@ from pgrealm.api.dispatch import Dispatcher
 from pgrealm.api.error_shapes import unknown_error_shapes
 from pgrealm.api.server import ApiServer
 from pgrealm.config import Settings
+from pgrealm.gateways.directory import DirectoryData
 from pgrealm.reconcile.db_backups import RetainedBackupReconciler
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
 from pgrealm.reconcile.db_snapshot import DbSnapshotReconciler
 from pgrealm.reconcile.directory import DirectoryReconciler
-from pgrealm.reconcile.directory_data import DirectoryData
 from pgrealm.reconcile.runner import Runner
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service

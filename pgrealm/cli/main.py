@@ -98,7 +98,7 @@ def _run_demo(settings: Settings) -> None:
 
 def _keytab_exporter(settings: Settings) -> Callable[[str, str, Path], None]:
     from pgrealm.engines import samba
-    from pgrealm.reconcile.directory import live_dc_spec
+    from pgrealm.gateways.directory import live_dc_spec
     from pgrealm.store import Store
 
     def export(directory_id: str, principal: str, path: Path) -> None:

@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-__all__ = ["ALLOWED", "DirectoryStage", "domain_controller_id", "now", "set_stage"]
+__all__ = [
+    "ALLOWED",
+    "PROCESS_MODELS",
+    "DirectoryStage",
+    "domain_controller_id",
+    "now",
+    "set_stage",
+]
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +77,9 @@ def set_stage(doc: Doc, stage: DirectoryStage, reason: str | None = None) -> boo
 def domain_controller_id(doc: Doc, dc: Doc) -> str:
     """The DomainControllerId AWS shows for ``dc`` (dc-<directory digits><n>)."""
     return f"dc-{doc['aws']['DirectoryId'][2:]}{dc['name'][-1]}"
+
+
+# The directory's edition picks how its DCs run (engines/samba/dc.py has the numbers):
+# Standard fits a laptop, one process per DC; Enterprise, AWS's edition for bigger
+# workloads, gives the KDC a worker process per core for Kerberos throughput.
+PROCESS_MODELS = {"Standard": "single", "Enterprise": "prefork"}

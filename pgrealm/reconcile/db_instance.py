@@ -36,6 +36,8 @@ from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
 from pgrealm.engines.postgres.catalog import is_true
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
+from pgrealm.gateways.directory import DirectoryData
+from pgrealm.model.layout import instance_home, instances_root, retained_backups_root, snapshot_home
 from pgrealm.model.membership import (
     KERBEROS_ON,
     MembershipStatus,
@@ -49,8 +51,6 @@ from pgrealm.reconcile.db_backups import (
     backup_due,
     backups_on,
 )
-from pgrealm.reconcile.db_snapshot import snapshot_home
-from pgrealm.reconcile.directory_data import DirectoryData
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
@@ -101,7 +101,7 @@ class DbInstanceReconciler:
         self.sealer = sealer
         self.directories = directories
         self.backups = AutomatedBackups(
-            store, settings.home / "instances", settings.home / "retained-backups"
+            store, instances_root(settings), retained_backups_root(settings)
         )
 
     def upgrade_memberships(self) -> None:
@@ -132,7 +132,7 @@ class DbInstanceReconciler:
         return status not in RUNNING or not running or backup_due(doc)
 
     def home(self, doc: Doc) -> Path:
-        return self.settings.home / "instances" / _account_region_id(doc)
+        return instance_home(self.settings, doc)
 
     def spec(self, doc: Doc) -> postgres.PgSpec:
         home = self.home(doc)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from pgrealm.config import Settings
 from pgrealm.engines import postgres
 from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.model.layout import snapshot_home
 from pgrealm.model.rds import SnapshotStatus
 from pgrealm.reconcile.db_backups import backed_up
 from pgrealm.reconcile.runner import Key
@@ -35,11 +36,6 @@ log = logging.getLogger(__name__)
 KIND = Kind.DB_SNAPSHOT
 INSTANCE = Kind.DB_INSTANCE
 _ATTEMPTS = 3
-
-
-def snapshot_home(settings: Settings, key: Key | list[str]) -> Path:
-    account, region, sid = key
-    return settings.home / "snapshots" / f"{account}-{region}-{sid}"
 
 
 class DbSnapshotReconciler:

@@ -11,9 +11,9 @@ Steps for a directory (each idempotent, observed from the real world):
 The join needs dc1 running, so it cannot overlap dc1's provisioning. Health after that:
 a DC that is down makes the directory Impaired, naming the DC (the supervisor restarts
 it), Active again once both answer; each DC's own status says the same for
-DescribeDomainControllers. :func:`live_dc_spec` names the DC that live operations
-(users, passwords, service accounts, keytabs) go to: the first whose process is up, so
-they keep working, and reach clients, while the other is down.
+DescribeDomainControllers. :func:`pgrealm.gateways.directory.live_dc_spec` names the DC
+that live operations (users, passwords, service accounts, keytabs) go to: the first whose
+process is up, so they keep working, and reach clients, while the other is down.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from pathlib import Path
 
 from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
+from pgrealm.gateways.directory import dc_spec
 from pgrealm.model.directory import DirectoryStage, domain_controller_id, set_stage
+from pgrealm.model.layout import directory_home
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
@@ -35,44 +36,13 @@ from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 from pgrealm.supervisor import ProcessSpec, Supervisor
 
-__all__ = [
-    "DirectoryReconciler",
-    "dc_spec",
-    "live_dc_spec",
-]
+__all__ = ["DirectoryReconciler"]
 
 log = logging.getLogger(__name__)
 
 KIND = Kind.DIRECTORY
 _READY_TIMEOUT = 90.0
 _HEALTH_INTERVAL = 3.0  # seconds between health checks of a settled directory
-
-
-def directory_home(settings: Settings, doc: Doc) -> Path:
-    return settings.home / "directories" / str(doc["aws"]["DirectoryId"])
-
-
-# The directory's edition picks how its DCs run (engines/samba/dc.py has the numbers):
-# Standard fits a laptop, one process per DC; Enterprise, AWS's edition for bigger
-# workloads, gives the KDC a worker process per core for Kerberos throughput.
-PROCESS_MODELS = {"Standard": "single", "Enterprise": "prefork"}
-
-
-def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
-    domain = samba.DomainSpec(dns_name=doc["aws"]["Name"], netbios=doc["aws"]["ShortName"])
-    return samba.DcSpec(
-        domain=domain,
-        hostname=dc["hostname"],
-        address=dc["address"],
-        home=directory_home(settings, doc) / dc["name"],
-        process_model=PROCESS_MODELS.get(doc["aws"].get("Edition", ""), "single"),
-    )
-
-
-def live_dc_spec(settings: Settings, doc: Doc) -> samba.DcSpec:
-    """The first of the directory's DCs whose samba process is up (dc1 if none is)."""
-    specs = [dc_spec(settings, doc, dc) for dc in doc["dcs"]]
-    return next((s for s in specs if samba.dc_alive(s)), specs[0])
 
 
 def _start_failure(spec: samba.DcSpec) -> str:

@@ -11,7 +11,7 @@ A layer is the first name under ``pgrealm/``; "->" is "may import" (besides itse
     engines    -> errors, passwords                   (callers hand it paths, not config)
     supervisor -> store, errors
     store      -> errors
-    model      -> errors
+    model      -> store, config, errors                (rules and allocators over records)
     leaves     errors config passwords sealing pgrealm(root): all of the above may import
                them; they import errors only, errors nothing
 
@@ -38,7 +38,8 @@ ALLOWED: dict[str, set[str]] = {
     "engines": {"errors", "passwords"},
     "supervisor": {"errors", "store"},
     "errors": set(),
-    **dict.fromkeys(["store", "model", "config", "passwords", "sealing", "pgrealm"], {"errors"}),
+    "model": {"errors", "config", "store"},
+    **dict.fromkeys(["store", "config", "passwords", "sealing", "pgrealm"], {"errors"}),
 }
 
 # fmt: off
@@ -47,19 +48,12 @@ KNOWN_DEBT: set[tuple[str, str]] = {
     # MANAGED_PARAMETERS is engine policy: a gateway (gateways/parameters) serves both.
     ("services.rds.parameter_groups", "engines.postgres.catalog"),
     ("services.rds.parameter_groups", "engines.postgres.conf"),
-    # services -> reconcile: DirectoryData is a gateway (gateways/directory).
-    ("services.ds.service", "reconcile.directory_data"),
-    ("services.ds_data.service", "reconcile.directory_data"),
     # Network allocates VPC addresses in the store: a gateway (gateways/network).
     ("reconcile.directory", "services.ec2.network"),
     ("reconcile.db_instance", "services.ec2.network"),
     # a group's stored values, and the backup record's AWS shape: model (model/rds).
     ("reconcile.db_instance", "services.rds.parameter_groups"),
     ("reconcile.db_backups", "services.rds.point_in_time"),
-    # cycles in reconcile: snapshot_home is a path rule (model/rds) and db_snapshot needs a
-    # Protocol, not DbInstanceReconciler; live_dc_spec goes to gateways/directory too.
-    ("reconcile.db_instance", "reconcile.db_snapshot"),
-    ("reconcile.db_snapshot", "reconcile.db_instance"),
 }
 # fmt: on
 

@@ -69,7 +69,7 @@ def test_a_dc_without_a_live_process_is_not_alive(tmp_path: Path) -> None:
 def test_an_enterprise_directory_runs_prefork_dcs_with_a_kdc_worker_per_core(
     tmp_path: Path,
 ) -> None:
-    from pgrealm.reconcile.directory import dc_spec
+    from pgrealm.gateways.directory import dc_spec
 
     settings = Settings.from_env({"PGREALM_HOME": str(tmp_path)})
     doc = {"aws": {"DirectoryId": "d-1234567890", "Name": "corp.example.com", "ShortName": "CORP"}}

@@ -11,8 +11,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from pgrealm.gateways.directory import DirectoryGateway, NotFound, PasswordRejected
 from pgrealm.model.directory import DirectoryStage, domain_controller_id, now, set_stage
-from pgrealm.reconcile.directory_data import DirectoryData, NotFound, PasswordRejected
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, merge_tags, new_id
 from pgrealm.services.context import RequestContext
@@ -39,7 +39,7 @@ class DsService(SharingMixin, Service):
         store: Store,
         registry: dict[str, Service],
         sealer: Sealer,
-        data: DirectoryData,
+        data: DirectoryGateway,
         kick: Any = None,
     ) -> None:
         super().__init__(store, registry)

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pgrealm.reconcile.directory_data import DirectoryData, Exists, NotFound, Refused
+from pgrealm.gateways.directory import DirectoryGateway, Exists, NotFound, Refused
 from pgrealm.services.base import Service
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import ServiceError
@@ -35,7 +35,7 @@ _USER_FIELDS = {"GivenName": "givenName", "Surname": "sn", "EmailAddress": "mail
 class DsDataService(Service):
     service_name = "ds-data"
 
-    def __init__(self, store: Store, registry: dict[str, Service], data: DirectoryData):
+    def __init__(self, store: Store, registry: dict[str, Service], data: DirectoryGateway):
         super().__init__(store, registry)
         self.data = data
 

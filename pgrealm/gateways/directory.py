@@ -1,25 +1,54 @@
-"""Live users, groups, memberships and passwords of a directory's AD, for the services.
+"""A directory's live AD: where its DCs run, and its users, groups, memberships and
+passwords, for the services on the request path and for the reconcilers.
 
-A thin gateway over :mod:`pgrealm.engines.samba.directory` that picks the directory's
-first DC and turns engine errors into the plain exceptions below, so services never
-import the engine. Objects are the engine's dicts (see ``samba.directory``).
+A thin gateway over :mod:`pgrealm.engines.samba` that picks a live DC and turns engine
+errors into the plain exceptions below, so services never import the engine. Objects are
+the engine's dicts (see ``samba.directory``). Services depend on :class:`DirectoryGateway`
+(a unit test passes a fake); the server wires in :class:`DirectoryData`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.engines.samba import directory as samba_directory
-from pgrealm.reconcile.directory import live_dc_spec
+from pgrealm.model.directory import PROCESS_MODELS
+from pgrealm.model.layout import directory_home
 from pgrealm.store import Doc
 
-__all__ = ["DirectoryData", "Exists", "NotFound", "PasswordRejected", "Refused"]
+__all__ = [
+    "DirectoryData",
+    "DirectoryGateway",
+    "Exists",
+    "NotFound",
+    "PasswordRejected",
+    "Refused",
+    "dc_spec",
+    "live_dc_spec",
+]
 
 log = logging.getLogger(__name__)
+
+
+def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
+    domain = samba.DomainSpec(dns_name=doc["aws"]["Name"], netbios=doc["aws"]["ShortName"])
+    return samba.DcSpec(
+        domain=domain,
+        hostname=dc["hostname"],
+        address=dc["address"],
+        home=directory_home(settings, doc) / dc["name"],
+        process_model=PROCESS_MODELS.get(doc["aws"].get("Edition", ""), "single"),
+    )
+
+
+def live_dc_spec(settings: Settings, doc: Doc) -> samba.DcSpec:
+    """The first of the directory's DCs whose samba process is up (dc1 if none is)."""
+    specs = [dc_spec(settings, doc, dc) for dc in doc["dcs"]]
+    return next((s for s in specs if samba.dc_alive(s)), specs[0])
 
 
 class NotFound(Exception):
@@ -38,7 +67,55 @@ class PasswordRejected(Exception):
     """The directory's password policy refused a password."""
 
 
+class DirectoryGateway(Protocol):
+    """What services ask of a directory's live AD; ``doc`` is the directory's record."""
+
+    def reset_password(self, doc: Doc, user: str, password: str) -> None: ...
+    def home_ou(self, doc: Doc) -> str: ...
+    def describe(
+        self, doc: Doc, kind: str, name: str, attributes: list[str] | None = None
+    ) -> Doc: ...
+    def find_all(
+        self, doc: Doc, kind: str, search: str | None = None, attributes: list[str] | None = None
+    ) -> list[Doc]: ...
+    def create_user(
+        self,
+        doc: Doc,
+        name: str,
+        *,
+        given_name: str | None,
+        surname: str | None,
+        email: str | None,
+        attributes: Mapping[str, list[str] | str],
+    ) -> Doc: ...
+    def create_group(
+        self,
+        doc: Doc,
+        name: str,
+        scope: str | None,
+        group_type: str | None,
+        attributes: Mapping[str, Any],
+    ) -> Doc: ...
+    def update(
+        self,
+        doc: Doc,
+        kind: str,
+        name: str,
+        update_type: str,
+        attributes: Mapping[str, Any],
+        group_scope: str | None = None,
+        group_type: str | None = None,
+    ) -> None: ...
+    def delete(self, doc: Doc, kind: str, name: str) -> None: ...
+    def set_enabled(self, doc: Doc, name: str, enabled: bool) -> None: ...
+    def set_member(self, doc: Doc, group: str, member: str, add: bool) -> bool: ...
+    def members(self, doc: Doc, group: str) -> list[Doc]: ...
+    def groups_for(self, doc: Doc, member: str) -> list[Doc]: ...
+
+
 class DirectoryData:
+    """The engine-backed :class:`DirectoryGateway`, on the directory's live DC."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 

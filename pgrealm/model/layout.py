@@ -1,0 +1,49 @@
+"""Where each resource keeps its files under the stack's home (``PGREALM_HOME``).
+
+    directories/<directory id>/dc1, dc2        each DC's Samba tree (provision, sam.ldb)
+    instances/<account>-<region>-<id>/         a DB instance: data/, krb5.keytab, log/,
+                                               wal-archive/, backups/
+    snapshots/<account>-<region>-<snapshot>/   a DB snapshot (pg_basebackup)
+    retained-backups/<account>-<region>-<dbi>/ automated backups kept after their instance
+
+Pure path rules: nothing here reads or writes the disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pgrealm.config import Settings
+
+__all__ = [
+    "directory_home",
+    "instance_home",
+    "instances_root",
+    "retained_backups_root",
+    "snapshot_home",
+]
+
+
+def directory_home(settings: Settings, doc: dict[str, Any]) -> Path:
+    return settings.home / "directories" / str(doc["aws"]["DirectoryId"])
+
+
+def instances_root(settings: Settings) -> Path:
+    return settings.home / "instances"
+
+
+def instance_home(settings: Settings, doc: dict[str, Any]) -> Path:
+    """From the instance's ARN: the same identifier in two accounts or regions never clash."""
+    arn = doc["aws"]["DBInstanceArn"].split(":")
+    return instances_root(settings) / f"{arn[4]}-{arn[3]}-{doc['aws']['DBInstanceIdentifier']}"
+
+
+def snapshot_home(settings: Settings, key: Sequence[str]) -> Path:
+    account, region, snapshot_id = key
+    return settings.home / "snapshots" / f"{account}-{region}-{snapshot_id}"
+
+
+def retained_backups_root(settings: Settings) -> Path:
+    return settings.home / "retained-backups"
