@@ -34,7 +34,6 @@ from typing import Any
 
 from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
-from pgrealm.engines.postgres.catalog import is_true
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import DirectoryData
 from pgrealm.model.layout import instance_home, instances_root, retained_backups_root, snapshot_home
@@ -44,6 +43,7 @@ from pgrealm.model.membership import (
     applied_status,
     in_maintenance_window,
 )
+from pgrealm.model.parameters import group_parameters, is_true
 from pgrealm.model.rds import RUNNING, InstanceStatus, SnapshotStatus, move_instance
 from pgrealm.reconcile.db_backups import (
     WAL_ARCHIVE,
@@ -55,7 +55,6 @@ from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
 from pgrealm.services.ec2.network import Network
-from pgrealm.services.rds.parameter_groups import group_parameters
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 from pgrealm.supervisor import ProcessSpec, Supervisor

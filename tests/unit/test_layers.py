@@ -44,15 +44,10 @@ ALLOWED: dict[str, set[str]] = {
 
 # fmt: off
 KNOWN_DEBT: set[tuple[str, str]] = {
-    # services -> engines: the parameter catalog runs the postgres binary and
-    # MANAGED_PARAMETERS is engine policy: a gateway (gateways/parameters) serves both.
-    ("services.rds.parameter_groups", "engines.postgres.catalog"),
-    ("services.rds.parameter_groups", "engines.postgres.conf"),
     # Network allocates VPC addresses in the store: a gateway (gateways/network).
     ("reconcile.directory", "services.ec2.network"),
     ("reconcile.db_instance", "services.ec2.network"),
-    # a group's stored values, and the backup record's AWS shape: model (model/rds).
-    ("reconcile.db_instance", "services.rds.parameter_groups"),
+    # the backup record's AWS shape is the service's to build (services/rds).
     ("reconcile.db_backups", "services.rds.point_in_time"),
 }
 # fmt: on

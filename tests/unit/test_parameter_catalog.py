@@ -3,7 +3,7 @@ limits from PostgreSQL's catalog."""
 
 from __future__ import annotations
 
-from pgrealm.engines.postgres.catalog import Setting, is_true, value_problem
+from pgrealm.model.parameters import Setting, is_true, value_problem
 
 WORK_MEM = Setting("work_mem", "user", "INTEGER", "64", "2147483647", "query workspace")
 CASEINS = Setting("krb_caseins_users", "sighup", "BOOLEAN", "", "", "case-insensitive")

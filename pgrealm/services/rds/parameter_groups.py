@@ -3,7 +3,7 @@
 A group is one store document of kind ``db_parameter_group``: its ``DBParameterGroup``
 shape and, under ``_parameters``, the values set in it. ``default.postgres15`` exists
 in every account and region and cannot be changed, as on RDS. Names and values are
-checked against PostgreSQL's own catalog (:mod:`pgrealm.engines.postgres.catalog`);
+checked against PostgreSQL's own catalog (:mod:`pgrealm.gateways.parameters`);
 the settings pgrealm manages (addresses, paths, authentication, archiving) are not
 modifiable, except ``krb_caseins_users``, which Kerberos users ask for.
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgrealm.engines.postgres.catalog import Setting, catalog, value_problem
-from pgrealm.engines.postgres.conf import MANAGED_PARAMETERS
+from pgrealm.gateways.parameters import SettingsCatalog
+from pgrealm.model.parameters import GROUP_MAY_SET, Setting, value_problem
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.rds import rules
@@ -25,26 +25,19 @@ from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
-__all__ = ["DEFAULT_GROUP", "GROUP", "ParameterGroupsMixin", "applying", "group_parameters"]
+__all__ = ["DEFAULT_GROUP", "GROUP", "ParameterGroupsMixin", "applying"]
 
 GROUP = Kind.DB_PARAMETER_GROUP
 DEFAULT_GROUP = "default.postgres15"
 FAMILY = "postgres15"
 _INSTANCE = Kind.DB_INSTANCE
-# Managed by pgrealm, but a group may set it: the instance's pg_hba depends on it.
-_GROUP_MAY_SET = {"krb_caseins_users"}
-
-
-def group_parameters(store: Store, account: str, region: str, name: str) -> dict[str, str]:
-    """The values set in the group ``name`` (none for the default group)."""
-    doc = store.get(GROUP, account, region, name.lower())
-    return dict(doc.get("_parameters", {})) if doc else {}
 
 
 class ParameterGroupsMixin:
     """The DB parameter group operations, mixed into ``RdsService``."""
 
     store: Store
+    catalog: SettingsCatalog
 
     def create_db_parameter_group(
         self, ctx: RequestContext, params: dict[str, Any]
@@ -92,7 +85,7 @@ class ParameterGroupsMixin:
         self, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any]:
         name = self._changeable(ctx, params["DBParameterGroupName"])
-        settings = catalog()
+        settings = self.catalog.settings()
         changes = {}
         for parameter in params["Parameters"]:
             setting = self._modifiable(settings, parameter["ParameterName"])
@@ -145,9 +138,9 @@ class ParameterGroupsMixin:
         group = self.parameter_group(ctx, params["DBParameterGroupName"])
         values = group.get("_parameters", {})
         source = params.get("Source")
-        rows = [
-            _parameter(setting, values.get(name)) for name, setting in sorted(catalog().items())
-        ]
+        managed = self.catalog.managed() - GROUP_MAY_SET
+        settings = sorted(self.catalog.settings().items())
+        rows = [_parameter(setting, values.get(name), managed) for name, setting in settings]
         rows = [r for r in rows if source is None or r["Source"] == source]
         return marker_page(rows, params, "Parameters")
 
@@ -170,14 +163,13 @@ class ParameterGroupsMixin:
             )
         return str(self.parameter_group(ctx, name)["DBParameterGroupName"])
 
-    @staticmethod
-    def _modifiable(settings: dict[str, Setting], name: str) -> Setting:
+    def _modifiable(self, settings: dict[str, Setting], name: str) -> Setting:
         setting = settings.get(name.lower())
         if setting is None:
             raise CommonError(
                 "InvalidParameterValue", f"Could not find parameter with name: {name}"
             )
-        if setting.name in MANAGED_PARAMETERS - _GROUP_MAY_SET:
+        if setting.name in self.catalog.managed() - GROUP_MAY_SET:
             raise CommonError("InvalidParameterValue", f"Unmodifiable DB Parameter: {name}")
         return setting
 
@@ -221,14 +213,14 @@ def _public(doc: Doc) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
 
 
-def _parameter(setting: Setting, value: str | None) -> dict[str, Any]:
+def _parameter(setting: Setting, value: str | None, managed: frozenset[str]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "ParameterName": setting.name,
         "Description": setting.description,
         "Source": "user" if value is not None else "engine-default",
         "ApplyType": "static" if setting.static else "dynamic",
         "DataType": setting.data_type,
-        "IsModifiable": setting.name not in MANAGED_PARAMETERS - _GROUP_MAY_SET,
+        "IsModifiable": setting.name not in managed,
         "ApplyMethod": "pending-reboot" if setting.static else "immediate",
     }
     if value is not None:

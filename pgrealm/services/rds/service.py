@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pgrealm.config import Settings
+from pgrealm.gateways.parameters import PostgresCatalog, SettingsCatalog
 from pgrealm.model.membership import KERBEROS_ON, MembershipStatus, applied_status, check_move
 from pgrealm.model.rds import InstanceStatus, move_instance
 from pgrealm.sealing import Sealer
@@ -86,11 +87,13 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         settings: Settings,
         sealer: Sealer,
         kick: Any = None,
+        catalog: SettingsCatalog | None = None,
     ) -> None:
         super().__init__(store, registry)
         self.settings = settings
         self.sealer = sealer
         self.kick = kick or (lambda: None)
+        self.catalog = catalog or PostgresCatalog()
 
     # -- DB instances -------------------------------------------------------------------------
     def create_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
