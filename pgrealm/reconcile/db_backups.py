@@ -29,7 +29,6 @@ from pgrealm.engines import postgres
 from pgrealm.errors import ReconcileError
 from pgrealm.model.rds import RUNNING, InstanceStatus, move_instance
 from pgrealm.reconcile.runner import Key
-from pgrealm.services.rds.point_in_time import automated_backup_shape
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -196,18 +195,10 @@ class RetainedBackupReconciler:
 
 
 def _retained(doc: Doc, end: datetime) -> Doc:
-    """The record of retained backups: their DBInstanceAutomatedBackup shape, and what a
-    point-in-time restore needs of the deleted instance."""
+    """The record of retained backups: the deleted instance as it was (the service shows it
+    as a DBInstanceAutomatedBackup), and what a point-in-time restore needs of it."""
     aws = doc["aws"]
     until = end.isoformat()
-    shape = automated_backup_shape(doc)
-    assert shape is not None  # the instance had backups: restorable_since is set
-    shape.update(
-        Status="retained",
-        RestoreWindow={"EarliestTime": doc["restorable_since"], "LatestTime": until},
-    )
-    if shape.get("InstanceCreateTime"):
-        shape["InstanceCreateTime"] = aws["InstanceCreateTime"]
     kept = (
         "DBInstanceIdentifier", "DBInstanceClass", "MasterUsername", "AllocatedStorage",
         "StorageType", "StorageEncrypted", "DBName", "BackupRetentionPeriod", "DbiResourceId",
@@ -217,7 +208,8 @@ def _retained(doc: Doc, end: datetime) -> Doc:
         "restorable_since": doc["restorable_since"],
         "restorable_until": until,
     }
-    return {"shape": shape, "source": source, "desired": "present"}
+    instance = {"aws": dict(aws), "restorable_since": doc["restorable_since"]}
+    return {"instance": instance, "source": source, "retained_until": until, "desired": "present"}
 
 
 def _restorable(doc: Doc, latest: datetime | None, since: datetime | None) -> None:

@@ -47,8 +47,6 @@ KNOWN_DEBT: set[tuple[str, str]] = {
     # Network allocates VPC addresses in the store: a gateway (gateways/network).
     ("reconcile.directory", "services.ec2.network"),
     ("reconcile.db_instance", "services.ec2.network"),
-    # the backup record's AWS shape is the service's to build (services/rds).
-    ("reconcile.db_backups", "services.rds.point_in_time"),
 }
 # fmt: on
 

@@ -39,3 +39,33 @@ def test_the_first_wal_segment_comes_from_the_backup_manifest(tmp_path: Path) ->
     ranges = [{"Timeline": 2, "Start-LSN": "1/A4000028", "End-LSN": "1/A4000100"}]
     (tmp_path / "backup_manifest").write_text(json.dumps({"WAL-Ranges": ranges}))
     assert pitr.wal_start_segment(tmp_path) == "0000000200000001000000A4"
+
+
+def test_retained_backups_are_shown_as_rds_shows_them() -> None:
+    from datetime import UTC, datetime
+
+    from pgrealm.reconcile.db_backups import _retained
+    from pgrealm.services.rds.point_in_time import retained_shape
+
+    arn = "arn:aws:rds:us-east-1:111122223333:db:gone"
+    doc = {
+        "aws": {
+            "DBInstanceArn": arn,
+            "DBInstanceIdentifier": "gone",
+            "DbiResourceId": "db-ABC",
+            "BackupRetentionPeriod": 1,
+            "DBSubnetGroup": {"VpcId": "vpc-1"},
+            "Endpoint": {"Port": 5432},
+            "StorageEncrypted": False,
+            "InstanceCreateTime": "2026-11-28T10:00:00+00:00",
+        },
+        "restorable_since": "2026-11-28T10:05:00+00:00",
+    }
+    shape = retained_shape(_retained(doc, datetime(2026, 11, 29, 9, 0, tzinfo=UTC)))
+    assert shape["Status"] == "retained" and shape["VpcId"] == "vpc-1"
+    assert shape["RestoreWindow"] == {
+        "EarliestTime": datetime(2026, 11, 28, 10, 5, tzinfo=UTC),
+        "LatestTime": datetime(2026, 11, 29, 9, 0, tzinfo=UTC),
+    }
+    assert shape["InstanceCreateTime"] == datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    assert shape["DBInstanceAutomatedBackupsArn"].endswith(":auto-backup:db-ABC")

@@ -95,10 +95,19 @@ def restore_time(params: dict[str, Any], source: Doc) -> datetime:
 
 def retained_shape(doc: Doc) -> dict[str, Any]:
     """The DBInstanceAutomatedBackup shape of a retained backup (its times as datetimes)."""
-    shape = dict(doc["shape"])
+    if "shape" in doc:  # recorded by pgrealm before the reconciler kept the instance itself
+        shape = dict(doc["shape"])
+    else:
+        built = automated_backup_shape(doc["instance"])
+        assert built is not None  # the instance had backups: restorable_since is set
+        shape = {**built, "Status": "retained"}
+        shape["RestoreWindow"] = {
+            "EarliestTime": doc["instance"]["restorable_since"],
+            "LatestTime": doc["retained_until"],
+        }
     shape["RestoreWindow"] = {
         k: datetime.fromisoformat(v) for k, v in shape["RestoreWindow"].items()
     }
-    if shape.get("InstanceCreateTime"):
+    if isinstance(shape.get("InstanceCreateTime"), str):
         shape["InstanceCreateTime"] = datetime.fromisoformat(shape["InstanceCreateTime"])
     return shape
