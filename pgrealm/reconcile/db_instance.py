@@ -36,6 +36,7 @@ from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import DirectoryData
+from pgrealm.model.addresses import AddressAllocator
 from pgrealm.model.layout import instance_home, instances_root, retained_backups_root, snapshot_home
 from pgrealm.model.membership import (
     KERBEROS_ON,
@@ -54,7 +55,6 @@ from pgrealm.reconcile.db_backups import (
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
-from pgrealm.services.ec2.network import Network
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 from pgrealm.supervisor import ProcessSpec, Supervisor
@@ -509,7 +509,7 @@ class DbInstanceReconciler:
         home = self.home(doc)
         if home.exists():  # an error keeps the record: the next pass tries again
             shutil.rmtree(home)
-        Network(self.store, self.settings.loopback_block).release_address(
+        AddressAllocator(self.store, self.settings.loopback_block).release(
             key[0], key[1], doc["address"]
         )
         self.store.delete(KIND, *key)

@@ -26,12 +26,12 @@ from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec
+from pgrealm.model.addresses import AddressAllocator
 from pgrealm.model.directory import DirectoryStage, domain_controller_id, set_stage
 from pgrealm.model.layout import directory_home
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
-from pgrealm.services.ec2.network import Network
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 from pgrealm.supervisor import ProcessSpec, Supervisor
@@ -258,9 +258,9 @@ class DirectoryReconciler:
         home = directory_home(self.settings, doc)
         if home.exists():  # an error keeps the record: the next pass tries again
             shutil.rmtree(home)
-        network = Network(self.store, self.settings.loopback_block)
+        addresses = AddressAllocator(self.store, self.settings.loopback_block)
         for dc in doc["dcs"]:
-            network.release_address(key[0], key[1], dc["address"])
+            addresses.release(key[0], key[1], dc["address"])
         self.store.delete(KIND, *key)
         log.info("directory %s: deleted", key[2])
 

@@ -456,3 +456,23 @@ def test_get_subnets_missing(ec2: Ec2Service) -> None:
     with pytest.raises(ServiceError) as err:
         ec2.network.get_subnets(ACCOUNT, "us-west-2", ["subnet-0123456789abcdef0"])
     assert error_code(err.value) == "InvalidSubnetID.NotFound"
+
+
+def test_a_vpc_gives_its_block_back_with_its_last_address(tmp_path: Path) -> None:
+    """Deleted hosts return their VPC's /16: a stack never fills up for good."""
+    from pgrealm.model.addresses import AddressAllocator, BlockExhausted
+    from pgrealm.services.ec2.network import Network
+
+    store = Store(tmp_path / "state.db")
+    network = Network(store, ipaddress.IPv4Network("127.160.0.0/15"))  # two /16s
+    allocator = AddressAllocator(store, network.block)
+    taken = []
+    for account in ("111111111111", "222222222222"):
+        subnet = network.default_subnets(account, "us-east-1")[0]["SubnetId"]
+        taken.append((account, network.allocate_address(account, "us-east-1", subnet, "x")[1]))
+    third = network.default_subnets("333333333333", "us-east-1")[0]["SubnetId"]
+    with pytest.raises(BlockExhausted):
+        allocator.allocate("333333333333", "us-east-1", third, "x")
+    allocator.release(taken[0][0], "us-east-1", taken[0][1])
+    _, address = network.allocate_address("333333333333", "us-east-1", third, "x")
+    assert address.startswith("127.160.")

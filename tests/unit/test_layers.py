@@ -1,4 +1,4 @@
-"""Issue 15's import layers, and no import cycles, read from the source with ``ast``.
+"""The import layers of docs/ARCHITECTURE.md, and no import cycles, read with ``ast``.
 
 Every import counts: module level, in functions (where cycles hide), under TYPE_CHECKING.
 A layer is the first name under ``pgrealm/``; "->" is "may import" (besides itself):
@@ -7,7 +7,7 @@ A layer is the first name under ``pgrealm/``; "->" is "may import" (besides itse
     api        -> services, model, gateways, store
     services   -> model, gateways, store              (not reconcile, engines, supervisor)
     reconcile  -> model, gateways, engines, store, supervisor             (not services)
-    gateways   -> model, engines, store, supervisor   (not written yet)
+    gateways   -> model, engines, store, supervisor
     engines    -> errors, passwords                   (callers hand it paths, not config)
     supervisor -> store, errors
     store      -> errors
@@ -15,9 +15,8 @@ A layer is the first name under ``pgrealm/``; "->" is "may import" (besides itse
     leaves     errors config passwords sealing pgrealm(root): all of the above may import
                them; they import errors only, errors nothing
 
-KNOWN_DEBT lists each importer -> imported pair that breaks a rule or closes a cycle
-today (names without ``pgrealm.``). A new one fails, and so does an entry that no
-longer occurs: the list only shrinks.
+An import that breaks a rule, or closes a cycle between modules, fails with the
+importer, what it imports (names without ``pgrealm.``) and the rule.
 """
 
 from __future__ import annotations
@@ -41,15 +40,6 @@ ALLOWED: dict[str, set[str]] = {
     "model": {"errors", "config", "store"},
     **dict.fromkeys(["store", "config", "passwords", "sealing", "pgrealm"], {"errors"}),
 }
-
-# fmt: off
-KNOWN_DEBT: set[tuple[str, str]] = {
-    # Network allocates VPC addresses in the store: a gateway (gateways/network).
-    ("reconcile.directory", "services.ec2.network"),
-    ("reconcile.db_instance", "services.ec2.network"),
-}
-# fmt: on
-
 
 MODULES = {  # every module's dotted name (``pgrealm.api.errors``) and its file
     ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__"): path
@@ -121,22 +111,13 @@ def inside(scc: frozenset[str]) -> set[tuple[str, str]]:
     return {(a, b) for a, b in edges() if {a, b} <= scc}
 
 
-def test_no_new_layer_violation() -> None:
-    found = violations().items()
-    new = sorted(f"{a} -> {b}: {why}" for (a, b), why in found if (a, b) not in KNOWN_DEBT)
-    assert not new, "imports breaking the layers (see this module's docstring):\n" + "\n".join(new)
-
-
-def test_no_new_import_cycle() -> None:
-    new = sorted(
-        f"{sorted(scc)}, closed by {sorted(inside(scc) - KNOWN_DEBT)}"
-        for scc in cycles()
-        if inside(scc) - KNOWN_DEBT
+def test_no_import_breaks_the_layers() -> None:
+    found = sorted(f"{a} -> {b}: {why}" for (a, b), why in violations().items())
+    assert not found, "imports breaking the layers (see this module's docstring):\n" + "\n".join(
+        found
     )
-    assert not new, "import cycles (modules, then imports not in KNOWN_DEBT):\n" + "\n".join(new)
 
 
-def test_known_debt_only_shrinks() -> None:
-    on_cycles = set().union(*map(inside, cycles()))
-    gone = sorted(KNOWN_DEBT - violations().keys() - on_cycles)
-    assert not gone, "no longer occurs, remove it from KNOWN_DEBT: " + ", ".join(map(str, gone))
+def test_no_import_cycle() -> None:
+    found = sorted(f"{sorted(scc)}, closed by {sorted(inside(scc))}" for scc in cycles())
+    assert not found, "import cycles (modules, then the imports on them):\n" + "\n".join(found)

@@ -1,11 +1,5 @@
-"""Where VPC addresses live on this machine: default networks and address allocation.
-
-Every VPC is realised on its own /16 of the loopback block (``PGREALM_LOOPBACK_BLOCK``,
-default 127.64.0.0/10), and a host keeps its offset inside the VPC CIDR there:
-172.31.0.10 in a VPC realised on 127.65.0.0/16 is reachable as 127.65.0.10. A VPC
-gets its /16 only when its first address is allocated, so the default VPCs of
-untouched regions cost nothing. 127.0.0.0/16 is never used: Debian services listen
-on 127.0.0.1, and systemd-resolved on 127.0.0.53.
+"""EC2's network as the other services see it: default VPCs, subnet and group lookups, and
+host addresses (allocated by pgrealm/model/addresses.py, refused in EC2's words here).
 
 Other services call this module directly (no HTTP). None of its methods may be called
 inside an open store transaction: each takes its own (SQLite has no nesting).
@@ -18,10 +12,15 @@ import logging
 import os
 from typing import Any
 
+from pgrealm.model.addresses import (
+    RESERVED_HEAD,
+    AddressAllocator,
+    BlockExhausted,
+    NoSuchSubnet,
+    SubnetFull,
+)
 from pgrealm.services.ec2._common import (
-    ADDRESS,
     DEFAULTS,
-    REALISED,
     SG,
     SUBNET,
     VPC,
@@ -40,20 +39,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BLOCK = "127.64.0.0/10"
 DEFAULT_VPC_CIDR = "172.31.0.0/16"
-_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
-_RESERVED = ipaddress.IPv4Network("127.0.0.0/16")
-# AWS reserves the first four addresses of every subnet and the last one.
-_RESERVED_HEAD = 4
 
 
 class Network:
     """Default VPCs, subnet lookups and loopback address allocation for EC2's callers."""
 
     def __init__(self, store: Store, block: ipaddress.IPv4Network) -> None:
-        if not block.subnet_of(_LOOPBACK) or block.prefixlen > 16:
-            raise ValueError(f"loopback block {block} must be a /16 or larger inside 127.0.0.0/8")
         self.store = store
         self.block = block
+        self.addresses = AddressAllocator(store, block)
 
     @classmethod
     def from_env(cls, store: Store) -> Network:
@@ -98,9 +92,8 @@ class Network:
     def subnet_shape(self, account: str, region: str, doc: Doc) -> dict[str, Any]:
         """The Subnet shape, with AvailableIpAddressCount counted from allocations."""
         size = ipaddress.IPv4Network(doc["CidrBlock"]).num_addresses
-        addresses = self.store.list(ADDRESS, account, region)
-        used = sum(1 for a in addresses if a["SubnetId"] == doc["SubnetId"])
-        return {**public(doc), "AvailableIpAddressCount": size - _RESERVED_HEAD - 1 - used}
+        used = self.addresses.used_in(account, region, doc["SubnetId"])
+        return {**public(doc), "AvailableIpAddressCount": size - RESERVED_HEAD - 1 - used}
 
     def get_subnets(self, account: str, region: str, subnet_ids: list[str]) -> list[dict[str, Any]]:
         """The Subnet shapes of ``subnet_ids``, in order (InvalidSubnetID.NotFound if absent)."""
@@ -139,87 +132,29 @@ class Network:
     def allocate_address(
         self, account: str, region: str, subnet_id: str, purpose: str
     ) -> tuple[str, str]:
-        """Take the next free host address of a subnet: (VPC address, realised address)."""
+        """Take the next free host address of a subnet: (VPC address, realised address),
+        the allocator's refusals in EC2's words."""
         self.ensure_defaults(account, region)
-        with self.store.transaction():
-            subnet = self.store.get(SUBNET, account, region, subnet_id)
-            if subnet is None:
-                raise subnet_not_found(subnet_id)
-            vpc = self.store.get(VPC, account, region, subnet["VpcId"])
-            assert vpc is not None, "a subnet outlived its VPC"
-            base = self._realised_base(account, region, vpc)
-            vpc_ip = self._free_host(account, region, subnet)
-            vpc_net = ipaddress.IPv4Network(vpc["CidrBlock"])
-            realised = base + (int(vpc_ip) - int(vpc_net.network_address))
-            self.store.put(
-                ADDRESS,
-                account,
-                region,
-                str(realised),
-                {
-                    "VpcIp": str(vpc_ip),
-                    "RealisedIp": str(realised),
-                    "SubnetId": subnet_id,
-                    "VpcId": vpc["VpcId"],
-                    "Purpose": purpose,
-                },
-            )
-        log.info("address %s (%s in %s) allocated for %s", realised, vpc_ip, subnet_id, purpose)
-        return str(vpc_ip), str(realised)
-
-    def _free_host(self, account: str, region: str, subnet: Doc) -> ipaddress.IPv4Address:
-        taken = {
-            a["VpcIp"]
-            for a in self.store.list(ADDRESS, account, region)
-            if a["SubnetId"] == subnet["SubnetId"]
-        }
-        net = ipaddress.IPv4Network(subnet["CidrBlock"])
-        for offset in range(_RESERVED_HEAD, net.num_addresses - 1):
-            candidate = net.network_address + offset
-            if str(candidate) not in taken:
-                return candidate
-        raise CommonError(
-            "InsufficientFreeAddressesInSubnet",
-            f"There are not enough free addresses in subnet '{subnet['SubnetId']}' to satisfy "
-            "the requested number of instances.",
-        )
-
-    def _realised_base(self, account: str, region: str, vpc: Doc) -> ipaddress.IPv4Address:
-        """The VPC's realised /16 base, assigned now if it has none (inside a transaction)."""
-        if vpc.get("_realised"):
-            return ipaddress.IPv4Network(vpc["_realised"]).network_address
-        used = {d["Block"] for d in self.store.list(REALISED, "", "")}
-        for candidate in self.block.subnets(new_prefix=16):
-            if candidate.overlaps(_RESERVED) or str(candidate) in used:
-                continue
-            self.store.put(
-                REALISED,
-                "",
-                "",
-                str(candidate),
-                {
-                    "Block": str(candidate),
-                    "Account": account,
-                    "Region": region,
-                    "VpcId": vpc["VpcId"],
-                },
-            )
-            vpc["_realised"] = str(candidate)
-            self.store.put(VPC, account, region, vpc["VpcId"], vpc)
-            log.info("VPC %s realised on %s", vpc["VpcId"], candidate)
-            return candidate.network_address
-        raise CommonError(
-            "VpcLimitExceeded",
-            f"The loopback block {self.block} has no free /16 left to realise VPC "
-            f"'{vpc['VpcId']}'. Delete unused VPCs or widen PGREALM_LOOPBACK_BLOCK.",
-        )
+        try:
+            return self.addresses.allocate(account, region, subnet_id, purpose)
+        except NoSuchSubnet as exc:
+            raise subnet_not_found(exc.subnet_id) from exc
+        except SubnetFull as exc:
+            raise CommonError(
+                "InsufficientFreeAddressesInSubnet",
+                f"There are not enough free addresses in subnet '{exc.subnet_id}' to satisfy "
+                "the requested number of instances.",
+            ) from exc
+        except BlockExhausted as exc:
+            raise CommonError(
+                "VpcLimitExceeded",
+                f"The loopback block {exc.block} has no free /16 left to realise VPC "
+                f"'{exc.vpc_id}'. Delete unused VPCs or widen PGREALM_LOOPBACK_BLOCK.",
+            ) from exc
 
     def release_address(self, account: str, region: str, realised_ip: str) -> None:
-        """Give an allocated address back; releasing an unknown address is a no-op."""
-        if self.store.delete(ADDRESS, account, region, realised_ip):
-            log.info("address %s released", realised_ip)
+        self.addresses.release(account, region, realised_ip)
 
     def release_vpc_block(self, vpc: Doc) -> None:
         """Free a deleted VPC's realised /16 (called inside the delete's transaction)."""
-        if vpc.get("_realised"):
-            self.store.delete(REALISED, "", "", vpc["_realised"])
+        self.addresses.release_vpc_block(vpc)
