@@ -19,7 +19,7 @@ from pgrealm.services.context import RequestContext
 from pgrealm.services.ds.rules import admin_password_problem
 from pgrealm.services.ds.sharing import SharingMixin
 from pgrealm.services.errors import ServiceError
-from pgrealm.services.pagination import paginate
+from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -175,12 +175,8 @@ class DsService(SharingMixin, Service):
             docs = [self.get_directory(ctx, i, shared=True, deleting=True) for i in ids]
         else:
             docs = self.store.list(KIND, ctx.account_id, ctx.region) + self.shared_views(ctx)
-        page, token = paginate(
-            docs, params.get("NextToken"), params.get("Limit") or 100, _bad_token
-        )
-        out: dict[str, Any] = {"DirectoryDescriptions": [_describe(d) for d in page]}
-        if token:
-            out["NextToken"] = token
+        out = page("ds", "DescribeDirectories", docs, params)
+        out["DirectoryDescriptions"] = [_describe(d) for d in out["DirectoryDescriptions"]]
         return out
 
     def describe_domain_controllers(
@@ -260,8 +256,7 @@ class DsService(SharingMixin, Service):
 
     def list_tags_for_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         tags = list(self.get_directory(ctx, params["ResourceId"]).get("tags", []))
-        page, token = paginate(tags, params.get("NextToken"), params.get("Limit") or 50, _bad_token)
-        return {"Tags": page, **({"NextToken": token} if token else {})}
+        return page("ds", "ListTagsForResource", tags, params, default_size=50)
 
     def _change_tags(self, ctx: RequestContext, directory_id: str, change: Any) -> None:
         self.get_directory(ctx, directory_id)  # EntityDoesNotExistException
@@ -354,7 +349,3 @@ def _describe(doc: Doc) -> dict[str, Any]:
     for key in ("LaunchTime", "StageLastUpdatedDateTime"):
         aws[key] = _dt(aws[key])
     return {k: v for k, v in aws.items() if v is not None}
-
-
-def _bad_token() -> ServiceError:
-    return ServiceError("InvalidNextTokenException", "The NextToken is not valid.")

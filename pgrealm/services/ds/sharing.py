@@ -37,7 +37,7 @@ from typing import Any
 from pgrealm.services.base import Service, new_id
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import ServiceError
-from pgrealm.services.pagination import paginate
+from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -315,12 +315,8 @@ class SharingMixin:
         wanted = set(params.get("SharedDirectoryIds") or [])
         if wanted:
             shares = [s for s in shares if s["SharedDirectoryId"] in wanted]
-        page, token = paginate(
-            shares, params.get("NextToken"), params.get("Limit") or 100, _bad_token
-        )
-        out: dict[str, Any] = {"SharedDirectories": [_shared_shape(s) for s in page]}
-        if token:
-            out["NextToken"] = token
+        out = page("ds", "DescribeSharedDirectories", shares, params)
+        out["SharedDirectories"] = [_shared_shape(s) for s in out["SharedDirectories"]]
         return out
 
 
@@ -376,7 +372,3 @@ def _consumer_description(share: Doc, owner: Doc) -> dict[str, Any]:
         },
         "SsoEnabled": False,
     }
-
-
-def _bad_token() -> ServiceError:
-    return ServiceError("InvalidNextTokenException", "The NextToken is not valid.")

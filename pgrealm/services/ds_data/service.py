@@ -20,14 +20,13 @@ from pgrealm.gateways.directory import DirectoryGateway, Exists, NotFound, Refus
 from pgrealm.services.base import Service
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import ServiceError
-from pgrealm.services.pagination import paginate
+from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
 
 __all__ = ["DsDataService"]
 
 log = logging.getLogger(__name__)
 
-_DEFAULT_PAGE = 250
 # Request members that are LDAP attributes of a user (ds-data name -> LDAP name).
 _USER_FIELDS = {"GivenName": "givenName", "Surname": "sn", "EmailAddress": "mail"}
 
@@ -165,7 +164,7 @@ class DsDataService(Service):
     def list_users(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         doc = self._directory(ctx, params)
         users = self.data.find_all(doc, "user")
-        return self._page(doc, params, "Users", [_user(u, detailed=False) for u in users])
+        return self._page(doc, params, "ListUsers", [_user(u, detailed=False) for u in users])
 
     def search_users(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         doc = self._directory(ctx, params)
@@ -173,7 +172,7 @@ class DsDataService(Service):
         users = self._call(
             "The search", lambda: self.data.find_all(doc, "user", params["SearchString"], attrs)
         )
-        return self._page(doc, params, "Users", [_user(u, detailed=True) for u in users])
+        return self._page(doc, params, "SearchUsers", [_user(u, detailed=True) for u in users])
 
     # -- groups ---------------------------------------------------------------------------
     def create_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -237,7 +236,7 @@ class DsDataService(Service):
     def list_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         doc = self._directory(ctx, params)
         groups = self.data.find_all(doc, "group")
-        return self._page(doc, params, "Groups", [_group(g) for g in groups])
+        return self._page(doc, params, "ListGroups", [_group(g) for g in groups])
 
     def search_groups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         doc = self._directory(ctx, params)
@@ -245,7 +244,7 @@ class DsDataService(Service):
         groups = self._call(
             "The search", lambda: self.data.find_all(doc, "group", params["SearchString"], attrs)
         )
-        return self._page(doc, params, "Groups", [_group(g) for g in groups])
+        return self._page(doc, params, "SearchGroups", [_group(g) for g in groups])
 
     # -- memberships ----------------------------------------------------------------------
     def add_group_member(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -270,7 +269,7 @@ class DsDataService(Service):
         doc = self._directory(ctx, params)
         name = params["SAMAccountName"]
         members = self._call(f"The group {name}", lambda: self.data.members(doc, name))
-        page = self._page(doc, params, "Members", [_member(m) for m in members])
+        page = self._page(doc, params, "ListGroupMembers", [_member(m) for m in members])
         page["MemberRealm"] = doc["aws"]["Name"]
         return page
 
@@ -278,24 +277,15 @@ class DsDataService(Service):
         doc = self._directory(ctx, params)
         name = params["SAMAccountName"]
         groups = self._call(f"The member {name}", lambda: self.data.groups_for(doc, name))
-        page = self._page(doc, params, "Groups", [_group(g) for g in groups])
+        page = self._page(doc, params, "ListGroupsForMember", [_group(g) for g in groups])
         page["MemberRealm"] = doc["aws"]["Name"]
         return page
 
     def _page(
-        self, doc: Doc, params: dict[str, Any], key: str, items: list[dict[str, Any]]
+        self, doc: Doc, params: dict[str, Any], operation: str, items: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        page, token = paginate(
-            items, params.get("NextToken"), params.get("MaxResults") or _DEFAULT_PAGE, _bad_token
-        )
-        out: dict[str, Any] = {
-            "DirectoryId": params["DirectoryId"],
-            "Realm": doc["aws"]["Name"],
-            key: page,
-        }
-        if token:
-            out["NextToken"] = token
-        return out
+        out = page("ds-data", operation, items, params)
+        return {"DirectoryId": params["DirectoryId"], "Realm": doc["aws"]["Name"], **out}
 
 
 def _user(user: Doc, detailed: bool) -> dict[str, Any]:
@@ -373,9 +363,3 @@ def _search_attributes(params: dict[str, Any]) -> list[str]:
             Reason="INVALID_ATTRIBUTE_FOR_SEARCH",
         )
     return attrs
-
-
-def _bad_token() -> ServiceError:
-    return ServiceError(
-        "ValidationException", "The NextToken is not valid.", Reason="INVALID_NEXT_TOKEN"
-    )

@@ -30,7 +30,6 @@ __all__ = [
     "flag",
     "group_not_found",
     "invalid",
-    "paginate",
     "parse_cidr",
     "public",
     "subnet_not_found",
@@ -135,23 +134,6 @@ def filtered(
             d for d in result if any(p.match(v) for p in patterns for v in _field(d, name, getters))
         ]
     return result
-
-
-def paginate(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
-    """One page under ``key``; NextToken is the next offset, as an opaque string."""
-    token = params.get("NextToken")
-    start = 0
-    if token:
-        if not token.isdigit():
-            raise invalid(f"Invalid value '{token}' for nextToken.")
-        start = int(token)
-    limit = params.get("MaxResults")
-    if not limit:
-        return {key: items[start:]}
-    out: dict[str, Any] = {key: items[start : start + limit]}
-    if start + limit < len(items):
-        out["NextToken"] = str(start + limit)
-    return out
 
 
 def flag(value: bool) -> list[str]:

@@ -20,12 +20,12 @@ from pgrealm.services.ec2._common import (
     check_dry_run,
     filtered,
     invalid,
-    paginate,
     tag_specs,
     vpc_not_found,
 )
 from pgrealm.services.ec2.records import group_shape, new_rule, new_sg, rule_shape
 from pgrealm.services.errors import CommonError
+from pgrealm.services.pagination import page
 from pgrealm.store import Doc
 
 __all__ = ["SecurityGroupOps"]
@@ -183,7 +183,7 @@ class SecurityGroupOps(Ec2Base):
         else:
             docs = self._groups(ctx)
         docs = filtered(docs, params.get("Filters"), _GROUP_FILTERS)
-        return paginate([group_shape(d) for d in docs], params, "SecurityGroups")
+        return page("ec2", "DescribeSecurityGroups", [group_shape(d) for d in docs], params)
 
     def delete_security_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         check_dry_run(params)

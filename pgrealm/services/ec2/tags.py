@@ -15,11 +15,11 @@ from pgrealm.services.ec2._common import (
     check_dry_run,
     filtered,
     group_not_found,
-    paginate,
     subnet_not_found,
     vpc_not_found,
 )
 from pgrealm.services.errors import CommonError
+from pgrealm.services.pagination import page
 from pgrealm.store import Doc
 
 __all__ = ["TagOps"]
@@ -107,7 +107,7 @@ class TagOps(Ec2Base):
                 ]
         rows = filtered(rows, params.get("Filters"), _TAG_FILTERS)
         rows.sort(key=lambda r: (r["ResourceId"], r["Key"]))
-        return paginate(rows, params, "Tags")
+        return page("ec2", "DescribeTags", rows, params)
 
 
 def _hits(spec: dict[str, Any], tag: dict[str, str]) -> bool:

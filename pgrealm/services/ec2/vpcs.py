@@ -23,7 +23,6 @@ from pgrealm.services.ec2._common import (
     filtered,
     flag,
     invalid,
-    paginate,
     parse_cidr,
     public,
     tag_specs,
@@ -31,6 +30,7 @@ from pgrealm.services.ec2._common import (
 from pgrealm.services.ec2.records import new_sg, new_subnet, new_vpc
 from pgrealm.services.ec2.zones import Zone, zones
 from pgrealm.services.errors import CommonError
+from pgrealm.services.pagination import page
 
 __all__ = ["VpcOps"]
 
@@ -155,7 +155,7 @@ class VpcOps(Ec2Base):
         ids = params.get("VpcIds")
         docs = [self._vpc(ctx, i) for i in ids] if ids else self._vpcs(ctx)
         docs = filtered(docs, params.get("Filters"), _VPC_FILTERS)
-        return paginate([public(d) for d in docs], params, "Vpcs")
+        return page("ec2", "DescribeVpcs", [public(d) for d in docs], params)
 
     def delete_vpc(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         check_dry_run(params)
@@ -220,7 +220,7 @@ class VpcOps(Ec2Base):
         docs = [self._subnet(ctx, i) for i in ids] if ids else self._subnets(ctx)
         docs = filtered(docs, params.get("Filters"), _SUBNET_FILTERS)
         shapes = [self.network.subnet_shape(ctx.account_id, ctx.region, d) for d in docs]
-        return paginate(shapes, params, "Subnets")
+        return page("ec2", "DescribeSubnets", shapes, params)
 
     def delete_subnet(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         check_dry_run(params)

@@ -12,7 +12,6 @@ import logging
 import secrets
 import string
 from datetime import UTC, datetime
-from typing import Any
 
 from pgrealm.services.base import Service
 from pgrealm.services.errors import ServiceError
@@ -26,7 +25,6 @@ __all__ = [
     "ROLE",
     "IamBase",
     "now",
-    "page",
     "unique_id",
 ]
 
@@ -46,23 +44,6 @@ def now() -> datetime:
 def unique_id(prefix: str) -> str:
     """An IAM unique id (``AROA...``, ``ANPA...``): prefix plus 17 characters, 21 in all."""
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
-
-
-def page(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
-    """One page of ``items`` under ``key`` with IAM's Marker/MaxItems/IsTruncated."""
-    marker = params.get("Marker")
-    start = 0
-    if marker:
-        try:
-            start = int(marker)
-        except ValueError:
-            raise ServiceError("InvalidInputException", "Invalid Marker.") from None
-    limit = int(params.get("MaxItems") or 100)
-    out: dict[str, Any] = {key: items[start : start + limit]}
-    out["IsTruncated"] = start + limit < len(items)
-    if out["IsTruncated"]:
-        out["Marker"] = str(start + limit)
-    return out
 
 
 def no_such_role(name: str) -> ServiceError:

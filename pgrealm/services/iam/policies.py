@@ -14,9 +14,10 @@ from typing import Any
 
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import ServiceError
-from pgrealm.services.iam._common import GLOBAL, POLICY, ROLE, IamBase, now, page, unique_id
+from pgrealm.services.iam._common import GLOBAL, POLICY, ROLE, IamBase, now, unique_id
 from pgrealm.services.iam.documents import decode_document, encode_document, parse_document
 from pgrealm.services.iam.managed import ManagedPolicy, aws_managed_policies, aws_managed_policy
+from pgrealm.services.pagination import page
 from pgrealm.store import Doc
 
 __all__ = ["PolicyOps"]
@@ -190,4 +191,4 @@ class PolicyOps(IamBase):
             if p["Path"].startswith(prefix) and (p["AttachmentCount"] or not only_attached)
         ]
         found.sort(key=lambda p: p["PolicyName"].lower())
-        return page(found, params, "Policies")
+        return page("iam", "ListPolicies", found, params)

@@ -20,11 +20,11 @@ from pgrealm.services.iam._common import (
     IamBase,
     no_such_role,
     now,
-    page,
     unique_id,
 )
 from pgrealm.services.iam.documents import decode_document, encode_document, parse_document
 from pgrealm.services.iam.managed import aws_managed_policy
+from pgrealm.services.pagination import page
 from pgrealm.store import Doc
 
 __all__ = ["RoleOps"]
@@ -117,7 +117,7 @@ class RoleOps(IamBase):
         roles = sorted(
             (d for d in stored if d["Path"].startswith(prefix)), key=lambda d: d["RoleName"].lower()
         )
-        return page([role_shape(d, listing=True) for d in roles], params, "Roles")
+        return page("iam", "ListRoles", [role_shape(d, listing=True) for d in roles], params)
 
     def delete_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = params["RoleName"]
@@ -203,7 +203,7 @@ class RoleOps(IamBase):
             path, _, policy_name = arn.split(":policy", 1)[1].rpartition("/")
             if (path + "/").startswith(prefix):
                 attached.append({"PolicyName": policy_name, "PolicyArn": arn})
-        return page(attached, params, "AttachedPolicies")
+        return page("iam", "ListAttachedRolePolicies", attached, params)
 
     def list_instance_profiles_for_role(
         self, ctx: RequestContext, params: dict[str, Any]
@@ -211,7 +211,7 @@ class RoleOps(IamBase):
         """pgrealm has no EC2 instance profiles, so a role is in none; Terraform asks this
         before it deletes a role."""
         self._role(ctx.account_id, params["RoleName"])
-        return page([], params, "InstanceProfiles")
+        return page("iam", "ListInstanceProfilesForRole", [], params)
 
     # -- inline policies ------------------------------------------------------------
     def put_role_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -251,7 +251,7 @@ class RoleOps(IamBase):
 
     def list_role_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         doc = self._role(ctx.account_id, params["RoleName"])
-        return page(sorted(doc["_inline"]), params, "PolicyNames")
+        return page("iam", "ListRolePolicies", sorted(doc["_inline"]), params)
 
     # -- tags -----------------------------------------------------------------------
     def tag_role(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -276,7 +276,7 @@ class RoleOps(IamBase):
 
     def list_role_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         doc = self._role(ctx.account_id, params["RoleName"])
-        return page(list(doc.get("Tags", [])), params, "Tags")
+        return page("iam", "ListRoleTags", list(doc.get("Tags", [])), params)
 
     # -- helpers for other services -------------------------------------------------
     def role_documents(self, account_id: str, role_name: str) -> tuple[str, list[str]] | None:

@@ -20,8 +20,8 @@ from pgrealm.gateways.parameters import SettingsCatalog
 from pgrealm.model.parameters import GROUP_MAY_SET, Setting, value_problem
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import CommonError, ServiceError
+from pgrealm.services.pagination import page
 from pgrealm.services.rds import rules
-from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -77,9 +77,9 @@ class ParameterGroupsMixin:
                 ]
             }
         groups = [_default(ctx), *self.store.list(GROUP, ctx.account_id, ctx.region)]
-        page = marker_page(groups, params, "DBParameterGroups")
-        page["DBParameterGroups"] = [_public(g) for g in page["DBParameterGroups"]]
-        return page
+        out = page("rds", "DescribeDBParameterGroups", groups, params)
+        out["DBParameterGroups"] = [_public(g) for g in out["DBParameterGroups"]]
+        return out
 
     def modify_db_parameter_group(
         self, ctx: RequestContext, params: dict[str, Any]
@@ -142,7 +142,7 @@ class ParameterGroupsMixin:
         settings = sorted(self.catalog.settings().items())
         rows = [_parameter(setting, values.get(name), managed) for name, setting in settings]
         rows = [r for r in rows if source is None or r["Source"] == source]
-        return marker_page(rows, params, "Parameters")
+        return page("rds", "DescribeDBParameters", rows, params)
 
     # -- used by DB instance operations ------------------------------------------------------
     def parameter_group(self, ctx: RequestContext, name: str) -> Doc:

@@ -28,9 +28,9 @@ from pgrealm.sealing import Sealer
 from pgrealm.services.base import Revisioned, Service, new_id
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import CommonError, ServiceError
+from pgrealm.services.pagination import page
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.filters import filter_tests, one
-from pgrealm.services.rds.paging import marker_page
 from pgrealm.services.rds.parameter_groups import (
     DEFAULT_GROUP,
     ParameterGroupsMixin,
@@ -178,7 +178,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
             raise ServiceError(
                 "DBInstanceAutomatedBackupNotFoundFault", "No automated backup found."
             )
-        return marker_page(shapes, params, "DBInstanceAutomatedBackups")
+        return page("rds", "DescribeDBInstanceAutomatedBackups", shapes, params)
 
     def delete_db_instance_automated_backup(
         self, ctx: RequestContext, params: dict[str, Any]
@@ -479,7 +479,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         docs = self.store.list_revisions(INSTANCE, ctx.account_id, ctx.region)
         tests = filter_tests(params.get("Filters"), _INSTANCE_FILTERS)
         docs = [(d, rev) for d, rev in docs if all(test(d["aws"]) for test in tests)]
-        out = marker_page(docs, params, "DBInstances")
+        out = page("rds", "DescribeDBInstances", docs, params)
         out["DBInstances"] = [Revisioned(_describe(d), rev) for d, rev in out["DBInstances"]]
         return out
 

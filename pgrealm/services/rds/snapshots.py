@@ -23,9 +23,9 @@ from typing import Any
 from pgrealm.model.rds import InstanceStatus, SnapshotStatus, move_instance
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import CommonError, ServiceError
+from pgrealm.services.pagination import page
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.filters import filter_tests, one
-from pgrealm.services.rds.paging import marker_page
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -81,7 +81,9 @@ class SnapshotsMixin:
         if params.get("IncludeShared") or params.get("SnapshotType") == "shared":
             docs += self._shared_with(ctx)
         shapes = [describe_snapshot(d) for d in docs]
-        return marker_page([s for s in shapes if all(t(s) for t in tests)], params, "DBSnapshots")
+        return page(
+            "rds", "DescribeDBSnapshots", [s for s in shapes if all(t(s) for t in tests)], params
+        )
 
     def _shared_with(self, ctx: RequestContext) -> list[Doc]:
         """Other accounts' snapshots shared with the caller, as the caller sees them: by

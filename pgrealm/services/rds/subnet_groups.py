@@ -11,7 +11,7 @@ from typing import Any
 from pgrealm.services.base import Service
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import ServiceError
-from pgrealm.services.rds.paging import marker_page
+from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -62,7 +62,7 @@ class SubnetGroupsMixin:
         if name:
             return {"DBSubnetGroups": [_public(self._subnet_group(ctx, name))]}
         groups = [_public(g) for g in self.store.list(SUBNET_GROUP, ctx.account_id, ctx.region)]
-        return marker_page(groups, params, "DBSubnetGroups")
+        return page("rds", "DescribeDBSubnetGroups", groups, params)
 
     def delete_db_subnet_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = params["DBSubnetGroupName"].lower()
