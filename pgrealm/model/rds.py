@@ -12,10 +12,20 @@ Status names are RDS's (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/a
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
-__all__ = ["RUNNING", "InstanceStatus", "SnapshotStatus", "move_instance"]
+from pgrealm.store import Store
+from pgrealm.store.kinds import Kind
+
+__all__ = [
+    "RUNNING",
+    "InstanceStatus",
+    "SnapshotStatus",
+    "instances_joined_to",
+    "move_instance",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +74,15 @@ def move_instance(doc: dict[str, Any], status: InstanceStatus) -> bool:
         return False
     aws["DBInstanceStatus"] = status.value
     return True
+
+
+def instances_joined_to(
+    store: Store, directory: Sequence[str], account: str | None = None
+) -> list[str]:
+    """Instances (of ``account``, or of any) joined to the directory whose store key is
+    ``directory``: a directory, or a share of it, cannot go while one is."""
+    return [
+        doc["aws"]["DBInstanceIdentifier"]
+        for key, doc in store.items(Kind.DB_INSTANCE)
+        if (account is None or key[0] == account) and doc.get("directory") == list(directory)
+    ]

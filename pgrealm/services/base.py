@@ -12,11 +12,11 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pgrealm.store import Store
 
-__all__ = ["Revisioned", "Service", "merge_tags", "new_id"]
+__all__ = ["Revisioned", "Service", "merge_tags", "new_id", "sibling"]
 
 _HEX = string.digits + "abcdef"
 
@@ -34,6 +34,9 @@ def new_id(prefix: str, length: int = 17, alphabet: str = _HEX) -> str:
     return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+S = TypeVar("S", bound="Service")
+
+
 class Service:
     """Base of every ``<Svc>Service``; ``registry`` gives access to sibling services."""
 
@@ -42,6 +45,16 @@ class Service:
     def __init__(self, store: Store, registry: dict[str, Service]) -> None:
         self.store = store
         self.registry = registry
+
+    def sibling(self, name: str, kind: type[S]) -> S:
+        """The sibling service ``name``, typed: calls between services are checked."""
+        return sibling(self.registry, name, kind)
+
+
+def sibling(registry: dict[str, Service], name: str, kind: type[S]) -> S:
+    """``registry``'s service ``name``, typed as ``kind`` (a unit test may register a fake
+    of the same shape)."""
+    return cast(S, registry[name])
 
 
 class Revisioned(dict[str, Any]):

@@ -13,11 +13,13 @@ from typing import Any
 
 from pgrealm.gateways.directory import DirectoryGateway, NotFound, PasswordRejected
 from pgrealm.model.directory import DirectoryStage, domain_controller_id, now, set_stage
+from pgrealm.model.rds import instances_joined_to
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, merge_tags, new_id
 from pgrealm.services.context import RequestContext
 from pgrealm.services.ds.rules import admin_password_problem
 from pgrealm.services.ds.sharing import SharingMixin
+from pgrealm.services.ec2.service import Ec2Service
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
@@ -74,7 +76,7 @@ class DsService(SharingMixin, Service):
                 "InvalidParameterException", f"Invalid directory password. {problem}"
             )
         subnets = self._directory_subnets(ctx, params["VpcSettings"])
-        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        network = self.sibling("ec2", Ec2Service).network
         directory_id = new_id("d-", 10)
         dcs = []
         for number, subnet in enumerate(subnets, start=1):
@@ -136,7 +138,7 @@ class DsService(SharingMixin, Service):
                 "Invalid subnet ID(s). You must specify exactly two subnets in different "
                 "Availability Zones.",
             )
-        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        network = self.sibling("ec2", Ec2Service).network
         try:
             subnets: list[Doc] = network.get_subnets(ctx.account_id, ctx.region, subnet_ids)
         except ServiceError as exc:
@@ -156,8 +158,8 @@ class DsService(SharingMixin, Service):
         return subnets
 
     def _security_group(self, ctx: RequestContext, vpc_id: str, directory_id: str) -> str:
-        ec2 = self.registry["ec2"]
-        out = ec2.create_security_group(  # type: ignore[attr-defined]
+        ec2 = self.sibling("ec2", Ec2Service)
+        out = ec2.create_security_group(
             ctx,
             {
                 "GroupName": f"{directory_id}_controllers",
@@ -212,8 +214,7 @@ class DsService(SharingMixin, Service):
         doc = self.get_directory(ctx, directory_id, shared=True)
         if "shared_from" in doc:
             return self.delete_shared_directory(ctx, doc)
-        rds = self.registry.get("rds")
-        users = rds.instances_in_directory(ctx, directory_id) if rds else []  # type: ignore[attr-defined]
+        users = instances_joined_to(self.store, [ctx.account_id, ctx.region, directory_id])
         if users:
             raise ServiceError(
                 "ClientException",

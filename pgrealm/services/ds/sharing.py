@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from pgrealm.model.rds import instances_joined_to
 from pgrealm.services.base import Service, new_id
 from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import ServiceError
@@ -230,9 +231,8 @@ class SharingMixin:
         return {"SharedDirectoryId": share["SharedDirectoryId"]}
 
     def _refuse_if_in_use(self, consumer: str, region: str, share: Doc) -> None:
-        rds = self.registry.get("rds")
         key = [share["OwnerAccountId"], region, share["OwnerDirectoryId"]]
-        users = rds.instances_joined_to(key, consumer) if rds else []  # type: ignore[attr-defined]
+        users = instances_joined_to(self.store, key, consumer)
         if users:
             raise ServiceError(
                 "ClientException",
@@ -284,8 +284,7 @@ class SharingMixin:
         share = self._share(ctx, shared_id)
         if share is None:
             raise _not_found(shared_id)
-        rds = self.registry.get("rds")
-        users = rds.instances_joined_to(view["shared_from"], ctx.account_id) if rds else []  # type: ignore[attr-defined]
+        users = instances_joined_to(self.store, view["shared_from"], ctx.account_id)
         if users:
             raise ServiceError(
                 "ClientException",

@@ -19,6 +19,7 @@ from typing import Any
 from pgrealm.gateways.directory import DirectoryGateway, Exists, NotFound, Refused
 from pgrealm.services.base import Service
 from pgrealm.services.context import RequestContext
+from pgrealm.services.ds.service import DsService
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
@@ -40,9 +41,9 @@ class DsDataService(Service):
 
     # -- plumbing -------------------------------------------------------------------------
     def _directory(self, ctx: RequestContext, params: dict[str, Any]) -> Doc:
-        ds = self.registry["ds"]
+        ds = self.sibling("ds", DsService)
         try:
-            doc: Doc = ds.get_directory(ctx, params["DirectoryId"])  # type: ignore[attr-defined]
+            doc: Doc = ds.get_directory(ctx, params["DirectoryId"])
         except ServiceError as exc:
             raise ServiceError("ResourceNotFoundException", exc.message) from exc
         if doc["data_access"] != "Enabled":

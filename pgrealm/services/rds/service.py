@@ -27,7 +27,10 @@ from pgrealm.model.rds import InstanceStatus, move_instance
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Revisioned, Service, new_id
 from pgrealm.services.context import RequestContext
+from pgrealm.services.ds.service import DsService
+from pgrealm.services.ec2.service import Ec2Service
 from pgrealm.services.errors import CommonError, ServiceError
+from pgrealm.services.iam.service import IamService
 from pgrealm.services.pagination import page
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.filters import filter_tests, one
@@ -283,7 +286,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         identifier = doc["aws"]["DBInstanceIdentifier"]
         if not self.store.insert(INSTANCE, ctx.account_id, ctx.region, identifier, doc):
             raise ServiceError("DBInstanceAlreadyExistsFault", "DB instance already exists")
-        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        network = self.sibling("ec2", Ec2Service).network
         try:
             vpc_ip, address = network.allocate_address(
                 ctx.account_id, ctx.region, doc["subnet_id"], f"rds/{identifier}"
@@ -338,13 +341,13 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
                 "InvalidParameterCombination",
                 "DomainIAMRoleName is required when Domain is specified.",
             )
-        ds = self.registry["ds"]
+        ds = self.sibling("ds", DsService)
         try:
             # The caller's own directory, or the owner's behind a share it accepted.
-            directory = ds.member_directory(ctx, domain)  # type: ignore[attr-defined]
+            directory = ds.member_directory(ctx, domain)
         except ServiceError as exc:
             raise ServiceError("DomainNotFoundFault", f"Domain {domain} not found.") from exc
-        problem = self.registry["iam"].check_rds_directory_role(  # type: ignore[attr-defined]
+        problem = self.sibling("iam", IamService).check_rds_directory_role(
             ctx.account_id, role, ctx.region
         )
         if problem:
@@ -386,7 +389,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
 
     def _directory_key(self, ctx: RequestContext, domain: str) -> list[str]:
         """Where the reconciler finds the directory: the owner's key for a shared one."""
-        key: list[str] = self.registry["ds"].directory_key(ctx, domain)  # type: ignore[attr-defined]
+        key: list[str] = self.sibling("ds", DsService).directory_key(ctx, domain)
         return key
 
     def _pick_subnet(self, group: Doc, zone: str | None) -> Doc:
@@ -598,22 +601,6 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, apply)
         self.kick()
         return {"DBInstance": _describe(updated or doc)}
-
-    # -- helpers used by other services ---------------------------------------------------------
-    def instances_in_directory(self, ctx: RequestContext, directory_id: str) -> list[str]:
-        """Instances joined to the caller's directory, also those of accounts it is shared with."""
-        return self.instances_joined_to([ctx.account_id, ctx.region, directory_id])
-
-    def instances_joined_to(self, directory: list[str], account: str | None = None) -> list[str]:
-        """Instances (of ``account``, or of any) whose directory is the store key ``directory``."""
-        out = []
-        for key in self.store.keys(INSTANCE):
-            if account is not None and key[0] != account:
-                continue
-            doc = self.store.get(INSTANCE, *key)
-            if doc and doc.get("directory") == list(directory):
-                out.append(doc["aws"]["DBInstanceIdentifier"])
-        return out
 
     def _instances(self, ctx: RequestContext) -> list[Doc]:
         return self.store.list(INSTANCE, ctx.account_id, ctx.region)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgrealm.services.base import Service
+from pgrealm.services.base import Service, sibling
 from pgrealm.services.context import RequestContext
+from pgrealm.services.ec2.service import Ec2Service
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
@@ -29,7 +30,7 @@ class SubnetGroupsMixin:
 
     def create_db_subnet_group(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = params["DBSubnetGroupName"].lower()
-        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        network = sibling(self.registry, "ec2", Ec2Service).network
         try:
             subnets = network.get_subnets(ctx.account_id, ctx.region, params["SubnetIds"])
         except ServiceError as exc:
@@ -88,7 +89,7 @@ class SubnetGroupsMixin:
         return group
 
     def _default_subnet_group(self, ctx: RequestContext) -> Doc:
-        network = self.registry["ec2"].network  # type: ignore[attr-defined]
+        network = sibling(self.registry, "ec2", Ec2Service).network
         subnets = network.default_subnets(ctx.account_id, ctx.region)
         if not subnets:
             raise ServiceError(
