@@ -20,6 +20,7 @@ from pgrealm.config import Settings
 __all__ = [
     "directory_home",
     "instance_home",
+    "instance_keytab",
     "instances_root",
     "retained_backups_root",
     "snapshot_home",
@@ -38,6 +39,11 @@ def instance_home(settings: Settings, doc: dict[str, Any]) -> Path:
     """From the instance's ARN: the same identifier in two accounts or regions never clash."""
     arn = doc["aws"]["DBInstanceArn"].split(":")
     return instances_root(settings) / f"{arn[4]}-{arn[3]}-{doc['aws']['DBInstanceIdentifier']}"
+
+
+def instance_keytab(settings: Settings, doc: dict[str, Any]) -> Path:
+    """The instance's service keytab (postgres/<endpoint>@REALM), while it is in a domain."""
+    return instance_home(settings, doc) / "krb5.keytab"
 
 
 def snapshot_home(settings: Settings, key: Sequence[str]) -> Path:

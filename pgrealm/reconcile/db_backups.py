@@ -20,12 +20,12 @@ a restart), and for a restored instance ``restore_point`` / ``recovered``.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pgrealm.engines import postgres
+from pgrealm.engines.interfaces import InstanceEngine
 from pgrealm.errors import ReconcileError
 from pgrealm.model.rds import RUNNING, InstanceStatus, move_instance
 from pgrealm.reconcile.runner import Key
@@ -68,8 +68,15 @@ def backup_due(doc: Doc) -> bool:
 class AutomatedBackups:
     """The automated-backup side of the db-instance reconciler."""
 
-    def __init__(self, store: Store, instances_root: Path, retained_root: Path) -> None:
+    def __init__(
+        self,
+        store: Store,
+        instances_root: Path,
+        retained_root: Path,
+        pg: InstanceEngine = postgres,
+    ) -> None:
         self.store = store
+        self.pg = pg
         self.instances_root = instances_root
         self.retained_root_dir = retained_root
 
@@ -100,24 +107,20 @@ class AutomatedBackups:
         to this moment (with the spec of a running server, its last WAL is archived)."""
         until = datetime.now(UTC)  # before archive_now's marker commit: a target needs one
         if spec is not None:
-            postgres.archive_now(spec)
+            self.pg.archive_now(spec)
         resource = doc["aws"]["DbiResourceId"]
         root = self.retained_root((key[0], key[1], resource))
-        root.mkdir(parents=True, exist_ok=True)
-        home = self.home_of(key)
-        for part in (BACKUPS, Path(WAL_ARCHIVE)):
-            if (home / part).exists() and not (root / part).exists():
-                (home / part).rename(root / part)
+        self.pg.move_into(self.home_of(key), root, (str(BACKUPS), WAL_ARCHIVE))
         self.store.put(RETAINED, key[0], key[1], resource, _retained(doc, until))
         log.info("db instance %s: automated backups retained as %s", key[2], resource)
 
     def run(self, key: Key, doc: Doc, spec: postgres.PgSpec) -> None:
         """One pass over ``doc``'s automated backups (the module docstring's list)."""
         root = spec.home / BACKUPS
-        newest = max((t for t, _ in postgres.base_backups(root)), default=None)
+        newest = max((t for t, _ in self.pg.base_backups(root)), default=None)
         now = datetime.now(UTC)
         due = newest is None or now - newest > _BASE_BACKUP_EVERY
-        if due and not postgres.archiving(spec):  # made before pgrealm archived WAL
+        if due and not self.pg.archiving(spec):  # made before pgrealm archived WAL
             self.store.update(KIND, *key, _archiving_at_reboot)
             self.store.update(KIND, *key, backed_up)
             return
@@ -125,10 +128,10 @@ class AutomatedBackups:
             self.store.update(KIND, *key, _backing_up)
         try:
             if due:
-                stamp = postgres.take_base_backup(spec, root)
+                stamp = self.pg.take_base_backup(spec, root)
                 log.info("db instance %s: base backup at %s", key[2], stamp.isoformat())
-            since = postgres.prune(spec, root, int(doc["aws"]["BackupRetentionPeriod"]), now)
-            latest = postgres.latest_restorable(spec)
+            since = self.pg.prune(spec, root, int(doc["aws"]["BackupRetentionPeriod"]), now)
+            latest = self.pg.latest_restorable(spec)
             self.store.update(KIND, *key, lambda d: _restorable(d, latest, since))
         finally:
             # Only what this made backing-up (a user's snapshot may be under way).
@@ -141,20 +144,19 @@ class AutomatedBackups:
         target = datetime.fromisoformat(point["time"]) if point["time"] else datetime.now(UTC)
         usable = [
             path
-            for stamp, path in postgres.base_backups(self.root_of(point) / BACKUPS)
+            for stamp, path in self.pg.base_backups(self.root_of(point) / BACKUPS)
             if stamp <= target
         ]
         if not usable:
             raise ReconcileError(f"no automated backup reaches back to {target.isoformat()}")
         if source_spec is not None:
-            postgres.archive_now(source_spec)
+            self.pg.archive_now(source_spec)
         return usable[-1]
 
-    @staticmethod
-    def wait_promoted(spec: postgres.PgSpec) -> None:
+    def wait_promoted(self, spec: postgres.PgSpec) -> None:
         """Until the replay has reached its target and the server left recovery."""
         deadline = time.monotonic() + _RECOVERY_TIMEOUT
-        while postgres.in_recovery(spec):
+        while self.pg.in_recovery(spec):
             if time.monotonic() > deadline:
                 raise ReconcileError("the point-in-time restore did not finish replaying WAL")
             time.sleep(0.2)
@@ -167,12 +169,10 @@ class AutomatedBackups:
             if d["desired"] == "present" and d["aws"]["DBInstanceStatus"] != InstanceStatus.FAILED
         )
 
-    @staticmethod
-    def drop(home: Path) -> None:
+    def drop(self, home: Path) -> None:
         """Retention 0 deletes the automated backups, as on RDS."""
         for path in (home / BACKUPS, home / WAL_ARCHIVE):
-            if path.exists():
-                shutil.rmtree(path)
+            self.pg.remove_tree(path)
 
 
 class RetainedBackupReconciler:
@@ -188,9 +188,8 @@ class RetainedBackupReconciler:
         return [key for key, doc in self.store.items(RETAINED) if doc["desired"] == "absent"]
 
     def reconcile(self, key: Key) -> None:
-        root = self.backups.retained_root(key)
-        if root.exists():  # an error keeps the record: the next pass tries again
-            shutil.rmtree(root)
+        # An error keeps the record: the next pass tries again.
+        self.backups.pg.remove_tree(self.backups.retained_root(key))
         self.store.delete(RETAINED, *key)
 
 

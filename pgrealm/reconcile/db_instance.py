@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pwd
-import shutil
 import signal
 import time
 from datetime import UTC, datetime
@@ -34,10 +31,17 @@ from typing import Any
 
 from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
+from pgrealm.engines.interfaces import DirectoryEngine, InstanceEngine, NamePublisher
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import DirectoryData
 from pgrealm.model.addresses import AddressAllocator
-from pgrealm.model.layout import instance_home, instances_root, retained_backups_root, snapshot_home
+from pgrealm.model.layout import (
+    instance_home,
+    instance_keytab,
+    instances_root,
+    retained_backups_root,
+    snapshot_home,
+)
 from pgrealm.model.membership import (
     KERBEROS_ON,
     MembershipStatus,
@@ -93,14 +97,18 @@ class DbInstanceReconciler:
         supervisor: Supervisor,
         sealer: Sealer,
         directories: DirectoryData,
+        pg: InstanceEngine = postgres,
+        ad: DirectoryEngine = samba,
+        names: NamePublisher = hosts,
     ) -> None:
         self.store = store
         self.settings = settings
         self.supervisor = supervisor
         self.sealer = sealer
         self.directories = directories
+        self.pg, self.ad, self.names = pg, ad, names
         self.backups = AutomatedBackups(
-            store, instances_root(settings), retained_backups_root(settings)
+            store, instances_root(settings), retained_backups_root(settings), pg
         )
 
     def upgrade_memberships(self) -> None:
@@ -142,7 +150,7 @@ class DbInstanceReconciler:
             port=5432,
             os_user=self.settings.pg_os_user,
             realm=realm,
-            keytab=home / "krb5.keytab" if realm else None,
+            keytab=instance_keytab(self.settings, doc) if realm else None,
             wal_archive=home / WAL_ARCHIVE if backups_on(doc) else None,
             recovery=self.backups.recovery(doc),
             **self._group_settings(doc),
@@ -201,7 +209,7 @@ class DbInstanceReconciler:
         # A new instance's first automated backup: creating -> backing-up -> available.
         first_backup = backups_on(doc) and not doc.get("restorable_since")
         status = InstanceStatus.BACKING_UP if first_backup else InstanceStatus.AVAILABLE
-        applied = "pending-reboot" if postgres.pending_restart(ctx.spec) else "in-sync"
+        applied = "pending-reboot" if self.pg.pending_restart(ctx.spec) else "in-sync"
         self.store.update(KIND, *key, lambda d: _mark_available(d, status, applied))
         log.info("db instance %s: %s", key[2], status)
         if first_backup:
@@ -232,8 +240,8 @@ class DbInstanceReconciler:
         steps: list[Step[_Ctx]] = [
             Step(
                 "postgres.os_user",
-                lambda c: _user_exists(c.spec.os_user),
-                lambda c: postgres.ensure_os_user(c.spec.os_user),
+                lambda c: self.pg.os_user_exists(c.spec.os_user),
+                lambda c: self.pg.ensure_os_user(c.spec.os_user),
             ),
         ]
         if self._realm(doc):
@@ -245,14 +253,14 @@ class DbInstanceReconciler:
         steps += [
             Step(
                 "postgres.initdb",
-                lambda c: (c.spec.home / "data" / "PG_VERSION").exists(),
+                lambda c: self.pg.is_initialized(c.spec),
                 self._make_cluster,
             ),
             Step(
                 "postgres.config",
                 lambda c: (
-                    c.doc.get("config_hash") == _config_hash(c.spec)
-                    and (c.spec.home / "data").exists()
+                    c.doc.get("config_hash") == self.pg.config_digest(c.spec)
+                    and self.pg.is_initialized(c.spec)
                 ),
                 self._write_config,
             ),
@@ -264,7 +272,7 @@ class DbInstanceReconciler:
             ),
             Step(
                 "postgres.reload",
-                lambda c: c.doc.get("loaded_hash") == _config_hash(c.spec),
+                lambda c: c.doc.get("loaded_hash") == self.pg.config_digest(c.spec),
                 self._reload,
             ),
             Step(
@@ -283,7 +291,7 @@ class DbInstanceReconciler:
             return True
         return bool(
             ctx.spec.keytab
-            and ctx.spec.keytab.exists()
+            and self.pg.keytab_present(ctx.spec.keytab)
             and ctx.doc.get("keytab_for") == member["Domain"]
         )
 
@@ -323,11 +331,11 @@ class DbInstanceReconciler:
         dc = self.directories.dc(directory)
         principal = f"postgres/{ctx.doc['aws']['Endpoint']['Address']}"
         account = _service_account(ctx.doc)
-        samba.ensure_service_account(dc, account, principal)
-        uid, gid = postgres.ensure_os_user(ctx.spec.os_user)
+        self.ad.ensure_service_account(dc, account, principal)
+        uid, gid = self.pg.ensure_os_user(ctx.spec.os_user)
         assert ctx.spec.keytab is not None
-        ctx.spec.home.mkdir(parents=True, exist_ok=True)
-        samba.export_keytab(
+        self.pg.ensure_dir(ctx.spec.home)
+        self.ad.export_keytab(
             dc, f"{principal}@{dc.domain.dns_name.upper()}", ctx.spec.keytab, uid, gid
         )
         domain = ctx.doc["aws"]["DomainMemberships"][0]["Domain"]
@@ -338,13 +346,13 @@ class DbInstanceReconciler:
         snapshot, point = ctx.doc.get("restore_from"), ctx.doc.get("restore_point")
         if snapshot is not None:
             path = snapshot_home(self.settings, snapshot)
-            if not path.exists():
+            if not self.pg.exists(path):
                 raise ReconcileError(f"DB snapshot {snapshot[2]} is gone; it cannot be restored")
-            postgres.restore_cluster(ctx.spec, path)
+            self.pg.restore_cluster(ctx.spec, path)
         elif point is not None:
-            postgres.restore_cluster(ctx.spec, self._base_for(point), recover=True)
+            self.pg.restore_cluster(ctx.spec, self._base_for(point), recover=True)
         else:
-            postgres.init_cluster(ctx.spec)
+            self.pg.init_cluster(ctx.spec)
 
     def _base_for(self, point: Doc) -> Path:
         if point.get("retained"):  # kept after its instance was deleted
@@ -367,7 +375,7 @@ class DbInstanceReconciler:
     def _leave(self, ctx: _Ctx) -> None:
         """modify-db-instance --disable-domain: its service account and keytab go."""
         self._remove_service_account(ctx.key, ctx.doc)
-        (ctx.spec.home / "krb5.keytab").unlink(missing_ok=True)
+        self.pg.remove_keytab(instance_keytab(self.settings, ctx.doc))
         ctx.doc.pop("keytab_for", None)
         self.store.update(KIND, *ctx.key, lambda d: d.pop("keytab_for", None))
 
@@ -379,7 +387,7 @@ class DbInstanceReconciler:
             return
         try:
             # The service account is a computer account: its name ends in "$".
-            samba.delete_user(self.directories.dc(directory), _service_account(doc).upper() + "$")
+            self.ad.delete_user(self.directories.dc(directory), _service_account(doc).upper() + "$")
         except EngineError as exc:
             log.warning("db instance %s: service account not removed: %s", key[2], exc)
 
@@ -390,21 +398,21 @@ class DbInstanceReconciler:
         return directory
 
     def _write_config(self, ctx: _Ctx) -> None:
-        postgres.write_config(ctx.spec)
-        digest = _config_hash(ctx.spec)
+        self.pg.write_config(ctx.spec)
+        digest = self.pg.config_digest(ctx.spec)
         ctx.doc["config_hash"] = digest
         self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("config_hash", digest))
 
     def _serving(self, ctx: _Ctx) -> bool:
-        return self.supervisor.running(_process_name(ctx.doc)) is not None and postgres.is_ready(
+        return self.supervisor.running(_process_name(ctx.doc)) is not None and self.pg.is_ready(
             ctx.spec
         )
 
     def process_spec(self, doc: Doc, spec: postgres.PgSpec) -> ProcessSpec:
         return ProcessSpec(
             name=_process_name(doc),
-            argv=postgres.postmaster_argv(spec),
-            env=postgres.postmaster_env(spec),
+            argv=self.pg.postmaster_argv(spec),
+            env=self.pg.postmaster_env(spec),
             log_path=spec.home / "log" / "postmaster.out",
             user=spec.os_user,
             cwd=spec.home,
@@ -416,7 +424,7 @@ class DbInstanceReconciler:
         self.supervisor.ensure_running(self.process_spec(ctx.doc, ctx.spec))
         deadline = time.monotonic() + _READY_TIMEOUT
         while time.monotonic() < deadline:
-            if postgres.is_ready(ctx.spec):
+            if self.pg.is_ready(ctx.spec):
                 self._loaded(ctx)
                 return
             if self.supervisor.running(_process_name(ctx.doc)) is None:
@@ -427,7 +435,7 @@ class DbInstanceReconciler:
         raise ReconcileError("postgres did not accept connections in time")
 
     def _loaded(self, ctx: _Ctx) -> None:
-        digest = _config_hash(ctx.spec)
+        digest = self.pg.config_digest(ctx.spec)
         ctx.doc["loaded_hash"] = digest
         self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("loaded_hash", digest))
 
@@ -435,7 +443,7 @@ class DbInstanceReconciler:
         proc = self.supervisor.running(_process_name(ctx.doc))
         if proc is None:
             raise ReconcileError("postgres is not running")
-        os.kill(proc.pid, signal.SIGHUP)  # postmaster re-reads postgresql.conf and pg_hba.conf
+        self.pg.signal_reload(proc.pid)
         time.sleep(0.2)
         self._loaded(ctx)
 
@@ -467,11 +475,11 @@ class DbInstanceReconciler:
         token = ctx.doc.get("sealed_master_password")
         if token is None:
             raise ReconcileError("the master password is no longer available")
-        postgres.bootstrap_roles(
+        self.pg.bootstrap_roles(
             ctx.spec, ctx.doc["aws"]["MasterUsername"], self.sealer.unseal(token)
         )
         if ctx.doc["aws"].get("DBName"):
-            postgres.ensure_database(
+            self.pg.ensure_database(
                 ctx.spec, ctx.doc["aws"]["DBName"], ctx.doc["aws"]["MasterUsername"]
             )
         ctx.doc["roles_bootstrapped"] = True
@@ -483,11 +491,11 @@ class DbInstanceReconciler:
         self.store.update(KIND, *ctx.key, done)
 
     def _published(self, ctx: _Ctx) -> bool:
-        names = hosts.published(self.settings.hosts_file, str(self.settings.home))
+        names = self.names.published(self.settings.hosts_file, str(self.settings.home))
         return bool(names.get(ctx.doc["aws"]["Endpoint"]["Address"]) == ctx.doc["address"])
 
     def _publish(self, ctx: _Ctx) -> None:
-        hosts.publish(
+        self.names.publish(
             self.settings.hosts_file,
             str(self.settings.home),
             ctx.doc["aws"]["Endpoint"]["Address"],
@@ -501,14 +509,13 @@ class DbInstanceReconciler:
         if doc.get("retain_backups"):  # DeleteAutomatedBackups=false
             self.backups.retain(key, doc, self.spec(doc) if self._healthy(doc) else None)
         self.supervisor.stop(_process_name(doc), forget=True)
-        hosts.unpublish(
+        self.names.unpublish(
             self.settings.hosts_file, str(self.settings.home), doc["aws"]["Endpoint"]["Address"]
         )
         if doc.get("keytab_for"):
             self._remove_service_account(key, doc)
         home = self.home(doc)
-        if home.exists():  # an error keeps the record: the next pass tries again
-            shutil.rmtree(home)
+        self.pg.remove_tree(home)  # an error keeps the record: the next pass tries again
         AddressAllocator(self.store, self.settings.loopback_block).release(
             key[0], key[1], doc["address"]
         )
@@ -534,14 +541,6 @@ def _service_account(doc: Doc) -> str:
     # sAMAccountName is at most 20 characters: a stable digest of the instance's ARN.
     # A computer account: its name must also fit NetBIOS's 15 characters.
     return "pg" + hashlib.sha256(doc["aws"]["DBInstanceArn"].encode()).hexdigest()[:13]
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 def _leaving(member: Doc) -> bool:
@@ -584,11 +583,6 @@ def _join_failed(doc: Doc, attempts: int, reason: str, final: bool) -> None:
         for member in doc["aws"].get("DomainMemberships") or []:
             if member["Status"] == MembershipStatus.ENABLING:
                 member["Status"] = MembershipStatus.ENABLE_FAILED.value
-
-
-def _config_hash(spec: postgres.PgSpec) -> str:
-    text = postgres.render_conf(spec) + postgres.render_hba(spec) + postgres.render_krb5_conf(spec)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _mark_available(doc: Doc, status: InstanceStatus, parameters: str) -> None:

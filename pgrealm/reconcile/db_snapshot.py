@@ -11,13 +11,11 @@ it would lose the data it was asked to keep.
 from __future__ import annotations
 
 import logging
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pgrealm.config import Settings
-from pgrealm.engines import postgres
 from pgrealm.errors import EngineError, ReconcileError
 from pgrealm.model.layout import snapshot_home
 from pgrealm.model.rds import SnapshotStatus
@@ -45,6 +43,7 @@ class DbSnapshotReconciler:
         self.store = store
         self.settings = settings
         self.instances = instances
+        self.pg = instances.pg
 
     def pending(self) -> list[Key]:
         return [
@@ -65,13 +64,13 @@ class DbSnapshotReconciler:
     def _take(self, key: Key, doc: Doc) -> None:
         dest = snapshot_home(self.settings, key)
         try:
-            if not dest.exists() and doc.get("copy_of"):
+            if not self.pg.exists(dest) and doc.get("copy_of"):
                 self._copy(doc["copy_of"], dest)
-            elif not dest.exists():
+            elif not self.pg.exists(dest):
                 source = self.store.get(INSTANCE, *_source_key(doc))
                 if source is None:
                     raise ReconcileError(f"DB instance {doc['source'][2]} no longer exists")
-                postgres.take_snapshot(self.instances.spec(source), dest)
+                self.pg.take_snapshot(self.instances.spec(source), dest)
         except (EngineError, ReconcileError, OSError) as exc:
             self._record_failure(key, doc, exc)
             return
@@ -88,13 +87,13 @@ class DbSnapshotReconciler:
         if not doc.get("copy_of"):
             self.store.update(INSTANCE, *_source_key(doc), backed_up)
         self.store.update(KIND, *key, taken)
-        log.info("db snapshot %s: available (%d bytes)", key[2], _size(dest))
+        log.info("db snapshot %s: available (%d bytes)", key[2], self.pg.tree_size(dest))
 
     def _copy(self, source_key: list[str], dest: Path) -> None:
         source = snapshot_home(self.settings, source_key)
-        if not source.exists():
+        if not self.pg.exists(source):
             raise ReconcileError(f"DB snapshot {source_key[2]} is gone; it cannot be copied")
-        postgres.copy_snapshot(source, dest, self.settings.pg_os_user)
+        self.pg.copy_snapshot(source, dest, self.settings.pg_os_user)
 
     def _record_failure(self, key: Key, doc: Doc, exc: Exception) -> None:
         attempts = int(doc.get("attempts", 0)) + 1
@@ -120,8 +119,7 @@ class DbSnapshotReconciler:
     def _delete(self, key: Key) -> None:
         home = snapshot_home(self.settings, key)
         for path in (home, home.with_name(home.name + ".partial")):
-            if path.exists():  # an error keeps the record: the next pass tries again
-                shutil.rmtree(path)
+            self.pg.remove_tree(path)  # an error keeps the record: the next pass tries again
         self.store.delete(KIND, *key)
         log.info("db snapshot %s: deleted", key[2])
 
@@ -129,7 +127,3 @@ class DbSnapshotReconciler:
 def _source_key(doc: Doc) -> Key:
     account, region, ident = doc["source"]
     return (str(account), str(region), str(ident))
-
-
-def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.iterdir() if p.is_file())

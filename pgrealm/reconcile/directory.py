@@ -19,11 +19,11 @@ process is up, so they keep working, and reach clients, while the other is down.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 
 from pgrealm.config import Settings
 from pgrealm.engines import samba
+from pgrealm.engines.interfaces import DirectoryEngine
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec
 from pgrealm.model.addresses import AddressAllocator
@@ -45,19 +45,6 @@ _READY_TIMEOUT = 90.0
 _HEALTH_INTERVAL = 3.0  # seconds between health checks of a settled directory
 
 
-def _start_failure(spec: samba.DcSpec) -> str:
-    """Why samba exited, in its own words: most often a port another program holds (a
-    service bound to 0.0.0.0:88 or :53 leaves no 127.x address free for that port)."""
-    log_file = spec.paths.log / "log.samba"
-    try:
-        lines = log_file.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"see {spec.paths.log}"
-    binds = [ln.strip() for ln in lines if "Failed to bind" in ln or "ADDRESS_ALREADY" in ln]
-    detail = binds[-1] if binds else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
-    return f"{detail} (see {log_file})"
-
-
 def process_name(doc: Doc, dc: Doc) -> str:
     return f"{doc['aws']['DirectoryId']}/{dc['name']}"
 
@@ -74,12 +61,18 @@ class DirectoryReconciler:
     kind = KIND
 
     def __init__(
-        self, store: Store, settings: Settings, supervisor: Supervisor, sealer: Sealer
+        self,
+        store: Store,
+        settings: Settings,
+        supervisor: Supervisor,
+        sealer: Sealer,
+        ad: DirectoryEngine = samba,
     ) -> None:
         self.store = store
         self.settings = settings
         self.supervisor = supervisor
         self.sealer = sealer
+        self.ad = ad
         self._checked: dict[Key, float] = {}
 
     def pending(self) -> list[Key]:
@@ -177,7 +170,7 @@ class DirectoryReconciler:
         log.info("directory %s: Active", key[2])
 
     def _provisioned(self, doc: Doc, dc: Doc) -> bool:
-        return samba.is_provisioned(dc_spec(self.settings, doc, dc))
+        return self.ad.is_provisioned(dc_spec(self.settings, doc, dc))
 
     def _provision(self, ctx: _Ctx, dc: Doc) -> None:
         token = ctx.doc.get("sealed_admin_password")
@@ -186,30 +179,29 @@ class DirectoryReconciler:
                 "the Admin password is no longer available; recreate the directory"
             )
         spec = dc_spec(self.settings, ctx.doc, dc)
-        if spec.home.exists():  # a half-provisioned domain from a crash: start it over
-            shutil.rmtree(spec.home)
-        samba.provision_dc(spec, self.sealer.unseal(token), _addresses(ctx.doc))
+        self.ad.remove_tree(spec.home)  # a half-provisioned domain from a crash: start over
+        self.ad.provision_dc(spec, self.sealer.unseal(token), _addresses(ctx.doc))
 
     def _join(self, doc: Doc, dc: Doc, first: Doc) -> None:
         spec = dc_spec(self.settings, doc, dc)
         self.supervisor.stop(process_name(doc, dc), forget=True)  # never run a half-joined DC
         # join_dc wipes a half-joined home's state itself (logs stay for the post-mortem);
         # samba-tool removes that attempt's DC objects from dc1 before joining again.
-        samba.join_dc(spec, dc_spec(self.settings, doc, first), _addresses(doc))
+        self.ad.join_dc(spec, dc_spec(self.settings, doc, first), _addresses(doc))
 
     def _serving(self, doc: Doc, dc: Doc) -> bool:
         spec = dc_spec(self.settings, doc, dc)
-        return self.supervisor.running(process_name(doc, dc)) is not None and samba.dc_ready(spec)
+        return self.supervisor.running(process_name(doc, dc)) is not None and self.ad.dc_ready(spec)
 
     def _run_dc(self, doc: Doc, dc: Doc) -> None:
         spec = dc_spec(self.settings, doc, dc)
         self.supervisor.ensure_running(self.process_spec(doc, dc))
         deadline = time.monotonic() + _READY_TIMEOUT
         while time.monotonic() < deadline:
-            if samba.dc_ready(spec):
+            if self.ad.dc_ready(spec):
                 return
             if self.supervisor.running(process_name(doc, dc)) is None:
-                raise ReconcileError(f"samba exited at start: {_start_failure(spec)}")
+                raise ReconcileError(f"samba exited at start: {self.ad.start_failure(spec)}")
             time.sleep(0.1)
         raise ReconcileError(f"the domain controller at {spec.address} did not become ready")
 
@@ -217,8 +209,8 @@ class DirectoryReconciler:
         spec = dc_spec(self.settings, doc, dc)
         return ProcessSpec(
             name=process_name(doc, dc),
-            argv=samba.dc_argv(spec),
-            env=samba.dc_env(spec),
+            argv=self.ad.dc_argv(spec),
+            env=self.ad.dc_env(spec),
             log_path=spec.home / "log" / "samba.out",
         )
 
@@ -256,8 +248,7 @@ class DirectoryReconciler:
         for dc in doc["dcs"]:
             self.supervisor.stop(process_name(doc, dc), forget=True)
         home = directory_home(self.settings, doc)
-        if home.exists():  # an error keeps the record: the next pass tries again
-            shutil.rmtree(home)
+        self.ad.remove_tree(home)  # an error keeps the record: the next pass tries again
         addresses = AddressAllocator(self.store, self.settings.loopback_block)
         for dc in doc["dcs"]:
             addresses.release(key[0], key[1], dc["address"])

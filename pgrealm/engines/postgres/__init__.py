@@ -11,21 +11,28 @@ given its RDS-style roles. It knows nothing of AWS; reconcilers call it.
     scram.py       SCRAM-SHA-256 verifiers
     snapshot.py    DB snapshots: taking one, and a new cluster from one
     pitr.py        WAL archiving and point-in-time recovery
+
+With engines/homes.py (a home's files), this module is the local :class:`pgrealm.engines.
+interfaces.InstanceEngine`: the reconcilers are handed it, and ask nothing else.
 """
 
 from __future__ import annotations
 
+from pgrealm.engines.homes import ensure_dir, exists, move_into, remove_tree, tree_size
 from pgrealm.engines.postgres.conf import render_conf
 from pgrealm.engines.postgres.hba import render_hba, render_ident
 from pgrealm.engines.postgres.initdb import (
+    config_digest,
     ensure_layout,
     init_cluster,
     install_keytab,
     is_initialized,
+    keytab_present,
+    remove_keytab,
     render_krb5_conf,
     write_config,
 )
-from pgrealm.engines.postgres.osuser import as_user, ensure_os_user
+from pgrealm.engines.postgres.osuser import as_user, ensure_os_user, os_user_exists
 from pgrealm.engines.postgres.pitr import (
     archive_now,
     archiving,
@@ -41,6 +48,7 @@ from pgrealm.engines.postgres.postmaster import (
     postmaster_env,
     postmaster_pid,
     reload,
+    signal_reload,
     stop,
 )
 from pgrealm.engines.postgres.roles import (
@@ -65,16 +73,22 @@ __all__ = [
     "as_user",
     "base_backups",
     "bootstrap_roles",
+    "config_digest",
     "copy_snapshot",
     "ensure_database",
+    "ensure_dir",
     "ensure_layout",
     "ensure_os_user",
+    "exists",
     "in_recovery",
     "init_cluster",
     "install_keytab",
     "is_initialized",
     "is_ready",
+    "keytab_present",
     "latest_restorable",
+    "move_into",
+    "os_user_exists",
     "pending_restart",
     "postmaster_argv",
     "postmaster_env",
@@ -83,6 +97,8 @@ __all__ = [
     "quote_ident",
     "quote_literal",
     "reload",
+    "remove_keytab",
+    "remove_tree",
     "render_conf",
     "render_hba",
     "render_ident",
@@ -91,9 +107,11 @@ __all__ = [
     "run_sql",
     "scram_verifier",
     "set_master_password",
+    "signal_reload",
     "stop",
     "take_base_backup",
     "take_snapshot",
+    "tree_size",
     "verify_password",
     "write_config",
 ]

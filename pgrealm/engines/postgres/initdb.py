@@ -8,6 +8,7 @@ complete cluster: initdb builds ``data.initdb/`` and only a finished one is rena
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from pathlib import Path
@@ -35,7 +36,16 @@ from pgrealm.engines.postgres.spec import (
     socket_dir,
 )
 
-__all__ = ["ensure_layout", "init_cluster", "install_keytab", "is_initialized", "write_config"]
+__all__ = [
+    "config_digest",
+    "ensure_layout",
+    "init_cluster",
+    "install_keytab",
+    "is_initialized",
+    "keytab_present",
+    "remove_keytab",
+    "write_config",
+]
 
 log = logging.getLogger(__name__)
 
@@ -132,3 +142,19 @@ def install_keytab(spec: PgSpec, content: bytes) -> Path:
     path = keytab_path(spec)
     atomic_write(path, content, uid=uid, gid=gid, mode=0o600)
     return path
+
+
+def config_digest(spec: PgSpec) -> str:
+    """A digest of every file the instance's settings render to: a change means a rewrite
+    (and a reload, or a restart for postmaster settings)."""
+    text = render_conf(spec) + render_hba(spec) + render_krb5_conf(spec)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def keytab_present(path: Path) -> bool:
+    return path.is_file()
+
+
+def remove_keytab(path: Path) -> None:
+    """The instance left its domain: its keys go."""
+    path.unlink(missing_ok=True)

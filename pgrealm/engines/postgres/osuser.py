@@ -15,11 +15,26 @@ from pathlib import Path
 from pgrealm.engines import _exec
 from pgrealm.errors import ReconcileError
 
-__all__ = ["as_user", "check_traversable", "ensure_os_user", "ensure_owned_dir", "tool_env"]
+__all__ = [
+    "as_user",
+    "check_traversable",
+    "ensure_os_user",
+    "ensure_owned_dir",
+    "os_user_exists",
+    "tool_env",
+]
 
 log = logging.getLogger(__name__)
 
 _NOLOGIN = "/usr/sbin/nologin"
+
+
+def os_user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def ensure_os_user(name: str) -> tuple[int, int]:

@@ -9,6 +9,8 @@ pg_isready, run as the OS user, because pg_ctl refuses to run as root.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 
 from pgrealm.engines import _exec
 from pgrealm.engines.postgres.osuser import as_user, tool_env
@@ -29,6 +31,7 @@ __all__ = [
     "postmaster_env",
     "postmaster_pid",
     "reload",
+    "signal_reload",
     "stop",
 ]
 
@@ -75,6 +78,11 @@ def postmaster_pid(spec: PgSpec) -> int | None:
     except FileNotFoundError:
         return None
     return int(first) if first.strip().isdigit() else None
+
+
+def signal_reload(pid: int) -> None:
+    """SIGHUP to the postmaster ``pid``: it re-reads postgresql.conf and pg_hba.conf."""
+    os.kill(pid, signal.SIGHUP)
 
 
 def reload(spec: PgSpec) -> None:

@@ -5,12 +5,24 @@ join (a further DC, + _join_tool.py), dc (argv/env/readiness), directory (users,
 passwords, service accounts, keytabs),
 keytab (file format), tool + _samdb_tool.py (the sam.ldb helper run by Debian's python3),
 errors. Nothing here knows about AWS.
+
+With engines/homes.py, this module is the local :class:`pgrealm.engines.interfaces.
+DirectoryEngine`: the reconcilers are handed it, and ask nothing else.
 """
 
 from __future__ import annotations
 
+from pgrealm.engines.homes import exists, remove_tree
 from pgrealm.engines.samba.conf import render_krb5_conf, render_smb_conf, write_dc_configs
-from pgrealm.engines.samba.dc import allocator_env, dc_alive, dc_argv, dc_env, dc_pid, dc_ready
+from pgrealm.engines.samba.dc import (
+    allocator_env,
+    dc_alive,
+    dc_argv,
+    dc_env,
+    dc_pid,
+    dc_ready,
+    start_failure,
+)
 from pgrealm.engines.samba.directory import (
     create_user,
     delete_user,
@@ -49,6 +61,7 @@ __all__ = [
     "dc_ready",
     "delete_user",
     "ensure_service_account",
+    "exists",
     "export_keytab",
     "get_user",
     "is_provisioned",
@@ -56,11 +69,13 @@ __all__ = [
     "list_users",
     "ntds_guid",
     "provision_dc",
+    "remove_tree",
     "render_krb5_conf",
     "render_smb_conf",
     "service_account_ou",
     "set_enabled",
     "set_password",
+    "start_failure",
     "update_user",
     "write_dc_configs",
 ]

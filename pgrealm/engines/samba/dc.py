@@ -57,6 +57,7 @@ __all__ = [
     "dc_env",
     "dc_pid",
     "dc_ready",
+    "start_failure",
 ]
 
 log = logging.getLogger(__name__)
@@ -185,3 +186,16 @@ def _dns_answers(address: str, zone: str, timeout: float) -> bool:
         return False
     rid, flags, _qd, ancount = struct.unpack_from(">HHHH", reply)
     return bool(rid == qid and flags & 0x000F == 0 and ancount > 0)
+
+
+def start_failure(spec: DcSpec) -> str:
+    """Why samba exited, in its own words: most often a port another program holds (a
+    service bound to 0.0.0.0:88 or :53 leaves no 127.x address free for that port)."""
+    log_file = spec.paths.log / "log.samba"
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"see {spec.paths.log}"
+    binds = [ln.strip() for ln in lines if "Failed to bind" in ln or "ADDRESS_ALREADY" in ln]
+    detail = binds[-1] if binds else next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    return f"{detail} (see {log_file})"
