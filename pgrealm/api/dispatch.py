@@ -3,8 +3,9 @@
     route -> sigv4 -> parse -> validate -> service method -> serialize
 
 A ``ServiceError`` goes to the protocol's error serializer; ``NotImplementedError``
-(an operation the model has but pgrealm does not serve) becomes a 501 naming the
-operation; anything else is logged with its traceback and answered as InternalFailure.
+(an operation the model has but pgrealm does not serve) becomes the service's own error
+for an unsupported operation, with a sentence naming it (never a 501); anything else is
+logged with its traceback and answered as InternalFailure.
 
 The first request to a service loads its botocore model: tens of thousands of objects
 that live as long as the process. The dispatcher then moves every object alive into
@@ -94,14 +95,8 @@ class Dispatcher:
             response = serializer.serialize_error(resolved, request_id, operation)
         except NotImplementedError:
             name = operation.name if operation else "?"
-            error = CommonError(
-                "NotImplemented",
-                f"pgrealm does not implement {service_name} {name} yet.",
-                status=501,
-                sender_fault=False,
-            )
             response = serializer.serialize_error(
-                resolve_error(model, error), request_id, operation
+                resolve_error(model, unsupported(service_name, name)), request_id, operation
             )
         except Exception:
             log.exception("%s: internal failure", service_name)
@@ -142,6 +137,21 @@ class Dispatcher:
             raise NotImplementedError(operation.name)
         result: dict[str, Any] = method(ctx, params)
         return result
+
+
+# Each service's answer to an operation it does not offer: Directory Service and EC2
+# document one; the query services answer an action they do not take with InvalidAction.
+_UNSUPPORTED = {
+    "ds": "UnsupportedOperationException",
+    "ec2": "UnsupportedOperation",
+}
+
+
+def unsupported(service: str, operation: str) -> ServiceError:
+    sentence = f"pgrealm does not offer {operation}: it is not part of what pgrealm serves."
+    if service == "ds":
+        return ServiceError(_UNSUPPORTED[service], sentence)
+    return CommonError(_UNSUPPORTED.get(service, "InvalidAction"), sentence)
 
 
 def _settle_heap() -> None:

@@ -285,3 +285,25 @@ def test_a_role_for_a_newer_region_trusts_the_engine_principal(
     assert done.returncode == 0, done.stderr
     rds = stack.client("rds")
     rds.delete_db_instance(DBInstanceIdentifier="regional", SkipFinalSnapshot=True)
+
+
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["ds", "create-trust", "--directory-id", "d-1234567890", "--remote-domain-name",
+          "onprem.example.com", "--trust-direction", "Two-Way"], "UnsupportedOperationException"),
+        (["rds", "create-db-cluster", "--db-cluster-identifier", "c1", "--engine",
+          "aurora-postgresql"], "InvalidAction"),
+        (["ec2", "create-vpc-peering-connection", "--vpc-id", "vpc-1", "--peer-vpc-id",
+          "vpc-2"], "UnsupportedOperation"),
+    ],
+)  # fmt: skip
+def test_an_operation_pgrealm_does_not_offer(
+    stack: StackHandle, args: list[str], code: str
+) -> None:
+    """The service's own error for it and a plain sentence: never a 501."""
+    inputs = {"TrustPassword": new_password()} if "create-trust" in args else None
+    done = stack.aws(*args, inputs=inputs, check=False)
+    assert done.returncode != 0
+    assert f"({code})" in done.stderr and "pgrealm does not offer" in done.stderr, done.stderr
+    assert "501" not in done.stderr
