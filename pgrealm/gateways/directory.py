@@ -10,6 +10,8 @@ the engine's dicts (see ``samba.directory``). Services depend on :class:`Directo
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -114,14 +116,33 @@ class DirectoryGateway(Protocol):
 
 
 class DirectoryData:
-    """The engine-backed :class:`DirectoryGateway`, on the directory's live DC."""
+    """The engine-backed :class:`DirectoryGateway`, on the directory's live DC.
 
-    def __init__(self, settings: Settings) -> None:
+    Calls stay on the DC the last one went to while it is alive, for a while: after a DC
+    comes back from a crash, "create a user, then set its password" must not reach the
+    other DC before replication has carried the user there (read-your-writes).
+    """
+
+    def __init__(self, settings: Settings, stay_for: float = 120.0) -> None:
         self.settings = settings
+        self.stay_for = stay_for
+        self._last: dict[str, tuple[str, float]] = {}  # directory id -> (DC home, when)
+        self._lock = threading.Lock()
 
     def dc(self, doc: Doc) -> samba.DcSpec:
-        """dc1, or dc2 while dc1 is down: writes replicate to the other either way."""
-        return live_dc_spec(self.settings, doc)
+        """The DC of the last call if it is alive and recent; else dc1, or dc2 while dc1
+        is down (writes replicate to the other either way)."""
+        directory_id = str(doc["aws"]["DirectoryId"])
+        specs = [dc_spec(self.settings, doc, dc) for dc in doc["dcs"]]
+        now = time.monotonic()
+        with self._lock:
+            home, when = self._last.get(directory_id, ("", 0.0))
+            sticky = [s for s in specs if str(s.home) == home and now - when < self.stay_for]
+            chosen = next((s for s in sticky if samba.dc_alive(s)), None)
+            if chosen is None:
+                chosen = next((s for s in specs if samba.dc_alive(s)), specs[0])
+            self._last[directory_id] = (str(chosen.home), now)
+        return chosen
 
     def reset_password(self, doc: Doc, user: str, password: str) -> None:
         """Set ``user``'s password and enable the account (ResetUserPassword does both)."""
