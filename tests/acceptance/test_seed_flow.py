@@ -11,6 +11,7 @@ import os
 import pwd
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -433,3 +434,65 @@ def test_a_join_without_apply_immediately_waits_for_the_reboot(
     wait_available(stack, "joiner")
     assert list(stack.home.glob("instances/*-joiner/krb5.keytab"))
     stack.client("rds").delete_db_instance(DBInstanceIdentifier="joiner", SkipFinalSnapshot=True)
+
+
+def _set_stage(stack: StackHandle, directory_id: str, stage: str) -> None:
+    """Fault injection: the directory's record as a failure leaves it."""
+    from pgrealm.store import Store
+
+    store = Store(stack.home / "state.db")
+    (key,) = [k for k, _ in store.items("directory") if k[2] == directory_id]
+    store.update("directory", *key, lambda d: d["aws"].update(Stage=stage))
+
+
+def test_a_join_that_cannot_complete_fails_the_membership_and_is_retried(
+    stack: StackHandle, directory: dict[str, Any], rds_role: str, kerberos: dict[str, str]
+) -> None:
+    """enable-kerberos-failed leaves the instance available for passwords; modifying with
+    the same --domain retries the join, as the RDS guide says."""
+    did = directory["DirectoryId"]
+    inst, password = new_instance(stack, "retrier", BackupRetentionPeriod=0)
+    host = inst["Endpoint"]["Address"]
+    join = [
+        "rds",
+        "modify-db-instance",
+        "--db-instance-identifier",
+        "retrier",
+        "--domain",
+        did,
+        "--domain-iam-role-name",
+        rds_role,
+        "--apply-immediately",
+    ]
+    _set_stage(stack, did, "Failed")
+    try:
+        stack.aws(*join)
+        stack.wait(
+            "the join to fail",
+            lambda: _membership(stack, "retrier")[0]["Status"] == "enable-kerberos-failed",
+        )
+    finally:
+        _set_stage(stack, did, "Active")
+    _settled(stack, "retrier")
+    master = {"PATH": os.environ["PATH"], "PGPASSWORD": password}
+    master_db = f"host={host} port=5432 dbname=postgres user=master"
+    assert psql(master, master_db, "SELECT 1").stdout.strip() == "1"
+    status = subprocess.run(
+        [sys.executable, "-m", "pgrealm", "status"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    assert f"{did}: enable-kerberos-failed (directory {did} is Failed)" in status, status
+
+    out = stack.aws(*join)
+    assert out["DBInstance"]["DomainMemberships"][0]["Status"] == "enabling-kerberos"
+    wait_available(stack, "retrier")
+    ivy_pw = new_directory_user(stack, did, "ivy")
+    sql = f'CREATE USER "ivy@{REALM}" WITH LOGIN; GRANT rds_ad TO "ivy@{REALM}"'
+    assert psql(master, master_db, sql).returncode == 0
+    assert kinit(kerberos, f"ivy@{REALM}", ivy_pw).returncode == 0
+    ivy = f"host={host} port=5432 dbname=postgres user=ivy@{REALM}"
+    assert psql(kerberos, ivy, "SELECT 1").stdout.strip() == "1"
+    stack.client("rds").delete_db_instance(DBInstanceIdentifier="retrier", SkipFinalSnapshot=True)
