@@ -36,6 +36,10 @@ INSTANCE = Kind.DB_INSTANCE
 _ATTEMPTS = 3
 
 
+class _NoData(ReconcileError):
+    """The source instance has no cluster: its data directory was never made, or is gone."""
+
+
 class DbSnapshotReconciler:
     kind = KIND
 
@@ -70,7 +74,13 @@ class DbSnapshotReconciler:
                 source = self.store.get(INSTANCE, *_source_key(doc))
                 if source is None:
                     raise ReconcileError(f"DB instance {doc['source'][2]} no longer exists")
-                self.pg.take_snapshot(self.instances.spec(source), dest)
+                spec = self.instances.spec(source)
+                if not self.pg.is_initialized(spec):
+                    raise _NoData(f"DB instance {doc['source'][2]} has no data to snapshot")
+                self.pg.take_snapshot(spec, dest)
+        except _NoData as exc:  # no retry can help, and there is nothing for it to keep
+            self._fail(key, doc, str(exc))
+            return
         except (EngineError, ReconcileError, OSError) as exc:
             self._record_failure(key, doc, exc)
             return
@@ -111,6 +121,17 @@ class DbSnapshotReconciler:
                 self.store.update(INSTANCE, *_source_key(doc), backed_up)
             return
         raise exc  # the runner retries with backoff
+
+    def _fail(self, key: Key, doc: Doc, reason: str) -> None:
+        log.error("db snapshot %s: failed: %s", key[2], reason)
+
+        def failed(d: Doc) -> None:
+            d["aws"]["Status"] = SnapshotStatus.FAILED.value
+            d["status_reason"] = reason
+
+        self.store.update(KIND, *key, failed)
+        if not doc.get("copy_of"):
+            self.store.update(INSTANCE, *_source_key(doc), backed_up)
 
     def _is_final(self, key: Key, doc: Doc) -> bool:
         source = self.store.get(INSTANCE, *_source_key(doc))
