@@ -51,6 +51,18 @@ class Stack:
     dispatcher: Dispatcher
 
 
+# The services the API serves, by botocore name: an operation is served when its class has
+# the method named as botocore's snake_case operation name.
+SERVICE_CLASSES: dict[str, type[Service]] = {
+    "ec2": Ec2Service,
+    "iam": IamService,
+    "sts": StsService,
+    "ds": DsService,
+    "ds-data": DsDataService,
+    "rds": RdsService,
+}
+
+
 def build(settings: Settings) -> Stack:
     misspelt = unknown_error_shapes()
     if misspelt:  # would go out as codes no SDK knows: refuse to start instead

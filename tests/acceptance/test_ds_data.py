@@ -77,6 +77,13 @@ def test_users(data: Any, did: str, user_and_group: None) -> None:
         DirectoryId=did, SearchString=SUFFIX, SearchAttributes=["SAMAccountName"]
     )
     assert [u["SAMAccountName"] for u in found["Users"]] == [USER]
+    # LDAP filter metacharacters are the search's text, never its syntax: unescaped,
+    # "*" and "*)(|(x=*" would match every user.
+    for meta in ("*", "*)(|(sAMAccountName=*", "\\2a"):
+        found = data.search_users(
+            DirectoryId=did, SearchString=meta, SearchAttributes=["SAMAccountName"]
+        )
+        assert found["Users"] == [], meta
     # pagination: one per page until the end
     page = data.list_users(DirectoryId=did, MaxResults=1)
     assert len(page["Users"]) == 1 and "NextToken" in page

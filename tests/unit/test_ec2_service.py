@@ -476,3 +476,12 @@ def test_a_vpc_gives_its_block_back_with_its_last_address(tmp_path: Path) -> Non
     allocator.release(taken[0][0], "us-east-1", taken[0][1])
     _, address = network.allocate_address("333333333333", "us-east-1", third, "x")
     assert address.startswith("127.160.")
+
+
+def test_security_group_names_keep_to_what_aws_allows(tmp_path: Path) -> None:
+    ec2 = Ec2Service(Store(tmp_path / "state.db"), {}, ipaddress.IPv4Network("127.160.0.0/14"))
+    ctx = RequestContext(account_id="111111111111", region="us-east-1", request_id="r")
+    for name, description in (("it's", "quoted"), ("ok", "ümlaut"), ("x" * 256, "long")):
+        with pytest.raises(CommonError, match="Valid values"):
+            ec2.create_security_group(ctx, {"GroupName": name, "Description": description})
+    ec2.create_security_group(ctx, {"GroupName": "app-sg_1", "Description": "For [app]: ok!"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 from typing import Any
 
 from pgrealm.services.context import RequestContext
@@ -31,6 +32,9 @@ from pgrealm.store import Doc
 __all__ = ["SecurityGroupOps"]
 
 log = logging.getLogger(__name__)
+
+# What AWS allows in a VPC security group's name and description.
+_SG_TEXT = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]*$")
 
 _PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "all": "-1"}
 
@@ -146,6 +150,12 @@ class SecurityGroupOps(Ec2Base):
         check_dry_run(params)
         self._touch(ctx)
         name = params["GroupName"]
+        for member, value in (("GroupName", name), ("GroupDescription", params["Description"])):
+            if len(value) > 255 or not _SG_TEXT.match(value):
+                raise invalid(
+                    f"Invalid value '{value[:255]}' for {member}. Valid values: up to 255 of "
+                    "a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"
+                )
         if name == "default":
             raise CommonError("InvalidGroup.Reserved", "The security group 'default' is reserved")
         if name.lower().startswith("sg-"):
