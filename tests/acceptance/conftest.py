@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from pgrealm.client.krb5conf import render_krb5_conf
-from pgrealm.passwords import random_password
+from tests.fixtures.secrets import ProcSampler, new_secret
 from tests.fixtures.stack import StackHandle, running_stack
 
 DOMAIN = "corp.example.com"
@@ -35,7 +35,20 @@ POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAcce
 
 
 def new_password() -> str:
-    return random_password(20)
+    """A password, registered so that the session checks it never leaks (fixtures/secrets)."""
+    return new_secret()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_process() -> Iterator[ProcSampler]:
+    """For the whole session, no process shows a test's password in its command line or
+    environment (sampled from /proc four times a second)."""
+    sampler = ProcSampler()
+    sampler.start()
+    yield sampler
+    sampler.stop()
+    assert sampler.samples > 0
+    assert not sampler.hits, sorted(sampler.hits)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,101 @@
+"""What an attacker on the machine, or another account, could reach: each a check on the
+real stack (no secret leaks are checked for the whole session in conftest.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.acceptance.test_seed_flow import new_instance
+from tests.fixtures.stack import TEST_BLOCK, StackHandle
+
+pytestmark = pytest.mark.acceptance
+
+OTHER = "444444444444"  # an account that was given nothing
+
+
+def _listeners() -> list[tuple[str, int, int]]:
+    """(address, port, pid) of every listening TCP socket and bound UDP socket."""
+    out = subprocess.run(["ss", "-ltnupH"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for line in out.splitlines():
+        fields = line.split()
+        address, _, port = fields[4].rpartition(":")
+        for pid in re.findall(r"pid=(\d+)", line):
+            found.append((address.strip("[]"), int(port), int(pid)))
+    return found
+
+
+def _stack_pids(stack: StackHandle) -> set[int]:
+    """The stack's server and every process of the sessions its supervisor started (each
+    DC and postmaster leads a session of its own; samba rewrites its command line)."""
+    from pgrealm.store import Store
+
+    leaders = {int(d["pid"]) for d in Store(stack.home / "state.db").list("process") if d["pid"]}
+    assert stack.proc is not None
+    pids = {stack.proc.pid}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            session = int(stat.read_text().rsplit(")", 1)[1].split()[3])
+        except (OSError, ValueError, IndexError):
+            continue
+        if session in leaders:
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+def test_servers_listen_only_on_the_stacks_own_addresses(
+    stack: StackHandle, directory: dict[str, Any], rds_role: str
+) -> None:
+    new_instance(stack, "listener", BackupRetentionPeriod=0)
+    block = ipaddress.IPv4Network(TEST_BLOCK)
+    pids = _stack_pids(stack)
+    ours = [(a, p, pid) for a, p, pid in _listeners() if pid in pids]
+    assert any(p == 5432 for _, p, _ in ours) and any(p == 88 for _, p, _ in ours), ours
+    api = [a for a, p, _ in _listeners() if p == stack.port]
+    assert api == ["127.0.0.1"], api  # the API, on loopback only
+    servers = [(a, p) for a, p, pid in ours if p != stack.port]
+    stray = [(a, p) for a, p in servers if ipaddress.ip_address(a) not in block]
+    assert not stray, f"listening outside {block}: {stray}"
+    stack.client("rds").delete_db_instance(DBInstanceIdentifier="listener", SkipFinalSnapshot=True)
+
+
+def _refused(call: Any, code: str) -> None:
+    with pytest.raises(ClientError) as err:
+        call()
+    assert err.value.response["Error"]["Code"] == code
+
+
+def test_another_account_can_neither_see_nor_change_what_it_was_not_given(
+    stack: StackHandle, directory: dict[str, Any], rds_role: str
+) -> None:
+    inst, _ = new_instance(stack, "private", BackupRetentionPeriod=0)
+    did = directory["DirectoryId"]
+    ds, rds = stack.client("ds", account=OTHER), stack.client("rds", account=OTHER)
+    data, iam = stack.client("ds-data", account=OTHER), stack.client("iam", account=OTHER)
+    assert ds.describe_directories()["DirectoryDescriptions"] == []
+    assert rds.describe_db_instances()["DBInstances"] == []
+    _refused(lambda: ds.describe_directories(DirectoryIds=[did]), "EntityDoesNotExistException")
+    _refused(lambda: ds.delete_directory(DirectoryId=did), "EntityDoesNotExistException")
+    _refused(lambda: data.list_users(DirectoryId=did), "ResourceNotFoundException")
+    _refused(
+        lambda: rds.delete_db_instance(DBInstanceIdentifier="private", SkipFinalSnapshot=True),
+        "DBInstanceNotFound",
+    )
+    _refused(
+        lambda: rds.add_tags_to_resource(
+            ResourceName=inst["DBInstanceArn"], Tags=[{"Key": "k", "Value": "v"}]
+        ),
+        "DBInstanceNotFound",
+    )
+    _refused(lambda: iam.get_role(RoleName=rds_role), "NoSuchEntity")
+    mine = stack.client("rds").describe_db_instances(DBInstanceIdentifier="private")
+    assert mine["DBInstances"][0]["DBInstanceStatus"] == "available"
+    assert "TagList" not in mine["DBInstances"][0] or mine["DBInstances"][0]["TagList"] == []
+    stack.client("rds").delete_db_instance(DBInstanceIdentifier="private", SkipFinalSnapshot=True)
