@@ -2,6 +2,7 @@
 
     creating -> available | backing-up (its first automated backup) | failed
     available -> modifying | rebooting | backing-up -> available
+    available -> stopping -> stopped -> starting -> available
     any but deleting -> failed (a step that keeps failing);  any -> deleting -> (gone)
 
 A move the table lacks is refused and logged: a reconciler finishing its steps must not
@@ -38,6 +39,9 @@ class InstanceStatus(str, Enum):
     BACKING_UP = "backing-up"
     DELETING = "deleting"
     FAILED = "failed"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    STARTING = "starting"
 
 
 class SnapshotStatus(str, Enum):
@@ -51,10 +55,13 @@ _I = InstanceStatus
 _SETTLE = {_I.AVAILABLE, _I.BACKING_UP, _I.FAILED, _I.DELETING}
 _INSTANCE_MOVES: dict[InstanceStatus, set[InstanceStatus]] = {
     _I.CREATING: _SETTLE,
-    _I.AVAILABLE: _SETTLE | {_I.MODIFYING, _I.REBOOTING},
+    _I.AVAILABLE: _SETTLE | {_I.MODIFYING, _I.REBOOTING, _I.STOPPING},
     _I.MODIFYING: _SETTLE,
     _I.REBOOTING: _SETTLE,
     _I.BACKING_UP: _SETTLE,
+    _I.STOPPING: {_I.STOPPED, _I.FAILED, _I.DELETING},
+    _I.STOPPED: {_I.STARTING, _I.DELETING},
+    _I.STARTING: _SETTLE,
     _I.FAILED: {_I.DELETING},
     _I.DELETING: set(),
 }

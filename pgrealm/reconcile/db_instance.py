@@ -134,6 +134,8 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == InstanceStatus.FAILED:
             return False
+        if status == InstanceStatus.STOPPED:
+            return _restart_due(doc)
         if doc.get("parameters_due"):
             return True
         return status not in RUNNING or not running or backup_due(doc)
@@ -187,6 +189,10 @@ class DbInstanceReconciler:
         status = doc["aws"]["DBInstanceStatus"]
         if status == InstanceStatus.FAILED:
             return
+        if status in (InstanceStatus.STOPPING, InstanceStatus.STOPPED):
+            doc = self._stop_or_restart(key, doc)
+            if doc["aws"]["DBInstanceStatus"] != InstanceStatus.STARTING:
+                return
         if _window_due(doc):
             doc = self._apply_pending_memberships(key)
         if status in RUNNING and self._healthy(doc) and not _changes_due(doc):
@@ -447,6 +453,28 @@ class DbInstanceReconciler:
         time.sleep(0.2)
         self._loaded(ctx)
 
+    def _stop_or_restart(self, key: Key, doc: Doc) -> Doc:
+        """stop-db-instance: the postmaster stops (fast) and is no longer wanted. A stopped
+        instance starts again by itself after seven days, as on RDS."""
+        if doc["aws"]["DBInstanceStatus"] == InstanceStatus.STOPPING:
+            self.supervisor.stop(_process_name(doc))
+            stamp = time.time()
+
+            def stopped(d: Doc) -> None:
+                if move_instance(d, InstanceStatus.STOPPED):
+                    d["stopped_at"] = stamp
+
+            log.info("db instance %s: stopped", key[2])
+            return self.store.update(KIND, *key, stopped) or doc
+        if _restart_due(doc):
+            log.info("db instance %s: stopped for seven days: starting it", key[2])
+
+            def starting(d: Doc) -> None:
+                move_instance(d, InstanceStatus.STARTING)
+
+            return self.store.update(KIND, *key, starting) or doc
+        return doc
+
     def _apply_pending_memberships(self, key: Key) -> Doc:
         """The maintenance window has come: pending Kerberos changes are applied."""
 
@@ -557,6 +585,14 @@ _OLD_STATUSES = {
 def _renamed_statuses(doc: Doc) -> None:
     for member in doc["aws"].get("DomainMemberships") or []:
         member["Status"] = _OLD_STATUSES.get(member["Status"], member["Status"])
+
+
+_STOPPED_AT_MOST = 7 * 24 * 3600.0  # RDS starts a stopped instance again after seven days
+
+
+def _restart_due(doc: Doc) -> bool:
+    stopped_at = float(doc.get("stopped_at") or time.time())
+    return time.time() - stopped_at > _STOPPED_AT_MOST
 
 
 def _changes_due(doc: Doc) -> bool:

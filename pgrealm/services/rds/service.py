@@ -602,6 +602,40 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         self.kick()
         return {"DBInstance": _describe(updated or doc)}
 
+    def stop_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """The server stops; the instance keeps its storage, endpoint and membership. As on
+        RDS, it starts again by itself after seven days."""
+        ident = params["DBInstanceIdentifier"].lower()
+        if params.get("DBSnapshotIdentifier"):
+            raise CommonError(
+                "InvalidParameterCombination",
+                "pgrealm takes no snapshot when it stops an instance: create-db-snapshot first.",
+            )
+        return self._move(ctx, ident, InstanceStatus.AVAILABLE, InstanceStatus.STOPPING)
+
+    def start_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ident = params["DBInstanceIdentifier"].lower()
+        return self._move(ctx, ident, InstanceStatus.STOPPED, InstanceStatus.STARTING)
+
+    def _move(
+        self, ctx: RequestContext, ident: str, wanted: InstanceStatus, to: InstanceStatus
+    ) -> dict[str, Any]:
+        """Move an instance that is ``wanted`` on to ``to``; the reconciler does the rest."""
+        doc = self._instance(ctx, ident)
+        if doc["aws"]["DBInstanceStatus"] != wanted:
+            raise ServiceError(
+                "InvalidDBInstanceStateFault",
+                f"Instance {ident} is not in {wanted.value} state: it is "
+                f"{doc['aws']['DBInstanceStatus']}.",
+            )
+
+        def moved(d: Doc) -> None:
+            move_instance(d, to)
+
+        updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, moved)
+        self.kick()
+        return {"DBInstance": _describe(updated or doc)}
+
     def _instances(self, ctx: RequestContext) -> list[Doc]:
         return self.store.list(INSTANCE, ctx.account_id, ctx.region)
 
