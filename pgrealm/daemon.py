@@ -20,6 +20,7 @@ from pgrealm.api.error_shapes import unknown_error_shapes
 from pgrealm.api.server import ApiServer
 from pgrealm.config import Settings
 from pgrealm.gateways.directory import DirectoryData
+from pgrealm.gateways.parameters import PostgresCatalog
 from pgrealm.reconcile.db_backups import RetainedBackupReconciler
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
 from pgrealm.reconcile.db_snapshot import DbSnapshotReconciler
@@ -85,7 +86,16 @@ def build(settings: Settings) -> Stack:
     registry["sts"] = StsService(store, registry)
     registry["ds"] = DsService(store, registry, sealer, directory_data, kick=runner.kick)
     registry["ds-data"] = DsDataService(store, registry, directory_data)
-    registry["rds"] = RdsService(store, registry, settings, sealer, kick=runner.kick)
+    catalog = PostgresCatalog()
+    registry["rds"] = RdsService(
+        store,
+        registry,
+        settings,
+        sealer,
+        kick=runner.kick,
+        catalog=catalog,
+        engine_version=catalog.version(),
+    )
     return Stack(settings, store, supervisor, runner, registry, Dispatcher(registry))
 
 

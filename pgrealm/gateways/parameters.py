@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Protocol
 
-from pgrealm.engines.postgres.catalog import describe_config
+from pgrealm.engines.postgres.catalog import describe_config, server_version
 from pgrealm.engines.postgres.conf import MANAGED_PARAMETERS
 from pgrealm.model.parameters import Setting
 
@@ -22,6 +22,10 @@ class SettingsCatalog(Protocol):
         """The settings the engine writes itself (addresses, files, authentication)."""
         ...
 
+    def version(self) -> str:
+        """The engine version instances run ("15.18")."""
+        ...
+
 
 class PostgresCatalog:
     """The catalog of the PostgreSQL that instances run."""
@@ -31,6 +35,14 @@ class PostgresCatalog:
 
     def managed(self) -> frozenset[str]:
         return MANAGED_PARAMETERS
+
+    def version(self) -> str:
+        return _version()
+
+
+@functools.cache
+def _version() -> str:
+    return server_version()
 
 
 @functools.cache

@@ -8,12 +8,14 @@ as ``nobody``. pgrealm/gateways/parameters.py turns the rows into parameter-grou
 from __future__ import annotations
 
 import logging
+import re
 
 from pgrealm.engines import _exec
 from pgrealm.engines.postgres.osuser import tool_env
 from pgrealm.engines.postgres.spec import bin_path
+from pgrealm.errors import EngineError
 
-__all__ = ["describe_config"]
+__all__ = ["describe_config", "server_version"]
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +32,12 @@ def describe_config() -> list[tuple[str, str, str, str, str, str]]:
         name, context, _group, kind, _default, low, high, short = fields[:8]
         rows.append((name, context, kind, low, high, short))
     return rows
+
+
+def server_version() -> str:
+    """The installed server's version, as RDS writes it: "15.18"."""
+    done = _exec.run([bin_path("postgres"), "--version"], env=tool_env())
+    found = re.search(r"\(PostgreSQL\) (\d+\.\d+)", done.stdout)
+    if not found:
+        raise EngineError([bin_path("postgres"), "--version"], 0, done.stdout, "no version")
+    return found.group(1)

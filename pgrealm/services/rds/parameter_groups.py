@@ -22,6 +22,7 @@ from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.pagination import page
 from pgrealm.services.rds import rules
+from pgrealm.services.rds.catalog import FAMILY
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -29,7 +30,6 @@ __all__ = ["DEFAULT_GROUP", "GROUP", "ParameterGroupsMixin", "applying"]
 
 GROUP = Kind.DB_PARAMETER_GROUP
 DEFAULT_GROUP = "default.postgres15"
-FAMILY = "postgres15"
 _INSTANCE = Kind.DB_INSTANCE
 
 

@@ -33,6 +33,7 @@ from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.iam.service import IamService
 from pgrealm.services.pagination import page
 from pgrealm.services.rds import rules
+from pgrealm.services.rds.catalog import ENGINE_VERSION, CatalogMixin
 from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.parameter_groups import (
     DEFAULT_GROUP,
@@ -59,7 +60,6 @@ __all__ = ["INSTANCE", "RdsService", "SUBNET_GROUP"]
 log = logging.getLogger(__name__)
 
 INSTANCE = Kind.DB_INSTANCE
-ENGINE_VERSION = "15.18"
 
 
 # DescribeDBInstances' filters; db-instance-id takes an identifier or an ARN.
@@ -80,7 +80,9 @@ def _invalid(message: str) -> CommonError:
     return CommonError("InvalidParameterValue", message)
 
 
-class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMixin, Service):
+class RdsService(
+    SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMixin, CatalogMixin, Service
+):
     service_name = "rds"
 
     def __init__(
@@ -91,12 +93,14 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
         sealer: Sealer,
         kick: Any = None,
         catalog: SettingsCatalog | None = None,
+        engine_version: str = ENGINE_VERSION,
     ) -> None:
         super().__init__(store, registry)
         self.settings = settings
         self.sealer = sealer
         self.kick = kick or (lambda: None)
         self.catalog = catalog or PostgresCatalog()
+        self.engine_version = engine_version  # the server wires in the installed one
 
     # -- DB instances -------------------------------------------------------------------------
     def create_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -422,7 +426,7 @@ class RdsService(SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMi
             "DBInstanceIdentifier": identifier,
             "DBInstanceClass": params["DBInstanceClass"],
             "Engine": "postgres",
-            "EngineVersion": ENGINE_VERSION,
+            "EngineVersion": self.engine_version,
             "DBInstanceStatus": InstanceStatus.CREATING.value,
             "MasterUsername": params["MasterUsername"],
             "DBName": params.get("DBName"),

@@ -1,0 +1,55 @@
+"""The catalog calls tools and the console make, through the aws CLI: what the installed
+PostgreSQL is, which classes are orderable, the account's quotas, pending maintenance."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from tests.fixtures.stack import StackHandle
+
+pytestmark = pytest.mark.acceptance
+
+
+def _installed() -> str:
+    out = subprocess.run(
+        ["/usr/lib/postgresql/15/bin/postgres", "--version"], capture_output=True, text=True
+    ).stdout
+    found = re.search(r"\(PostgreSQL\) (\d+\.\d+)", out)
+    assert found, out
+    return found.group(1)
+
+
+def test_engine_versions_are_what_is_installed(stack: StackHandle) -> None:
+    out = stack.aws("rds", "describe-db-engine-versions", "--engine", "postgres")
+    (version,) = out["DBEngineVersions"]
+    assert version["EngineVersion"] == _installed()
+    assert version["DBParameterGroupFamily"] == "postgres15"
+    assert version["Status"] == "available"
+    none = stack.aws("rds", "describe-db-engine-versions", "--engine", "mysql")
+    assert none["DBEngineVersions"] == []
+
+
+def test_orderable_options_say_kerberos(stack: StackHandle) -> None:
+    out = stack.aws(
+        "rds",
+        "describe-orderable-db-instance-options",
+        "--engine",
+        "postgres",
+        "--db-instance-class",
+        "db.t3.micro",
+    )
+    (option,) = out["OrderableDBInstanceOptions"]
+    assert option["SupportsKerberosAuthentication"] is True
+    assert option["EngineVersion"] == _installed() and option["Vpc"] is True
+    assert len(option["AvailabilityZones"]) >= 2
+
+
+def test_quotas_and_maintenance(stack: StackHandle) -> None:
+    quotas = stack.aws("rds", "describe-account-attributes")["AccountQuotas"]
+    names = {q["AccountQuotaName"]: q for q in quotas}
+    assert names["DBInstances"]["Max"] == 40 and names["DBInstances"]["Used"] >= 0
+    pending = stack.aws("rds", "describe-pending-maintenance-actions")
+    assert pending["PendingMaintenanceActions"] == []
