@@ -11,6 +11,7 @@ plus the modeled fields. https://smithy.io/2.0/additional-specs/protocols/smithy
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import re
 from typing import Any
@@ -44,10 +45,14 @@ class RpcV2CBORRequestParser(JSONRequestParser):
     def _load_body(self, body: bytes) -> Any:
         if not body:
             return {}
+        stream = io.BytesIO(body)
         try:
-            return cbor2.loads(body)
+            value = cbor2.CBORDecoder(stream).decode()
         except (cbor2.CBORDecodeError, ValueError) as exc:
             raise self._malformed(f"Request body is not valid CBOR: {exc}") from exc
+        if stream.tell() != len(body):  # one item is the whole body: nothing may trail it
+            raise self._malformed("Request body is not valid CBOR: bytes follow its item.")
+        return value
 
     def _member_key(self, name: str, member: Shape) -> str:
         return name
