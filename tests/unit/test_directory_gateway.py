@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import pytest
 
-from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.gateways.directory import DirectoryData
+from tests.fixtures.settings import settings_in
 
 DOC = {
     "aws": {"DirectoryId": "d-1234567890", "Name": "corp.example.com", "ShortName": "CORP"},
@@ -23,15 +22,7 @@ DOC = {
 def _gateway() -> DirectoryData:
     # Samba's paths must stay short (a DC home of 64 characters at most): a short home of
     # its own, which the test only names (nothing is written there).
-    settings = Settings(
-        home=Path("/nonexistent/pgrealm-gw"),
-        api_host="127.0.0.1",
-        api_port=0,
-        loopback_block=ipaddress.IPv4Network("127.160.0.0/14"),
-        hosts_file=Path("/nonexistent/hosts"),
-        endpoint_domain="pgrealm.internal",
-        pg_os_user="pgrealm",
-    )
+    settings = settings_in(Path("/nonexistent/pgrealm-gw"))
     return DirectoryData(settings)
 
 

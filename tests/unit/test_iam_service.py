@@ -331,6 +331,11 @@ def test_evaluator_edges() -> None:
     ) == {"*"}
 
 
+def _trusting(*services: str) -> dict[str, Any]:
+    statement = {"Effect": "Allow", "Principal": {"Service": list(services)}}
+    return {"Version": "2012-10-17", "Statement": [{**statement, "Action": "sts:AssumeRole"}]}
+
+
 @pytest.mark.parametrize(
     "principal",
     [
@@ -342,17 +347,7 @@ def test_rds_role_trusting_a_regional_principal(
     iam: IamService, ctx: RequestContext, principal: str
 ) -> None:
     """Opt-in and newer Regions need the regional or the engine's own principal."""
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": ["rds.amazonaws.com", principal]},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    make_role(iam, ctx, trust=trust)
+    make_role(iam, ctx, trust=_trusting("rds.amazonaws.com", principal))
     iam.attach_role_policy(ctx, {"RoleName": "rds-ad", "PolicyArn": RDS_POLICY})
     assert iam.check_rds_directory_role(ACCOUNT, "rds-ad", "af-south-1") is None
     # Another Region's principal is no use here.
@@ -360,17 +355,7 @@ def test_rds_role_trusting_a_regional_principal(
 
 
 def test_rds_role_trusting_an_unrelated_service(iam: IamService, ctx: RequestContext) -> None:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    make_role(iam, ctx, trust=trust)
+    make_role(iam, ctx, trust=_trusting("ec2.amazonaws.com"))
     iam.attach_role_policy(ctx, {"RoleName": "rds-ad", "PolicyArn": RDS_POLICY})
     reason = iam.check_rds_directory_role(ACCOUNT, "rds-ad")
     assert reason is not None and "rds.amazonaws.com" in reason

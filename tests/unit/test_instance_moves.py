@@ -4,7 +4,6 @@ tests drive the real calls for a single directory)."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from pgrealm.config import Settings
 from pgrealm.engines import postgres, samba
 from pgrealm.reconcile import db_instance
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
 from pgrealm.store import Store
+from tests.fixtures.settings import settings_in
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
 ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:mover"
@@ -47,15 +46,7 @@ def test_a_moved_instance_leaves_no_account_behind(
     monkeypatch.setattr(samba, "export_keytab", lambda dc, *a: calls.append(("keytab", dc.name)))
     monkeypatch.setattr(postgres, "ensure_os_user", lambda name: (os.getuid(), os.getgid()))
     store = Store(tmp_path / "state.db")
-    settings = Settings(
-        home=tmp_path,
-        api_host="127.0.0.1",
-        api_port=0,
-        loopback_block=ipaddress.IPv4Network("127.160.0.0/14"),
-        hosts_file=tmp_path / "hosts",
-        endpoint_domain="pgrealm.internal",
-        pg_os_user="pgrealm",
-    )
+    settings = settings_in(tmp_path)
     old, new = _directory(store, "d-0000000001"), _directory(store, "d-0000000002")
     doc = {
         "aws": {

@@ -4,7 +4,6 @@ faked)."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from pgrealm.config import Settings
 from pgrealm.engines import postgres, samba
 from pgrealm.errors import EngineError
 from pgrealm.model.membership import (
@@ -25,6 +23,7 @@ from pgrealm.model.membership import (
 from pgrealm.reconcile import db_instance
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
 from pgrealm.store import Store
+from tests.fixtures.settings import settings_in
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
 
@@ -78,15 +77,7 @@ class _Directories:
 
 
 def _reconciler(tmp_path: Path, store: Store) -> DbInstanceReconciler:
-    settings = Settings(
-        home=tmp_path,
-        api_host="127.0.0.1",
-        api_port=0,
-        loopback_block=ipaddress.IPv4Network("127.160.0.0/14"),
-        hosts_file=tmp_path / "hosts",
-        endpoint_domain="pgrealm.internal",
-        pg_os_user="pgrealm",
-    )
+    settings = settings_in(tmp_path)
     return DbInstanceReconciler(store, settings, None, None, _Directories())  # type: ignore[arg-type]
 
 

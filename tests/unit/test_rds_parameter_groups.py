@@ -3,12 +3,10 @@ binary runs (the gateway is the seam)."""
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import pytest
 
-from pgrealm.config import Settings
 from pgrealm.model.parameters import Setting
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service
@@ -16,6 +14,7 @@ from pgrealm.services.context import RequestContext
 from pgrealm.services.errors import CommonError
 from pgrealm.services.rds.service import RdsService
 from pgrealm.store import Store
+from tests.fixtures.settings import settings_in
 
 CTX = RequestContext(account_id="111122223333", region="us-east-1", request_id="r")
 
@@ -33,15 +32,7 @@ class FakeCatalog:
 
 @pytest.fixture
 def rds(tmp_path: Path) -> RdsService:
-    settings = Settings(
-        home=tmp_path,
-        api_host="127.0.0.1",
-        api_port=0,
-        loopback_block=ipaddress.IPv4Network("127.160.0.0/14"),
-        hosts_file=tmp_path / "hosts",
-        endpoint_domain="pgrealm.internal",
-        pg_os_user="pgrealm",
-    )
+    settings = settings_in(tmp_path)
     registry: dict[str, Service] = {}
     store = Store(tmp_path / "state.db")
     return RdsService(store, registry, settings, Sealer(tmp_path), catalog=FakeCatalog())

@@ -4,14 +4,13 @@ The engine is a fake: no PostgreSQL runs."""
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from pgrealm.config import Settings
 from pgrealm.reconcile.db_snapshot import DbSnapshotReconciler
 from pgrealm.store import Store
+from tests.fixtures.settings import settings_in
 
 KEY = ("111122223333", "us-east-1", "final-snap")
 SOURCE = ("111122223333", "us-east-1", "gone-db")
@@ -30,15 +29,7 @@ class NoClusterEngine:
 
 def test_a_snapshot_of_an_instance_without_data_fails_at_once(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.db")
-    settings = Settings(
-        home=tmp_path,
-        api_host="127.0.0.1",
-        api_port=0,
-        loopback_block=ipaddress.IPv4Network("127.160.0.0/14"),
-        hosts_file=tmp_path / "hosts",
-        endpoint_domain="pgrealm.internal",
-        pg_os_user="pgrealm",
-    )
+    settings = settings_in(tmp_path)
     instance = {
         "aws": {"DBInstanceIdentifier": SOURCE[2], "DBInstanceStatus": "deleting"},
         "desired": "absent",
