@@ -71,6 +71,7 @@ def build(settings: Settings) -> Stack:
     settings.home.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.home, 0o711)  # instance homes below must be reachable by their OS user
     store = Store(settings.state_db)
+    store.check()
     sealer = Sealer(settings.home)
     supervisor = Supervisor(store)
     directory_data = DirectoryData(settings)

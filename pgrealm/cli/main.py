@@ -14,6 +14,7 @@ import click
 from pgrealm.cli.client import client_group
 from pgrealm.cli.directory import directory_group
 from pgrealm.config import Settings
+from pgrealm.errors import StoreError
 from pgrealm.store.kinds import Kind
 
 __all__ = ["cli", "main"]
@@ -54,7 +55,10 @@ def server() -> None:
     _require_root()
     if not logging.getLogger().isEnabledFor(logging.INFO):
         logging.getLogger().setLevel(logging.INFO)  # the server's log says what it does
-    serve(_settings())
+    try:
+        serve(_settings())
+    except StoreError as exc:
+        raise StackError(str(exc)) from exc
 
 
 @cli.command()

@@ -51,7 +51,29 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._migrate()
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:  # "file is not a database", a torn page
+            raise self._damaged(str(exc)) from exc
+
+    def check(self) -> None:
+        """Refuse a damaged store (SQLite's quick_check): the server never runs on one,
+        so it can never drop the resources a damaged page would hide."""
+        try:
+            rows = self._conn().execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(str(exc)) from exc
+        problems = [str(row[0]) for row in rows if row[0] != "ok"]
+        if problems:
+            raise self._damaged("; ".join(problems[:3]))
+
+    def _damaged(self, detail: str) -> StoreError:
+        return StoreError(
+            f"the state store {self.path} is damaged ({detail}); pgrealm will not run on it. "
+            f"Stop pgrealm, keep a copy of the file, then rebuild it with "
+            f"`sqlite3 {self.path} .recover | sqlite3 {self.path}.recovered` and move the "
+            "recovered file into its place (docs/ARCHITECTURE.md, 'A damaged state store')."
+        )
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

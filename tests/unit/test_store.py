@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from pgrealm.store import Store
 
 
@@ -48,3 +50,35 @@ def test_concurrent_updates_lose_nothing(tmp_path: Path) -> None:
         t.join()
     assert store.get("k", "a", "r", "1") == {"n": 100}
     assert [store.next_value("c") for _ in range(3)] == [1, 2, 3]
+
+
+def test_a_damaged_store_is_refused_with_how_to_recover(tmp_path: Path) -> None:
+    from pgrealm.errors import StoreError
+
+    path = tmp_path / "state.db"
+    store = Store(path)
+    for n in range(200):
+        store.put("directory", "1", "r", f"d-{n}", {"aws": {"n": n}})
+    store._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096:8192] = b"\xff" * 4096  # a torn page where the records' tree starts
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="is damaged .*sqlite3 .* .recover"):
+        Store(path).check()
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match="will not run on it"):
+        Store(tmp_path / "junk.db")
+
+
+def test_the_server_will_not_start_on_a_damaged_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pgrealm.cli.main import cli
+
+    (tmp_path / "state.db").write_bytes(b"not a database at all" * 100)
+    monkeypatch.setenv("PGREALM_HOME", str(tmp_path))
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    result = CliRunner().invoke(cli, ["server"])
+    assert result.exit_code == 3 and "is damaged" in result.output
