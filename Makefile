@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: up down status test unit lint bench bootstrap
+.PHONY: up down status test unit lint bench bootstrap fresh-check
 
 bootstrap:
 	@./scripts/bootstrap.sh
@@ -26,3 +26,7 @@ unit: bootstrap
 
 bench: bootstrap
 	$(VENV)/python -m bench
+
+# The two commands on a fresh Debian 12 (a debootstrap chroot); FRESH_CHECK_ARGS="--keep" etc.
+fresh-check:
+	./scripts/fresh-check.sh $(FRESH_CHECK_ARGS)

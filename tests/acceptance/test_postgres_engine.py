@@ -18,6 +18,7 @@ import pytest
 from pgrealm.engines import postgres as pg
 from pgrealm.engines.krb5.mitkdc import MitRealm
 from pgrealm.engines.postgres.spec import BIN_DIR
+from tests.fixtures.addresses import top_address
 from tests.fixtures.mitkdc import (  # noqa: F401
     clean_environ,
     mit_realm,
@@ -28,7 +29,7 @@ from tests.fixtures.mitkdc import (  # noqa: F401
 
 pytestmark = pytest.mark.acceptance
 
-PG_ADDRESS = "127.250.0.2"
+PG_ADDRESS = top_address(2)
 PG_HOST = "db.test.internal"
 OS_USER = "pgrealm"
 MASTER, MASTER_PW = "master", "M4ster'pw\\with-quote"

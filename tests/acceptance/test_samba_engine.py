@@ -27,6 +27,7 @@ import pytest
 from pgrealm.engines import _exec
 from pgrealm.engines import samba as S
 from pgrealm.engines.samba.keytab import parse_keytab
+from tests.fixtures.addresses import random_top_address
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +59,17 @@ class RunningDc:
 
 
 def _free_address() -> str:
-    """A 127.254.x.y address on which nothing listens on 88 yet (free, like a free port)."""
+    """An address of the test block's top on which nothing listens on 88 yet (free, like a
+    free port)."""
     for _ in range(50):
-        addr = f"127.254.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 2}"
+        addr = random_top_address()
         with socket.socket() as s:
             try:
                 s.bind((addr, 88))
                 return addr
             except OSError:
                 continue
-    raise RuntimeError("no free 127.254.x.y address")
+    raise RuntimeError("no free address at the top of the test block")
 
 
 def _port_in_use(port: int) -> bool:
