@@ -4,8 +4,8 @@
 
 A ``ServiceError`` goes to the protocol's error serializer; ``NotImplementedError``
 (an operation the model has but pgrealm does not serve) becomes the service's own error
-for an unsupported operation, with a sentence naming it (never a 501); anything else is
-logged with its traceback and answered as InternalFailure.
+for an unsupported operation, with a sentence naming it (never HTTP Not Implemented);
+anything else is logged with its traceback and answered as InternalFailure.
 
 The first request to a service loads its botocore model: tens of thousands of objects
 that live as long as the process. The dispatcher then moves every object alive into

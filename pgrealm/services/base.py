@@ -4,7 +4,7 @@ A service is a class with one method per served operation, named as botocore's
 snake_case operation name (``create_microsoft_ad``), taking ``(ctx, params)`` and
 returning the output shape as a dict keyed by botocore member names. Services raise
 only :class:`pgrealm.services.errors.ServiceError`. An operation without a method answers
-501 from the dispatcher.
+the service's own unsupported-operation error (``api/dispatch.py``).
 """
 
 from __future__ import annotations
