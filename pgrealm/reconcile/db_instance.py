@@ -217,7 +217,7 @@ class DbInstanceReconciler:
         status = InstanceStatus.BACKING_UP if first_backup else InstanceStatus.AVAILABLE
         applied = "pending-reboot" if self.pg.pending_restart(ctx.spec) else "in-sync"
         self.store.update(KIND, *key, lambda d: _mark_available(d, status, applied))
-        log.info("db instance %s: %s", key[2], status)
+        log.info("db instance %s: %s", key[2], status.value)
         if first_backup:
             self.backups.run(key, doc, ctx.spec)
 
