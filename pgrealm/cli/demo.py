@@ -183,8 +183,8 @@ def ensure_user(settings: Settings, directory_id: str) -> bool:
 
 
 def _existing_instance(rds: Any, directory_id: str) -> dict[str, Any] | None:
-    """demo-db if it can serve (a failed one is deleted), with its Kerberos join retried if
-    that failed."""
+    """demo-db if it can serve: a failed one is deleted, a stopped one started, and one
+    whose Kerberos join failed, or that left or is leaving the directory, joined again."""
     try:
         inst: dict[str, Any] = rds.describe_db_instances(DBInstanceIdentifier=INSTANCE)[
             "DBInstances"
@@ -197,9 +197,14 @@ def _existing_instance(rds: Any, directory_id: str) -> dict[str, Any] | None:
             rds.delete_db_instance(DBInstanceIdentifier=INSTANCE, SkipFinalSnapshot=True)
         _wait("the failed DB instance to go", lambda: _instance_gone(rds))
         return None
+    _say(f"DB instance {INSTANCE}: exists ({inst['DBInstanceStatus']})")
+    if inst["DBInstanceStatus"] == "stopped":
+        _say(f"DB instance {INSTANCE}: stopped; starting it")
+        rds.start_db_instance(DBInstanceIdentifier=INSTANCE)
     members = inst.get("DomainMemberships") or []
-    if any(m["Status"] == "enable-kerberos-failed" for m in members):
-        _say(f"DB instance {INSTANCE}: Kerberos join had failed; retrying it")
+    if not any(m["Status"] in _SERVING for m in members):
+        why = members[0]["Status"] if members else "no domain membership"
+        _say(f"DB instance {INSTANCE}: {why}; joining it to {directory_id} again")
         _wait("the DB instance to accept changes", lambda: _available(rds, kerberos=False))
         rds.modify_db_instance(
             DBInstanceIdentifier=INSTANCE,
@@ -207,9 +212,11 @@ def _existing_instance(rds: Any, directory_id: str) -> dict[str, Any] | None:
             DomainIAMRoleName=ROLE,
             ApplyImmediately=True,
         )
-    else:
-        _say(f"DB instance {INSTANCE}: exists ({inst['DBInstanceStatus']})")
     return inst
+
+
+# Memberships that serve Kerberos logins now or soon; anything else the demo joins again.
+_SERVING = ("kerberos-enabled", "enabling-kerberos")
 
 
 def _instance_gone(rds: Any) -> bool:

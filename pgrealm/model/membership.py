@@ -11,6 +11,7 @@ https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/postgresql-kerberos-manag
     kerberos-enabled --modify --domain none/--disable-domain--> disabling-kerberos
                                                           | pending-disable-kerberos
     pending-disable-kerberos --reboot / maintenance window--> disabling-kerberos
+    pending-disable-kerberos --modify --domain <same id>--> kerberos-enabled (it stays)
     disabling-kerberos --> (gone)
 
 ``pending-maintenance-*`` are RDS's names for a change that waits for the window alone;
@@ -60,6 +61,8 @@ _MOVES: frozenset[tuple[str, str]] = frozenset(
         (_S.ENABLE_FAILED, _S.DISABLING),
         (_S.PENDING_ENABLE, _S.DISABLING),
         (_S.PENDING_DISABLE, _S.DISABLING),
+        (_S.PENDING_DISABLE, _S.ENABLED),  # the same domain again before the reboot
+        (_S.PENDING_MAINTENANCE_DISABLE, _S.ENABLED),
         (_S.PENDING_MAINTENANCE_DISABLE, _S.DISABLING),
         (_S.DISABLING, ""),
     }

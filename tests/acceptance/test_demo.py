@@ -78,9 +78,29 @@ def test_the_demo_and_its_printed_commands(stack: StackHandle, tmp_path: Any) ->
     assert re.search(r"port=5432 ", commands[2]), commands[2]
     assert _run_as_printed(stack, commands, str(tmp_path)) == "alice@CORP.EXAMPLE.COM|t"
 
+    # Stopped, and leaving its directory at the next reboot: the demo starts it and keeps
+    # it in the directory.
+    rds = stack.client("rds", account="test")
+    rds.modify_db_instance(DBInstanceIdentifier="demo-db", Domain="none")
+    stack.wait(
+        "the change to be recorded",
+        lambda: rds.describe_db_instances()["DBInstances"][0]["DBInstanceStatus"] == "available",
+    )
+    rds.stop_db_instance(DBInstanceIdentifier="demo-db")
+    stack.wait(
+        "demo-db to stop",
+        lambda: rds.describe_db_instances()["DBInstances"][0]["DBInstanceStatus"] == "stopped",
+    )
+    back = _demo(stack)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "stopped; starting it" in back.stdout
+    assert "pending-disable-kerberos; joining it to" in back.stdout
+    assert _run_as_printed(stack, _printed_commands(back.stdout), str(tmp_path)) == (
+        "alice@CORP.EXAMPLE.COM|t"
+    )
+
     # The instance goes first (a directory with a joined instance cannot be deleted);
     # then its directory fails: the next run deletes it, says so, and starts again.
-    rds = stack.client("rds", account="test")
     rds.delete_db_instance(DBInstanceIdentifier="demo-db", SkipFinalSnapshot=True)
     stack.wait("demo-db to go", lambda: not rds.describe_db_instances()["DBInstances"])
     broken = _fail_the_directory(stack)

@@ -162,3 +162,19 @@ def test_statuses_stored_by_older_versions_are_renamed(tmp_path: Path) -> None:
     stored = store.get("db_instance", *key)
     assert stored is not None
     assert stored["aws"]["DomainMemberships"][0]["Status"] == "enable-kerberos-failed"
+
+
+def test_the_same_domain_again_cancels_a_pending_leave() -> None:
+    from pgrealm.services.rds.service import _join
+
+    doc: dict[str, Any] = {
+        "aws": {
+            "DomainMemberships": [
+                {"Domain": "d-1", "Status": "pending-disable-kerberos", "IAMRoleName": "old"}
+            ]
+        },
+        "directory": ["1", "r", "d-1"],
+    }
+    _join(doc, {"Domain": "d-1", "Status": "pending-enable-kerberos", "IAMRoleName": "new"}, [])
+    assert doc["aws"]["DomainMemberships"][0]["Status"] == "kerberos-enabled"
+    assert doc["aws"]["DomainMemberships"][0]["IAMRoleName"] == "new"

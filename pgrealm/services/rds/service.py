@@ -658,6 +658,10 @@ def _join(doc: Doc, membership: Doc, directory: list[str]) -> None:
     and changes nothing on one that works or is under way."""
     members = doc["aws"].get("DomainMemberships") or []
     same = [m for m in members if m["Domain"] == membership["Domain"]]
+    if same and same[0]["Status"] in _LEAVE_PENDING:  # the same domain again: it stays
+        check_move(same[0]["Status"], MembershipStatus.ENABLED)
+        same[0].update(Status=MembershipStatus.ENABLED.value, IAMRoleName=membership["IAMRoleName"])
+        return
     if same and same[0]["Status"] != MembershipStatus.ENABLE_FAILED:
         same[0]["IAMRoleName"] = membership["IAMRoleName"]
         return
@@ -668,6 +672,12 @@ def _join(doc: Doc, membership: Doc, directory: list[str]) -> None:
     doc["directory"] = directory
     doc.pop("join_attempts", None)
     doc.pop("membership_reason", None)
+
+
+_LEAVE_PENDING = (
+    MembershipStatus.PENDING_DISABLE,
+    MembershipStatus.PENDING_MAINTENANCE_DISABLE,
+)
 
 
 def _leave(doc: Doc, immediately: bool) -> None:
