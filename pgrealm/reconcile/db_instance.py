@@ -21,10 +21,12 @@ few minutes after that.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ from pgrealm.engines.interfaces import DirectoryEngine, InstanceEngine, NamePubl
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import DirectoryData
 from pgrealm.model.addresses import AddressAllocator
+from pgrealm.model.events import instance_events
+from pgrealm.model.events import record as record_event
 from pgrealm.model.layout import (
     instance_home,
     instance_keytab,
@@ -111,13 +115,31 @@ class DbInstanceReconciler:
             store, instances_root(settings), retained_backups_root(settings), pg
         )
 
+    def _update(self, key: Key, change: Callable[[Doc], object]) -> Doc | None:
+        """Change the instance's record, and keep the RDS events the change makes."""
+        before: Doc = {}
+
+        def tracked(doc: Doc) -> None:
+            before.update(copy.deepcopy(doc))
+            change(doc)
+
+        after = self.store.update(KIND, *key, tracked)
+        if after is not None and before:
+            for message, category in instance_events(before, after):
+                self._event(key, after, message, category)
+        return after
+
+    def _event(self, key: Key, doc: Doc, message: str, category: str) -> None:
+        source = ("db-instance", key[2], str(doc["aws"]["DBInstanceArn"]))
+        record_event(self.store, key[0], key[1], source, message, category)
+
     def upgrade_memberships(self) -> None:
         """Memberships stored before pgrealm used RDS's status names get those names."""
         for key, doc in self.store.items(KIND):
             if any(
                 m.get("Status") in _OLD_STATUSES for m in doc["aws"].get("DomainMemberships") or []
             ):
-                self.store.update(KIND, *key, _renamed_statuses)
+                self._update(key, _renamed_statuses)
 
     def pending(self) -> list[Key]:
         """Instances with work to do: settled, healthy ones cost no worker."""
@@ -216,7 +238,7 @@ class DbInstanceReconciler:
         first_backup = backups_on(doc) and not doc.get("restorable_since")
         status = InstanceStatus.BACKING_UP if first_backup else InstanceStatus.AVAILABLE
         applied = "pending-reboot" if self.pg.pending_restart(ctx.spec) else "in-sync"
-        self.store.update(KIND, *key, lambda d: _mark_available(d, status, applied))
+        self._update(key, lambda d: _mark_available(d, status, applied))
         log.info("db instance %s: %s", key[2], status.value)
         if first_backup:
             self.backups.run(key, doc, ctx.spec)
@@ -237,7 +259,7 @@ class DbInstanceReconciler:
                     if m["Status"] == MembershipStatus.ENABLING:
                         m["Status"] = MembershipStatus.ENABLE_FAILED.value
 
-        self.store.update(KIND, *key, fail)
+        self._update(key, fail)
         if attempts < 3:
             raise exc
 
@@ -318,10 +340,7 @@ class DbInstanceReconciler:
             reason = one_line_reason(exc)
             log.error("db instance %s: join: %s (attempt %d)", ctx.key[2], reason, attempts)
             ctx.doc = (
-                self.store.update(
-                    KIND, *ctx.key, lambda d: _join_failed(d, attempts, reason, final)
-                )
-                or ctx.doc
+                self._update(ctx.key, lambda d: _join_failed(d, attempts, reason, final)) or ctx.doc
             )
             if not final:
                 raise
@@ -332,7 +351,7 @@ class DbInstanceReconciler:
         if former:  # moved by modify-db-instance --domain from another directory
             self._remove_service_account(ctx.key, ctx.doc, former)
             ctx.doc.pop("former_directory")
-            self.store.update(KIND, *ctx.key, lambda d: d.pop("former_directory", None))
+            self._update(ctx.key, lambda d: d.pop("former_directory", None))
         directory = self._directory(ctx.doc)
         dc = self.directories.dc(directory)
         principal = f"postgres/{ctx.doc['aws']['Endpoint']['Address']}"
@@ -346,7 +365,7 @@ class DbInstanceReconciler:
         )
         domain = ctx.doc["aws"]["DomainMemberships"][0]["Domain"]
         ctx.doc["keytab_for"] = domain
-        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("keytab_for", domain))
+        self._update(ctx.key, lambda d: d.__setitem__("keytab_for", domain))
 
     def _make_cluster(self, ctx: _Ctx) -> None:
         snapshot, point = ctx.doc.get("restore_from"), ctx.doc.get("restore_point")
@@ -373,7 +392,7 @@ class DbInstanceReconciler:
         """Once the replay has reached its target, the instance's config drops it."""
         self.backups.wait_promoted(ctx.spec)
         ctx.doc["recovered"] = True
-        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("recovered", True))
+        self._update(ctx.key, lambda d: d.__setitem__("recovered", True))
         ctx.spec = self.spec(ctx.doc)
         self._write_config(ctx)
         self._reload(ctx)
@@ -383,7 +402,7 @@ class DbInstanceReconciler:
         self._remove_service_account(ctx.key, ctx.doc)
         self.pg.remove_keytab(instance_keytab(self.settings, ctx.doc))
         ctx.doc.pop("keytab_for", None)
-        self.store.update(KIND, *ctx.key, lambda d: d.pop("keytab_for", None))
+        self._update(ctx.key, lambda d: d.pop("keytab_for", None))
 
     def _remove_service_account(self, key: Key, doc: Doc, where: list[str] | None = None) -> None:
         """Delete the instance's computer account from its directory (or ``where``)."""
@@ -407,7 +426,7 @@ class DbInstanceReconciler:
         self.pg.write_config(ctx.spec)
         digest = self.pg.config_digest(ctx.spec)
         ctx.doc["config_hash"] = digest
-        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("config_hash", digest))
+        self._update(ctx.key, lambda d: d.__setitem__("config_hash", digest))
 
     def _serving(self, ctx: _Ctx) -> bool:
         return self.supervisor.running(_process_name(ctx.doc)) is not None and self.pg.is_ready(
@@ -443,7 +462,7 @@ class DbInstanceReconciler:
     def _loaded(self, ctx: _Ctx) -> None:
         digest = self.pg.config_digest(ctx.spec)
         ctx.doc["loaded_hash"] = digest
-        self.store.update(KIND, *ctx.key, lambda d: d.__setitem__("loaded_hash", digest))
+        self._update(ctx.key, lambda d: d.__setitem__("loaded_hash", digest))
 
     def _reload(self, ctx: _Ctx) -> None:
         proc = self.supervisor.running(_process_name(ctx.doc))
@@ -465,14 +484,14 @@ class DbInstanceReconciler:
                     d["stopped_at"] = stamp
 
             log.info("db instance %s: stopped", key[2])
-            return self.store.update(KIND, *key, stopped) or doc
+            return self._update(key, stopped) or doc
         if _restart_due(doc):
             log.info("db instance %s: stopped for seven days: starting it", key[2])
 
             def starting(d: Doc) -> None:
                 move_instance(d, InstanceStatus.STARTING)
 
-            return self.store.update(KIND, *key, starting) or doc
+            return self._update(key, starting) or doc
         return doc
 
     def _apply_pending_memberships(self, key: Key) -> Doc:
@@ -484,7 +503,7 @@ class DbInstanceReconciler:
             move_instance(d, InstanceStatus.MODIFYING)
 
         log.info("db instance %s: maintenance window: applying the domain change", key[2])
-        updated = self.store.update(KIND, *key, apply)
+        updated = self._update(key, apply)
         assert updated is not None
         return updated
 
@@ -497,7 +516,7 @@ class DbInstanceReconciler:
             d["reboot_requested"] = False
             d.pop("archiving", None)
 
-        self.store.update(KIND, *ctx.key, rebooted)
+        self._update(ctx.key, rebooted)
 
     def _bootstrap_roles(self, ctx: _Ctx) -> None:
         token = ctx.doc.get("sealed_master_password")
@@ -516,7 +535,7 @@ class DbInstanceReconciler:
             d["roles_bootstrapped"] = True
             d.pop("sealed_master_password", None)
 
-        self.store.update(KIND, *ctx.key, done)
+        self._update(ctx.key, done)
 
     def _published(self, ctx: _Ctx) -> bool:
         names = self.names.published(self.settings.hosts_file, str(self.settings.home))
@@ -548,6 +567,7 @@ class DbInstanceReconciler:
             key[0], key[1], doc["address"]
         )
         self.store.delete(KIND, *key)
+        self._event(key, doc, "DB instance deleted", "deletion")
         log.info("db instance %s: deleted", key[2])
 
     def _final_snapshot_pending(self, doc: Doc) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from pgrealm.config import Settings
 from pgrealm.errors import EngineError, ReconcileError
+from pgrealm.model.events import record as record_event
 from pgrealm.model.layout import snapshot_home
 from pgrealm.model.rds import SnapshotStatus
 from pgrealm.reconcile.db_backups import backed_up
@@ -97,6 +98,7 @@ class DbSnapshotReconciler:
         if not doc.get("copy_of"):
             self.store.update(INSTANCE, *_source_key(doc), backed_up)
         self.store.update(KIND, *key, taken)
+        self._event(key, doc, "Manual snapshot created", "creation")
         log.info("db snapshot %s: available (%d bytes)", key[2], self.pg.tree_size(dest))
 
     def _copy(self, source_key: list[str], dest: Path) -> None:
@@ -141,8 +143,15 @@ class DbSnapshotReconciler:
         home = snapshot_home(self.settings, key)
         for path in (home, home.with_name(home.name + ".partial")):
             self.pg.remove_tree(path)  # an error keeps the record: the next pass tries again
+        doc = self.store.get(KIND, *key)
         self.store.delete(KIND, *key)
+        if doc is not None:
+            self._event(key, doc, "Deleted manual snapshot", "deletion")
         log.info("db snapshot %s: deleted", key[2])
+
+    def _event(self, key: Key, doc: Doc, message: str, category: str) -> None:
+        source = ("db-snapshot", key[2], str(doc["aws"].get("DBSnapshotArn", "")))
+        record_event(self.store, key[0], key[1], source, message, category)
 
 
 def _source_key(doc: Doc) -> Key:

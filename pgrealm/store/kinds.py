@@ -27,4 +27,5 @@ class Kind(StrEnum):
     REALISED = "ec2.realised"  # account "", region "": which /16 of the block a VPC owns
     IAM_ROLE = "iam.role"
     IAM_POLICY = "iam.policy"
+    EVENT = "event"  # an RDS event (model/events.py)
     PROCESS = "process"  # a supervised process (supervisor/)

@@ -34,6 +34,7 @@ from pgrealm.services.iam.service import IamService
 from pgrealm.services.pagination import page
 from pgrealm.services.rds import rules
 from pgrealm.services.rds.catalog import ENGINE_VERSION, CatalogMixin
+from pgrealm.services.rds.events import EventsMixin
 from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.parameter_groups import (
     DEFAULT_GROUP,
@@ -81,7 +82,13 @@ def _invalid(message: str) -> CommonError:
 
 
 class RdsService(
-    SubnetGroupsMixin, SnapshotsMixin, ParameterGroupsMixin, TagsMixin, CatalogMixin, Service
+    SubnetGroupsMixin,
+    SnapshotsMixin,
+    ParameterGroupsMixin,
+    TagsMixin,
+    CatalogMixin,
+    EventsMixin,
+    Service,
 ):
     service_name = "rds"
 
