@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: up down status test unit lint bench bootstrap fresh-check
+.PHONY: up down status test unit lint bench chaos bootstrap fresh-check
 
 bootstrap:
 	@./scripts/bootstrap.sh
@@ -26,6 +26,10 @@ unit: bootstrap
 
 bench: bootstrap
 	$(VENV)/python -m bench
+
+# Faults under a workload (fixed seed, at most ~20 minutes): bench/results/reliability.md
+chaos: bootstrap
+	$(VENV)/python -m bench.chaos
 
 # The two commands on a fresh Debian 12 (a debootstrap chroot); FRESH_CHECK_ARGS="--keep" etc.
 fresh-check:

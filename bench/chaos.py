@@ -1,0 +1,437 @@
+"""``make chaos`` (``python -m bench.chaos``): faults at random points under a workload,
+with a fixed seed and a bounded run, and what they cost.
+
+A stack of its own gets a directory, a user ``writer`` and a Kerberos-joined instance.
+While ``writer`` inserts numbered rows over GSSAPI and an API workload creates and
+deletes directory users, one fault at a time is injected, SIGKILL each:
+
+    server       the pgrealm server (restarted, as after a crash)
+    dc1, dc2     a domain controller (the supervisor restarts it)
+    postmaster   the instance's PostgreSQL
+    samdb        the directory's serving sam.ldb helper
+    basebackup   a pg_basebackup in flight (a DB snapshot being taken)
+
+After each, recovery is the moment a Kerberos login inserts a row again with every
+resource back where its last call left it. At the end: every row whose commit returned
+must be there, no resource may be stuck, nothing may be orphaned (addresses, endpoint
+names, files under the home, processes after the stop), no API call may have answered
+5xx, and no password may have shown in any process's command line or environment. The
+table goes to stdout and bench/results/reliability.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pgrealm.client.krb5conf import render_krb5_conf
+from pgrealm.devstack import DevStack, cleanup, free_port, make_home
+from pgrealm.engines import hosts
+from pgrealm.passwords import random_password
+from pgrealm.store import Store
+from pgrealm.store.kinds import Kind
+
+RESULTS = Path(__file__).resolve().parent / "results" / "reliability.md"
+BLOCK = os.environ.get("PGREALM_CHAOS_BLOCK", "127.128.0.0/12")  # nobody else's
+REALM, DOMAIN, INSTANCE = "CHAOS.EXAMPLE.COM", "chaos.example.com", "chaosdb"
+FAULTS = ("server", "dc1", "dc2", "postmaster", "samdb", "basebackup")
+ROLE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["rds.amazonaws.com", "directoryservice.rds.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@dataclass
+class Tally:
+    injected: list[str] = field(default_factory=list)
+    recovered: list[float] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    committed: set[int] = field(default_factory=set)
+    api_calls: int = 0
+    api_5xx: list[str] = field(default_factory=list)
+    secrets_seen: set[str] = field(default_factory=set)
+
+
+class Chaos:
+    def __init__(self, stack: DevStack, seed: int, workdir: Path) -> None:
+        self.stack = stack
+        self.rng = random.Random(seed)
+        self.workdir = workdir
+        self.tally = Tally()
+        self.passwords: list[str] = []
+        self.stop_writing = threading.Event()
+        self.directory_id = ""
+        self.endpoint = ""
+        self.env: dict[str, str] = {}
+
+    # -- setup --------------------------------------------------------------------------
+    def secret(self) -> str:
+        password = random_password(20)
+        self.passwords.append(password)
+        return password
+
+    def setup(self) -> None:
+        iam, ds = self.stack.client("iam"), self.stack.client("ds")
+        iam.create_role(RoleName="rds-ad", AssumeRolePolicyDocument=json.dumps(ROLE_TRUST))
+        iam.attach_role_policy(
+            RoleName="rds-ad",
+            PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess",
+        )
+        subnets = self.stack.client("ec2").describe_subnets(
+            Filters=[{"Name": "default-for-az", "Values": ["true"]}]
+        )["Subnets"][:2]
+        self.directory_id = ds.create_microsoft_ad(
+            Name=DOMAIN,
+            ShortName="CHAOS",
+            Password=self.secret(),
+            Edition="Standard",
+            VpcSettings={
+                "VpcId": subnets[0]["VpcId"],
+                "SubnetIds": [s["SubnetId"] for s in subnets],
+            },
+        )["DirectoryId"]
+        directory = self.stack.wait("the directory", self._active, timeout=300)
+        ds.enable_directory_data_access(DirectoryId=self.directory_id)
+        writer = self.secret()
+        self.stack.client("ds-data").create_user(
+            DirectoryId=self.directory_id, SAMAccountName="writer"
+        )
+        ds.reset_user_password(DirectoryId=self.directory_id, UserName="writer", NewPassword=writer)
+        master = self.secret()
+        self.stack.client("rds").create_db_instance(
+            DBInstanceIdentifier=INSTANCE,
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            MasterUsername="postgres",
+            MasterUserPassword=master,
+            Domain=self.directory_id,
+            DomainIAMRoleName="rds-ad",
+        )
+        inst = self.stack.wait("the instance", self._instance_ready, timeout=300)
+        self.endpoint = inst["Endpoint"]["Address"]
+        conf = self.workdir / "krb5.conf"
+        conf.write_text(render_krb5_conf(REALM, directory["DnsIpAddrs"], [self.endpoint]))
+        self.env = {
+            "PATH": "/usr/bin:/bin",
+            "KRB5_CONFIG": str(conf),
+            "KRB5CCNAME": f"FILE:{self.workdir}/ccache",
+            "PGCONNECT_TIMEOUT": "3",
+        }
+        sql = (
+            f'CREATE USER "writer@{REALM}" WITH LOGIN; GRANT rds_ad TO "writer@{REALM}";'
+            "CREATE TABLE chaos (n int PRIMARY KEY);"
+            f'GRANT INSERT, SELECT ON chaos TO "writer@{REALM}";'
+        )
+        self._psql("postgres", sql, password=master, check=True)
+        subprocess.run(["kinit", f"writer@{REALM}"], input=writer + "\n", env=self.env,
+                       capture_output=True, text=True, check=True, timeout=30)  # fmt: skip
+
+    def _active(self) -> Any:
+        desc = self._call(
+            lambda: self.stack.client("ds").describe_directories(DirectoryIds=[self.directory_id])
+        )
+        found = desc and desc["DirectoryDescriptions"][0]
+        if found and found["Stage"] == "Failed":
+            raise RuntimeError(f"directory failed: {found.get('StageReason')}")
+        return found if found and found["Stage"] == "Active" else None
+
+    def _instance_ready(self) -> Any:
+        out = self._call(
+            lambda: self.stack.client("rds").describe_db_instances(DBInstanceIdentifier=INSTANCE)
+        )
+        inst = out and out["DBInstances"][0]
+        ok = (
+            inst
+            and inst["DBInstanceStatus"] == "available"
+            and all(m["Status"] == "kerberos-enabled" for m in inst["DomainMemberships"])
+        )
+        return inst if ok else None
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        """One API call of the workload: a 5xx is counted, anything else is a miss."""
+        self.tally.api_calls += 1
+        try:
+            return fn()
+        except Exception as exc:
+            status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status and int(status) >= 500:
+                self.tally.api_5xx.append(str(exc)[:200])
+            return None
+
+    def _psql(self, user: str, sql: str, password: str | None = None, check: bool = False) -> bool:
+        env = dict(self.env)
+        if password is not None:
+            env["PGPASSWORD"] = password  # our own client's environment, as a user would
+        conninfo = f"host={self.endpoint} port=5432 dbname=postgres user={user}"
+        done = subprocess.run(
+            ["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", conninfo, "-c", sql],
+            env=env, capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            raise RuntimeError(f"psql: {done.stderr.strip()}")
+        return done.returncode == 0
+
+    # -- the workload -------------------------------------------------------------------
+    def write_rows(self) -> None:
+        n = 0
+        while not self.stop_writing.is_set():
+            n += 1
+            if self._psql(f"writer@{REALM}", f"INSERT INTO chaos VALUES ({n})"):
+                self.tally.committed.add(n)  # its commit returned: it must survive
+            self.stop_writing.wait(0.1)
+
+    def api_round(self, number: int) -> None:
+        data = self.stack.client("ds-data")
+        name = f"u{number}"
+        self._call(lambda: data.create_user(DirectoryId=self.directory_id, SAMAccountName=name))
+        self._call(lambda: data.delete_user(DirectoryId=self.directory_id, SAMAccountName=name))
+        self._call(lambda: self.stack.client("rds").describe_db_instances())
+
+    # -- faults -------------------------------------------------------------------------
+    def _pid(self, suffix: str) -> int | None:
+        for doc in Store(self.stack.home / "state.db").list(Kind.PROCESS):
+            if str(doc["name"]).endswith(suffix) and doc.get("pid"):
+                return int(doc["pid"])
+        return None
+
+    def _pids_matching(self, words: tuple[str, ...]) -> list[int]:
+        found = []
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                seen = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+            except OSError:
+                continue
+            if all(w.encode() in seen for w in words):
+                found.append(int(proc.name))
+        return found
+
+    def inject(self, kind: str) -> None:
+        if kind == "server":
+            self.stack.kill()
+            self.stack.start()
+        elif kind in ("dc1", "dc2", "postmaster"):
+            suffix = f"/{kind}" if kind != "postmaster" else f"-{INSTANCE}"
+            killed = self._pid(suffix)
+            _kill(killed)
+            # Back means a new process the supervisor started, not the dead one's record.
+            self.stack.wait(
+                f"{kind} to be restarted",
+                lambda: self._pid(suffix) not in (None, killed) and _alive(self._pid(suffix)),
+                timeout=120,
+            )
+        elif kind == "samdb":
+            self._call(
+                lambda: self.stack.client("ds-data").list_users(DirectoryId=self.directory_id)
+            )
+            for pid in self._pids_matching(("_samdb_tool.py", str(self.stack.home))):
+                _kill(pid)
+        elif kind == "basebackup":
+            self._basebackup_fault()
+
+    def _basebackup_fault(self) -> None:
+        rds, name = self.stack.client("rds"), f"snap-{len(self.tally.injected)}"
+        self._call(
+            lambda: rds.create_db_snapshot(DBInstanceIdentifier=INSTANCE, DBSnapshotIdentifier=name)
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pids = self._pids_matching(("pg_basebackup", str(self.stack.home)))
+            if pids:
+                for pid in pids:
+                    _kill(pid)
+                break
+            time.sleep(0.02)
+        self.stack.wait(
+            f"{name} to be taken after all",
+            lambda: (self._call(lambda: rds.describe_db_snapshots(DBSnapshotIdentifier=name)) or
+                     {"DBSnapshots": [{}]})["DBSnapshots"][0].get("Status") == "available",
+            timeout=180,
+        )  # fmt: skip
+        self._call(lambda: rds.delete_db_snapshot(DBSnapshotIdentifier=name))
+
+    def recover(self, since: float) -> float:
+        """Seconds from the fault until everything answers and a Kerberos insert lands."""
+        self.stack.wait("the directory to be Active again", self._active, timeout=300)
+        self.stack.wait("the instance to be back", self._instance_ready, timeout=300)
+        before = len(self.tally.committed)
+        self.stack.wait(
+            "a Kerberos login to insert again",
+            lambda: len(self.tally.committed) > before,
+            timeout=120,
+        )
+        return time.monotonic() - since
+
+    def look_for_secrets(self) -> None:
+        for pid in self._pids_matching(()):
+            if pid == os.getpid():
+                continue
+            try:
+                seen = (
+                    Path(f"/proc/{pid}/cmdline").read_bytes()
+                    + Path(f"/proc/{pid}/environ").read_bytes()
+                )
+                parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == os.getpid():
+                continue  # our own psql clients, given PGPASSWORD as a user would
+            for password in self.passwords:
+                if password.encode() in seen:
+                    self.tally.secrets_seen.add(f"pid {pid}")
+
+    # -- the end ------------------------------------------------------------------------
+    def lost_rows(self) -> set[int]:
+        conninfo = f"host={self.endpoint} port=5432 dbname=postgres user=writer@{REALM}"
+        done = subprocess.run(
+            ["psql", "-X", "-At", conninfo, "-c", "SELECT n FROM chaos"],
+            env=self.env, capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+        present = {int(line) for line in done.stdout.split()}
+        return self.tally.committed - present
+
+    def orphans(self) -> list[str]:
+        store = Store(self.stack.home / "state.db")
+        found = []
+        owners = {d["address"] for d in store.list(Kind.DB_INSTANCE)}
+        for directory in store.list(Kind.DIRECTORY):
+            owners |= {dc["address"] for dc in directory["dcs"]}
+        found += [f"address {a['RealisedIp']}" for a in store.list(Kind.ADDRESS)
+                  if a["RealisedIp"] not in owners]  # fmt: skip
+        endpoints = {d["aws"]["Endpoint"]["Address"] for d in store.list(Kind.DB_INSTANCE)}
+        names = hosts.published(Path("/etc/hosts"), str(self.stack.home))
+        found += [f"hosts line {n}" for n in names if n not in endpoints]
+        snapshots = {f"{k[0]}-{k[1]}-{k[2]}" for k, _ in store.items(Kind.DB_SNAPSHOT)}
+        snap_dir = self.stack.home / "snapshots"
+        if snap_dir.exists():
+            found += [f"file {p}" for p in snap_dir.iterdir() if p.name not in snapshots]
+        return found
+
+
+def _alive(pid: int | None) -> bool:
+    return bool(pid) and Path(f"/proc/{pid}").exists()
+
+
+def _kill(pid: int | None) -> None:
+    if pid:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def run(
+    seed: int, faults: int, budget: float, block: str = BLOCK
+) -> tuple[Tally, list[str], list[str]]:
+    """Returns the tally, orphans found while running, and processes left after the stop."""
+    if os.geteuid() != 0:
+        raise SystemExit("make chaos needs root (Samba AD DC, PostgreSQL's own OS user)")
+    home = make_home("pgrealm-chaos-")
+    stack = DevStack(home, free_port(), block)
+    workdir = Path(tempfile.mkdtemp(prefix="pgrealm-chaos-client-"))
+    chaos = Chaos(stack, seed, workdir)
+    orphans: list[str] = []
+    started = time.monotonic()
+    stack.start()
+    try:
+        chaos.setup()
+        writer = threading.Thread(target=chaos.write_rows, daemon=True)
+        writer.start()
+        for number in range(faults):
+            if time.monotonic() - started > budget:
+                break
+            kind = (
+                FAULTS[number % len(FAULTS)] if number < len(FAULTS) else chaos.rng.choice(FAULTS)
+            )
+            chaos.api_round(number)
+            time.sleep(chaos.rng.uniform(0.0, 1.0))  # a random point of the workload
+            at = time.monotonic()
+            chaos.tally.injected.append(kind)
+            try:
+                chaos.inject(kind)
+                chaos.tally.recovered.append(chaos.recover(at))
+            except Exception as exc:
+                chaos.tally.failed.append(f"{kind}: {exc}"[:300])
+            chaos.look_for_secrets()
+            print(
+                f"  fault {number + 1:>3} {kind:<10} recovered in {time.monotonic() - at:5.1f} s",
+                flush=True,
+            )
+        chaos.stop_writing.set()
+        writer.join(timeout=30)
+        lost = chaos.lost_rows()
+        chaos.tally.failed += [f"row {n} lost" for n in sorted(lost)]
+        orphans = chaos.orphans()
+    finally:
+        chaos.stop_writing.set()
+        stack.stop()
+    leftovers = [f"pid {p}" for p in _processes_of(home)]
+    cleanup(home, keep=bool(chaos.tally.failed or orphans or leftovers))
+    return chaos.tally, orphans, leftovers
+
+
+def _processes_of(home: Path) -> list[int]:
+    from pgrealm.devstack import _pids_using
+
+    return _pids_using(home)
+
+
+def report(tally: Tally, orphans: list[str], leftovers: list[str], seed: int) -> str:
+    times = sorted(tally.recovered)
+    median = times[len(times) // 2] if times else 0.0
+    lost = [f for f in tally.failed if f.endswith("lost")]
+    rows = [
+        ("faults survived / injected", f"{len(tally.recovered)} / {len(tally.injected)}"),
+        ("faults by kind", ", ".join(f"{k} {tally.injected.count(k)}" for k in FAULTS)),
+        ("recovery, median / worst", f"{median:.1f} s / {max(times, default=0.0):.1f} s"),
+        ("rows committed / lost", f"{len(tally.committed)} / {len(lost)}"),
+        ("stuck resources", str(len([f for f in tally.failed if not f.endswith("lost")]))),
+        ("orphans", str(len(orphans) + len(leftovers))),
+        ("API calls / 5xx", f"{tally.api_calls} / {len(tally.api_5xx)}"),
+        ("secrets found", str(len(tally.secrets_seen))),
+    ]
+    lines = [
+        f"# pgrealm reliability (make chaos, seed {seed})",
+        "",
+        "| what | result |",
+        "|---|---|",
+        *[f"| {a} | {b} |" for a, b in rows],
+    ]
+    details = tally.failed + orphans + leftovers + tally.api_5xx + sorted(tally.secrets_seen)
+    if details:
+        lines += ["", "Problems:", "", *[f"- {d}" for d in details]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
+    p.add_argument("--seed", type=int, default=20261129)
+    p.add_argument("--faults", type=int, default=50)
+    p.add_argument("--budget", type=float, default=1080.0, help="seconds before it stops injecting")
+    p.add_argument("--output", type=Path, default=RESULTS)
+    args = p.parse_args()
+    tally, orphans, leftovers = run(args.seed, args.faults, args.budget)
+    text = report(tally, orphans, leftovers, args.seed)
+    print(text)
+    args.output.write_text(text)
+    clean = not (tally.failed or orphans or leftovers or tally.api_5xx or tally.secrets_seen)
+    raise SystemExit(0 if clean else 1)
+
+
+if __name__ == "__main__":
+    main()

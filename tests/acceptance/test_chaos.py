@@ -1,0 +1,24 @@
+"""A short ``make chaos``: one fault of each kind under the Kerberos write load, on a stack
+of its own. Nothing committed is lost, nothing is stuck or orphaned, no 5xx, no secret."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bench.chaos import FAULTS, run
+from tests.fixtures.addresses import spare_block
+
+pytestmark = pytest.mark.acceptance
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the stack needs root")
+def test_one_fault_of_each_kind_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    tally, orphans, leftovers = run(seed=7, faults=len(FAULTS), budget=600, block=spare_block())
+    assert tally.injected == list(FAULTS)
+    assert len(tally.recovered) == len(FAULTS), tally.failed
+    assert not tally.failed, tally.failed  # lost rows and stuck resources
+    assert tally.committed, "the writer never got a row in"
+    assert not orphans and not leftovers, orphans + leftovers
+    assert not tally.api_5xx and not tally.secrets_seen
