@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pgrealm.cli.demo import POLICY_ARN, TRUST
 from pgrealm.client.krb5conf import render_krb5_conf
 from pgrealm.devstack import DevStack, cleanup, free_port, make_home
 from pgrealm.engines import hosts
@@ -47,16 +48,6 @@ RESULTS = Path(__file__).resolve().parent / "results" / "reliability.md"
 BLOCK = os.environ.get("PGREALM_CHAOS_BLOCK", "127.128.0.0/12")  # nobody else's
 REALM, DOMAIN, INSTANCE = "CHAOS.EXAMPLE.COM", "chaos.example.com", "chaosdb"
 FAULTS = ("server", "dc1", "dc2", "postmaster", "samdb", "basebackup")
-ROLE_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": ["rds.amazonaws.com", "directoryservice.rds.amazonaws.com"]},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 @dataclass
@@ -90,11 +81,8 @@ class Chaos:
 
     def setup(self) -> None:
         iam, ds = self.stack.client("iam"), self.stack.client("ds")
-        iam.create_role(RoleName="rds-ad", AssumeRolePolicyDocument=json.dumps(ROLE_TRUST))
-        iam.attach_role_policy(
-            RoleName="rds-ad",
-            PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonRDSDirectoryServiceAccess",
-        )
+        iam.create_role(RoleName="rds-ad", AssumeRolePolicyDocument=json.dumps(TRUST))
+        iam.attach_role_policy(RoleName="rds-ad", PolicyArn=POLICY_ARN)
         subnets = self.stack.client("ec2").describe_subnets(
             Filters=[{"Name": "default-for-az", "Values": ["true"]}]
         )["Subnets"][:2]
