@@ -19,6 +19,7 @@ class Kind(StrEnum):
     DB_RETAINED_BACKUP = "db_retained_backup"  # automated backups kept after their instance
     DB_SUBNET_GROUP = "db_subnet_group"
     DB_PARAMETER_GROUP = "db_parameter_group"
+    DB_OPTION_GROUP = "db_option_group"
     VPC = "ec2.vpc"
     SUBNET = "ec2.subnet"
     SECURITY_GROUP = "ec2.sg"

@@ -53,3 +53,51 @@ def test_quotas_and_maintenance(stack: StackHandle) -> None:
     assert names["DBInstances"]["Max"] == 40 and names["DBInstances"]["Used"] >= 0
     pending = stack.aws("rds", "describe-pending-maintenance-actions")
     assert pending["PendingMaintenanceActions"] == []
+
+
+def test_option_groups_as_rds_has_them_for_postgres(stack: StackHandle) -> None:
+    groups = stack.aws("rds", "describe-option-groups", "--engine-name", "postgres")
+    assert [g["OptionGroupName"] for g in groups["OptionGroupsList"]] == ["default:postgres-15"]
+    options = stack.aws("rds", "describe-option-group-options", "--engine-name", "postgres")
+    assert options["OptionGroupOptions"] == []
+    made = stack.aws(
+        "rds",
+        "create-option-group",
+        "--option-group-name",
+        "kerb-og",
+        "--engine-name",
+        "postgres",
+        "--major-engine-version",
+        "15",
+        "--option-group-description",
+        "empty, as for any postgres",
+    )["OptionGroup"]
+    assert made["OptionGroupArn"].endswith(":og:kerb-og") and made["Options"] == []
+    again = stack.aws(
+        "rds",
+        "create-option-group",
+        "--option-group-name",
+        "kerb-og",
+        "--engine-name",
+        "postgres",
+        "--major-engine-version",
+        "15",
+        "--option-group-description",
+        "twice",
+        check=False,
+    )
+    assert again.returncode != 0 and "OptionGroupAlreadyExistsFault" in again.stderr
+    refused = stack.aws(
+        "rds", "delete-option-group", "--option-group-name", "default:postgres-15", check=False
+    )
+    assert refused.returncode != 0 and "InvalidOptionGroupStateFault" in refused.stderr
+    stack.aws("rds", "delete-option-group", "--option-group-name", "kerb-og")
+    gone = stack.aws("rds", "describe-option-groups", "--option-group-name", "kerb-og", check=False)
+    assert gone.returncode != 0 and "OptionGroupNotFoundFault" in gone.stderr
+
+
+def test_directory_limits(stack: StackHandle, directory: dict[str, object]) -> None:
+    limits = stack.aws("ds", "get-directory-limits")["DirectoryLimits"]
+    assert limits["CloudOnlyMicrosoftADLimit"] == 20
+    assert limits["CloudOnlyMicrosoftADCurrentCount"] >= 1
+    assert limits["CloudOnlyMicrosoftADLimitReached"] is False

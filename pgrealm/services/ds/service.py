@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 KIND = Kind.DIRECTORY
 _MAX_TAGS = 50  # tags per directory
+# Directory Service's default quotas per account and Region
+# (https://docs.aws.amazon.com/directoryservice/latest/admin-guide/ms_ad_limits.html)
+MICROSOFT_AD_LIMIT = 20
+CLOUD_ONLY_LIMIT = 10  # Simple AD
+CONNECTED_LIMIT = 10  # AD Connector
 
 
 class DsService(SharingMixin, Service):
@@ -69,20 +74,69 @@ class DsService(SharingMixin, Service):
         return doc
 
     # -- operations -----------------------------------------------------------------
+    def _dc_addresses(
+        self, ctx: RequestContext, directory_id: str, subnets: list[Doc]
+    ) -> list[tuple[str, str]]:
+        """An address in each subnet for its DC; all or none (a refusal gives back the
+        ones already taken)."""
+        network = self.sibling("ec2", Ec2Service).network
+        taken: list[tuple[str, str]] = []
+        try:
+            for number, subnet in enumerate(subnets, start=1):
+                taken.append(
+                    network.allocate_address(
+                        ctx.account_id, ctx.region, subnet["SubnetId"], f"{directory_id}/dc{number}"
+                    )
+                )
+        except ServiceError:
+            for _, address in taken:
+                network.release_address(ctx.account_id, ctx.region, address)
+            raise
+        return taken
+
+    def _microsoft_ad_count(self, ctx: RequestContext) -> int:
+        return sum(
+            1
+            for d in self.store.list(KIND, ctx.account_id, ctx.region)
+            if d["desired"] == "present" and d["aws"].get("Type", "MicrosoftAD") == "MicrosoftAD"
+        )
+
+    def get_directory_limits(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """This account's directories in this Region against AWS's default quotas; pgrealm
+        makes cloud-only Managed AD directories only, so the other counts are zero."""
+        count = self._microsoft_ad_count(ctx)
+        return {
+            "DirectoryLimits": {
+                "CloudOnlyDirectoriesLimit": CLOUD_ONLY_LIMIT,
+                "CloudOnlyDirectoriesCurrentCount": 0,
+                "CloudOnlyDirectoriesLimitReached": False,
+                "CloudOnlyMicrosoftADLimit": MICROSOFT_AD_LIMIT,
+                "CloudOnlyMicrosoftADCurrentCount": count,
+                "CloudOnlyMicrosoftADLimitReached": count >= MICROSOFT_AD_LIMIT,
+                "ConnectedDirectoriesLimit": CONNECTED_LIMIT,
+                "ConnectedDirectoriesCurrentCount": 0,
+                "ConnectedDirectoriesLimitReached": False,
+            }
+        }
+
     def create_microsoft_ad(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         problem = admin_password_problem(params["Password"])
         if problem:
             raise ServiceError(
                 "InvalidParameterException", f"Invalid directory password. {problem}"
             )
+        if self._microsoft_ad_count(ctx) >= MICROSOFT_AD_LIMIT:
+            raise ServiceError(
+                "DirectoryLimitExceededException",
+                f"The account has reached its limit of {MICROSOFT_AD_LIMIT} AWS Managed "
+                "Microsoft AD directories in this Region.",
+            )
         subnets = self._directory_subnets(ctx, params["VpcSettings"])
-        network = self.sibling("ec2", Ec2Service).network
         directory_id = new_id("d-", 10)
         dcs = []
-        for number, subnet in enumerate(subnets, start=1):
-            vpc_ip, address = network.allocate_address(
-                ctx.account_id, ctx.region, subnet["SubnetId"], f"{directory_id}/dc{number}"
-            )
+        for number, (subnet, (vpc_ip, address)) in enumerate(
+            zip(subnets, self._dc_addresses(ctx, directory_id, subnets), strict=True), start=1
+        ):
             dcs.append(
                 {
                     "name": f"dc{number}",

@@ -36,6 +36,7 @@ from pgrealm.services.rds import rules
 from pgrealm.services.rds.catalog import ENGINE_VERSION, CatalogMixin
 from pgrealm.services.rds.events import EventsMixin
 from pgrealm.services.rds.filters import filter_tests, one
+from pgrealm.services.rds.option_groups import DEFAULT_OPTION_GROUP, OptionGroupsMixin
 from pgrealm.services.rds.parameter_groups import (
     DEFAULT_GROUP,
     ParameterGroupsMixin,
@@ -88,6 +89,7 @@ class RdsService(
     TagsMixin,
     CatalogMixin,
     EventsMixin,
+    OptionGroupsMixin,
     Service,
 ):
     service_name = "rds"
@@ -403,6 +405,18 @@ class RdsService(
         key: list[str] = self.sibling("ds", DsService).directory_key(ctx, domain)
         return key
 
+    def _option_group(self, ctx: RequestContext, params: dict[str, Any]) -> str:
+        """The instance's option group: the default unless it names one that exists."""
+        name = (params.get("OptionGroupName") or DEFAULT_OPTION_GROUP).lower()
+        if (
+            name != DEFAULT_OPTION_GROUP
+            and self.store.get(Kind.DB_OPTION_GROUP, ctx.account_id, ctx.region, name) is None
+        ):
+            raise ServiceError(
+                "OptionGroupNotFoundFault", f"Specified OptionGroupName: {name} not found."
+            )
+        return str(name)
+
     def _pick_subnet(self, group: Doc, zone: str | None) -> Doc:
         for subnet in group["Subnets"]:
             if zone is None or subnet["SubnetAvailabilityZone"]["Name"] == zone:
@@ -449,6 +463,9 @@ class RdsService(
             "VpcSecurityGroups": [{"VpcSecurityGroupId": g, "Status": "active"} for g in sgs],
             "DBParameterGroups": [
                 {"DBParameterGroupName": group_name, "ParameterApplyStatus": "in-sync"}
+            ],
+            "OptionGroupMemberships": [
+                {"OptionGroupName": self._option_group(ctx, params), "Status": "in-sync"}
             ],
             "AvailabilityZone": subnet["SubnetAvailabilityZone"]["Name"],
             "DBSubnetGroup": group,
