@@ -19,6 +19,7 @@ __all__ = [
     "PgRealmError",
     "ReconcileError",
     "StoreError",
+    "LOW_SPACE",
     "one_line_reason",
 ]
 
@@ -53,8 +54,17 @@ class EngineError(PgRealmError):
         return f"{' '.join(words)} failed: {detail}"
 
 
-def one_line_reason(exc: BaseException) -> str:
-    """The reason to show in a status: one line, never a traceback."""
+LOW_SPACE = 64 * 1024 * 1024  # below this, a failure is most likely the full disk's
+
+
+def one_line_reason(exc: BaseException, free: int | None = None) -> str:
+    """The reason to show in a status: one line, never a traceback. With ``free``, the
+    bytes left where the resource's files are, a nearly full file system is named first:
+    tools that fail for lack of space rarely say so (Samba reports "IO Error")."""
+    if free is not None and free < LOW_SPACE:
+        return (
+            f"no space left for its files ({free // (1024 * 1024)} MB free): {one_line_reason(exc)}"
+        )
     if isinstance(exc, EngineError):
         return exc.summary
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

@@ -7,15 +7,22 @@ reconcile pass tries again.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["ensure_dir", "exists", "move_into", "remove_tree", "tree_size"]
+__all__ = ["ensure_dir", "exists", "free_bytes", "move_into", "remove_tree", "tree_size"]
 
 
 def exists(path: Path) -> bool:
     return path.exists()
+
+
+def free_bytes(path: Path) -> int:
+    """What an unprivileged writer may still write on ``path``'s file system."""
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize
 
 
 def ensure_dir(path: Path) -> None:

@@ -248,11 +248,12 @@ class DbInstanceReconciler:
 
     def _record_failure(self, key: Key, doc: Doc, exc: Exception) -> None:
         attempts = int(doc.get("attempts", 0)) + 1
+        reason = one_line_reason(exc, self.pg.free_bytes(self.settings.home))
         log.error("db instance %s: %s (attempt %d)", key[2], exc, attempts)
 
         def fail(d: Doc) -> None:
             d["attempts"] = attempts
-            d["status_reason"] = one_line_reason(exc)
+            d["status_reason"] = reason
             if attempts >= 3:
                 move_instance(d, InstanceStatus.FAILED)
                 for m in d["aws"].get("DomainMemberships", []):

@@ -149,8 +149,9 @@ class DirectoryReconciler:
             attempts = int(doc.get("attempts", 0)) + 1
             final = attempts >= 3 or "sealed_admin_password" not in doc
             log.error("directory %s: %s (attempt %d)", key[2], exc, attempts)
+            free = self.ad.free_bytes(self.settings.home)
             reason = (
-                f"Directory creation failed: {one_line_reason(exc)}. "
+                f"Directory creation failed: {one_line_reason(exc, free)}. "
                 f"See {self.settings.home / 'server.log'}."
             )
 

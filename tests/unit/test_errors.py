@@ -32,3 +32,13 @@ def test_other_errors_keep_their_first_line() -> None:
     assert one_line_reason(ReconcileError("directory d-1 is Failed\nmore")) == (
         "directory d-1 is Failed"
     )
+
+
+def test_a_nearly_full_file_system_is_named_first() -> None:
+    exc = EngineError(["/usr/bin/samba-tool", "domain", "provision"], 255, "IO Error")
+    reason = one_line_reason(exc, free=2 * 1024 * 1024)
+    assert (
+        reason
+        == "no space left for its files (2 MB free): samba-tool domain provision failed: IO Error"
+    )
+    assert one_line_reason(exc, free=10 * 1024**3).startswith("samba-tool domain provision")

@@ -18,7 +18,7 @@ interfaces.InstanceEngine`: the reconcilers are handed it, and ask nothing else.
 
 from __future__ import annotations
 
-from pgrealm.engines.homes import ensure_dir, exists, move_into, remove_tree, tree_size
+from pgrealm.engines.homes import ensure_dir, exists, free_bytes, move_into, remove_tree, tree_size
 from pgrealm.engines.postgres.conf import render_conf
 from pgrealm.engines.postgres.hba import render_hba, render_ident
 from pgrealm.engines.postgres.initdb import (
@@ -80,6 +80,7 @@ __all__ = [
     "ensure_layout",
     "ensure_os_user",
     "exists",
+    "free_bytes",
     "in_recovery",
     "init_cluster",
     "install_keytab",

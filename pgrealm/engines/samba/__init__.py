@@ -12,7 +12,7 @@ DirectoryEngine`: the reconcilers are handed it, and ask nothing else.
 
 from __future__ import annotations
 
-from pgrealm.engines.homes import exists, remove_tree
+from pgrealm.engines.homes import exists, free_bytes, remove_tree
 from pgrealm.engines.samba.conf import render_krb5_conf, render_smb_conf, write_dc_configs
 from pgrealm.engines.samba.dc import (
     allocator_env,
@@ -63,6 +63,7 @@ __all__ = [
     "ensure_service_account",
     "exists",
     "export_keytab",
+    "free_bytes",
     "get_user",
     "is_provisioned",
     "join_dc",
