@@ -309,3 +309,14 @@ def with_kvno_shifted(data: bytes, delta: int) -> bytes:
             struct.pack_into(">I", out, p, kvno + delta)
         out[vno8_at] = (kvno + delta) & 0xFF
     return bytes(out)
+
+
+@pytest.mark.parametrize(("shift", "works"), [("+4m", True), ("-4m", True), ("+6m", False)])
+def test_logins_keep_ads_five_minute_rule(
+    stack: StackHandle, client: dict[str, str], shift: str, works: bool
+) -> None:
+    """A client clock off by less than five minutes still logs in with its ticket, as with
+    AD; more does not (MIT's kinit itself corrects for the KDC's time, so the rule bites at
+    the service). The doctor's login check runs the real GSSAPI login under faketime."""
+    _, _, checks = doctor(stack, client, prefix=("faketime", "-f", shift))
+    assert (checks["login"]["severity"] == "pass") is works, checks["login"]
