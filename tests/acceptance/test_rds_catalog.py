@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -55,37 +56,24 @@ def test_quotas_and_maintenance(stack: StackHandle) -> None:
     assert pending["PendingMaintenanceActions"] == []
 
 
+def _create_option_group(stack: StackHandle, description: str, check: bool = True) -> Any:
+    return stack.aws(
+        "rds",
+        "create-option-group",
+        *("--option-group-name", "kerb-og", "--engine-name", "postgres"),
+        *("--major-engine-version", "15", "--option-group-description", description),
+        check=check,
+    )
+
+
 def test_option_groups_as_rds_has_them_for_postgres(stack: StackHandle) -> None:
     groups = stack.aws("rds", "describe-option-groups", "--engine-name", "postgres")
     assert [g["OptionGroupName"] for g in groups["OptionGroupsList"]] == ["default:postgres-15"]
     options = stack.aws("rds", "describe-option-group-options", "--engine-name", "postgres")
     assert options["OptionGroupOptions"] == []
-    made = stack.aws(
-        "rds",
-        "create-option-group",
-        "--option-group-name",
-        "kerb-og",
-        "--engine-name",
-        "postgres",
-        "--major-engine-version",
-        "15",
-        "--option-group-description",
-        "empty, as for any postgres",
-    )["OptionGroup"]
+    made = _create_option_group(stack, "empty, as for any postgres")["OptionGroup"]
     assert made["OptionGroupArn"].endswith(":og:kerb-og") and made["Options"] == []
-    again = stack.aws(
-        "rds",
-        "create-option-group",
-        "--option-group-name",
-        "kerb-og",
-        "--engine-name",
-        "postgres",
-        "--major-engine-version",
-        "15",
-        "--option-group-description",
-        "twice",
-        check=False,
-    )
+    again = _create_option_group(stack, "twice", check=False)
     assert again.returncode != 0 and "OptionGroupAlreadyExistsFault" in again.stderr
     refused = stack.aws(
         "rds", "delete-option-group", "--option-group-name", "default:postgres-15", check=False
