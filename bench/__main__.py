@@ -148,7 +148,7 @@ def _baselines(res: Results, args: argparse.Namespace, stack: BenchStack, seed: 
         hm.add_roles(f"{USER}@{REALM}", SCRAM_USER, seed.scram_password)
         # Name the hand-made host's realm for the client, as the instance endpoint is.
         (seed.client_dir / "krb5.conf").write_text(
-            render_krb5_conf(REALM, seed.directory["DnsIpAddrs"], [seed.endpoint, HOST])
+            render_krb5_conf(REALM, stack.kdcs(seed.directory), [seed.endpoint, HOST])
         )
         os.environ.update(seed.client_env())  # libpq's GSSAPI reads them in this process
         targets = _targets(seed, hm)

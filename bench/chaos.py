@@ -45,7 +45,7 @@ from pgrealm.store import Store
 from pgrealm.store.kinds import Kind
 
 RESULTS = Path(__file__).resolve().parent / "results" / "reliability.md"
-BLOCK = os.environ.get("PGREALM_CHAOS_BLOCK", "127.128.0.0/12")  # nobody else's
+BLOCK = os.environ.get("PGREALM_CHAOS_BLOCK", "198.19.144.0/20")  # nobody else's
 REALM, DOMAIN, INSTANCE = "CHAOS.EXAMPLE.COM", "chaos.example.com", "chaosdb"
 FAULTS = ("server", "dc1", "dc2", "postmaster", "samdb", "basebackup")
 
@@ -116,7 +116,7 @@ class Chaos:
         inst = self.stack.wait("the instance", self._instance_ready, timeout=300)
         self.endpoint = inst["Endpoint"]["Address"]
         conf = self.workdir / "krb5.conf"
-        conf.write_text(render_krb5_conf(REALM, directory["DnsIpAddrs"], [self.endpoint]))
+        conf.write_text(render_krb5_conf(REALM, self.stack.kdcs(directory), [self.endpoint]))
         self.env = {
             "PATH": "/usr/bin:/bin",
             "KRB5_CONFIG": str(conf),
@@ -369,7 +369,7 @@ def run(
         chaos.stop_writing.set()
         stack.stop()
     leftovers = [f"pid {p}" for p in _processes_of(home)]
-    cleanup(home, keep=bool(chaos.tally.failed or orphans or leftovers))
+    cleanup(home, keep=bool(chaos.tally.failed or orphans or leftovers), block=block)
     return chaos.tally, orphans, leftovers
 
 

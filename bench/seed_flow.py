@@ -235,7 +235,7 @@ def _create_instance(stack: BenchStack, t: _Timer, subnets: list[dict[str, Any]]
     res.instance_available_api_s = time.monotonic() - answered
     res.instance["_master_password"] = master
     (res.client_dir / "krb5.conf").write_text(
-        render_krb5_conf(REALM, res.directory["DnsIpAddrs"], [res.endpoint])
+        render_krb5_conf(REALM, stack.kdcs(res.directory), [res.endpoint])
     )
 
 

@@ -1,6 +1,6 @@
 """The benchmark's own stack (:mod:`pgrealm.devstack`): its home under /tmp, a free API
-port and the loopback block from PGREALM_LOOPBACK_BLOCK (or PGREALM_TEST_BLOCK), so it
-runs beside a user's stack and beside test runs.
+port and a host block of its own (PGREALM_BENCH_HOST_BLOCK), so it runs beside a user's
+stack and beside test runs.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from pgrealm.devstack import DevStack, cleanup, free_port, make_home
 
 __all__ = ["BenchStack", "running_stack"]
 
-# Never the user's default 127.64.0.0/10 nor the tests' default 127.192.0.0/12.
-DEFAULT_BLOCK = "127.144.0.0/12"
+# Never the user's default 198.18.0.0/16 nor the tests' default 198.19.0.0/18.
+DEFAULT_BLOCK = "198.19.128.0/20"
 
 BenchStack = DevStack
 
 
 def _block() -> str:
     env = os.environ
-    return env.get("PGREALM_LOOPBACK_BLOCK") or env.get("PGREALM_TEST_BLOCK") or DEFAULT_BLOCK
+    return env.get("PGREALM_BENCH_HOST_BLOCK") or DEFAULT_BLOCK
 
 
 @contextlib.contextmanager
@@ -35,4 +35,4 @@ def running_stack(keep: bool = False) -> Iterator[DevStack]:
         yield stack
     finally:
         stack.stop()
-        cleanup(home, keep)
+        cleanup(home, keep, block=stack.block)

@@ -25,6 +25,7 @@ from pgrealm.reconcile.db_backups import RetainedBackupReconciler
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
 from pgrealm.reconcile.db_snapshot import DbSnapshotReconciler
 from pgrealm.reconcile.directory import DirectoryReconciler
+from pgrealm.reconcile.network import NetworkReconciler
 from pgrealm.reconcile.runner import Runner
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service
@@ -50,6 +51,7 @@ class Stack:
     runner: Runner
     services: dict[str, Service]
     dispatcher: Dispatcher
+    network: NetworkReconciler
 
 
 # The services the API serves, by botocore name: an operation is served when its class has
@@ -75,14 +77,17 @@ def build(settings: Settings) -> Stack:
     sealer = Sealer(settings.home)
     supervisor = Supervisor(store)
     directory_data = DirectoryData(settings)
-    directories = DirectoryReconciler(store, settings, supervisor, sealer)
-    instances = DbInstanceReconciler(store, settings, supervisor, sealer, directory_data)
+    network = NetworkReconciler(store, settings)
+    directories = DirectoryReconciler(store, settings, supervisor, sealer, network=network)
+    instances = DbInstanceReconciler(
+        store, settings, supervisor, sealer, directory_data, network=network
+    )
     instances.upgrade_memberships()
     snapshots = DbSnapshotReconciler(store, settings, instances)
     retained = RetainedBackupReconciler(store, instances.backups)
-    runner = Runner([directories, instances, snapshots, retained])
+    runner = Runner([network, directories, instances, snapshots, retained])
     registry: dict[str, Service] = {}
-    registry["ec2"] = Ec2Service(store, registry, settings.loopback_block)
+    registry["ec2"] = Ec2Service(store, registry, settings.host_block, kick=runner.kick)
     registry["iam"] = IamService(store, registry)
     registry["sts"] = StsService(store, registry)
     registry["ds"] = DsService(store, registry, sealer, directory_data, kick=runner.kick)
@@ -97,12 +102,15 @@ def build(settings: Settings) -> Stack:
         catalog=catalog,
         engine_version=catalog.version(),
     )
-    return Stack(settings, store, supervisor, runner, registry, Dispatcher(registry))
+    return Stack(settings, store, supervisor, runner, registry, Dispatcher(registry), network)
 
 
 def serve(settings: Settings) -> None:
     """Run the stack until SIGTERM or SIGINT."""
     stack = build(settings)
+    # Every VPC's namespaces before any process: the supervisor restarts DCs and instances
+    # inside them (after a reboot, /run/netns starts empty).
+    stack.network.start()
     api = ApiServer(stack.dispatcher, settings.api_host, settings.api_port)
     stop = threading.Event()
 
@@ -126,4 +134,5 @@ def serve(settings: Settings) -> None:
     api.shutdown()
     stack.runner.stop()
     stack.supervisor.stop_all()
+    stack.network.teardown()
     log.info("pgrealm server: stopped")

@@ -1,7 +1,7 @@
 """A throwaway pgrealm stack in a subprocess, for the acceptance tests and the benchmark.
 
 It has its own home (under /tmp, 0711 so the PostgreSQL OS user can reach instance
-homes), a free API port and a loopback block of its own, so it runs beside a user's
+homes), a free API port and a host block of its own, so it runs beside a user's
 stack and beside other runs. ``python -m pgrealm server`` runs in a new session and is
 stopped with SIGTERM, which stops every DC and postmaster it started; :func:`cleanup`
 then checks nothing was left behind, removes the stack's hosts-file block and its home.
@@ -10,6 +10,7 @@ then checks nothing was left behind, removes the stack's hosts-file block and it
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import shutil
@@ -25,7 +26,9 @@ from typing import Any
 
 import boto3
 
-from pgrealm.engines import hosts
+from pgrealm.client.target import machine_dcs
+from pgrealm.engines import hosts, netns
+from pgrealm.model.addresses import HostBlock
 
 __all__ = ["DevStack", "cleanup", "free_port", "make_home"]
 
@@ -68,7 +71,7 @@ class DevStack:
             "LANG": "C.UTF-8",
             "PGREALM_HOME": str(home),
             "PGREALM_API_PORT": str(port),
-            "PGREALM_LOOPBACK_BLOCK": block,
+            "PGREALM_HOST_BLOCK": block,
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -120,6 +123,11 @@ class DevStack:
         return "\n".join(text.splitlines()[-lines:])
 
     # -- clients ---------------------------------------------------------------------------
+    def kdcs(self, directory: dict[str, Any], account: str | None = None) -> list[str]:
+        """Where this machine reaches a directory's DCs, in DnsIpAddrs order (``account``:
+        the directory's owner, if not this stack's)."""
+        return machine_dcs(self.client("ec2", account), directory)
+
     def client(self, service: str, account: str | None = None) -> Any:
         return boto3.client(
             service,
@@ -172,15 +180,27 @@ class DevStack:
         raise TimeoutError(f"timed out waiting for {what}\n{self.log_tail()}")
 
 
-def cleanup(home: Path, keep: bool) -> None:
-    """After ``stop()``: stop leftovers (a bug: warned), drop the hosts block, the home."""
+def cleanup(home: Path, keep: bool, block: str | None = None) -> None:
+    """After ``stop()``: stop leftovers (a bug: warned), drop the hosts block, the home,
+    and with ``block``, whatever of the stack's network is left (namespaces of a killed
+    server, the blackhole a stopped one keeps)."""
     _reap_leftovers(home)
+    if block is not None:
+        _purge_network(block)
     for name in hosts.published(_HOSTS, str(home)):
         hosts.unpublish(_HOSTS, str(home), name)
     if keep:
         print(f"pgrealm stack home kept for post-mortem: {home}")
     else:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _purge_network(block: str) -> None:
+    host_block = HostBlock(ipaddress.IPv4Network(block))
+    stack = netns.StackNet.for_block(block, host_block.gateway, host_block.router)
+    for namespace in sorted(netns.namespaces(stack.prefix)):
+        netns.forget(namespace)
+    netns.remove_blackhole(block)
 
 
 def _pids_using(home: Path) -> list[int]:

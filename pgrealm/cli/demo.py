@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 
 from pgrealm.client.krb5conf import render_krb5_conf
+from pgrealm.client.target import machine_dcs
 from pgrealm.config import Settings
 from pgrealm.passwords import random_password
 
@@ -302,7 +303,8 @@ def run_demo(settings: Settings, export_keytab: Any) -> DemoResult:
     demo_dir = settings.home / "demo"
     demo_dir.mkdir(mode=0o700, exist_ok=True)
     conf = demo_dir / "krb5.conf"
-    conf.write_text(render_krb5_conf(realm, desc["DnsIpAddrs"], [endpoint]))
+    kdcs = machine_dcs(client(settings, "ec2"), desc)
+    conf.write_text(render_krb5_conf(realm, kdcs, [endpoint]))
     keytab = demo_dir / f"{USER}.keytab"
     if new_user or not keytab.exists():
         export_keytab(directory_id, f"{USER}@{realm}", keytab)

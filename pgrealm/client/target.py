@@ -16,7 +16,14 @@ import boto3
 
 from pgrealm.errors import PgRealmError
 
-__all__ = ["Api", "DirectoryInfo", "InstanceInfo", "TargetError"]
+__all__ = [
+    "Api",
+    "DirectoryInfo",
+    "InstanceInfo",
+    "TargetError",
+    "dc_addresses",
+    "machine_dcs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +36,7 @@ class TargetError(PgRealmError):
 class DirectoryInfo:
     directory_id: str
     domain: str  # corp.example.com
-    dcs: tuple[str, ...]  # DnsIpAddrs: every DC is DNS, KDC and kpasswd
+    dcs: tuple[str, ...]  # where this machine reaches each DC: DNS, KDC and kpasswd
 
     @property
     def realm(self) -> str:
@@ -80,7 +87,19 @@ class Api:
             raise TargetError(
                 f"directory {directory_id} has no DNS addresses yet (Stage {d.get('Stage')})"
             )
-        return DirectoryInfo(d["DirectoryId"], d["Name"], tuple(d["DnsIpAddrs"]))
+        owner = d.get("OwnerDirectoryDescription") or {}
+        reach = self.machine_addresses(
+            owner.get("AccountId") or self.account, owner.get("DirectoryId") or directory_id
+        )
+        dcs = tuple(reach.get(a, a) for a in d["DnsIpAddrs"])
+        return DirectoryInfo(d["DirectoryId"], d["Name"], dcs)
+
+    def machine_addresses(self, account: str, directory_id: str) -> dict[str, str]:
+        """VPC address -> machine address of a directory's DCs (see :func:`dc_addresses`);
+        a directory shared with this account has its interfaces in its owner's account."""
+        return dc_addresses(
+            Api(self.endpoint_url, self.region, account)._client("ec2"), directory_id
+        )
 
     def instance(self, identifier: str) -> InstanceInfo:
         rds = self._client("rds")
@@ -94,6 +113,34 @@ class Api:
         pages = self._client("rds").get_paginator("describe_db_instances").paginate()
         out = [_instance(i) for page in pages for i in page["DBInstances"]]
         return [i for i in out if i.directory_id == directory_id and i.endpoint]
+
+
+def dc_addresses(ec2: Any, directory_id: str) -> dict[str, str]:
+    """VPC address -> the address this machine reaches it at, for a directory's DCs.
+
+    DnsIpAddrs are VPC addresses, which mean something only inside the VPC (CIDRs overlap
+    between VPCs, as on AWS). Like a workstation on a VPN, this machine reaches each DC at
+    its network interface's public address, which the VPC's router maps to the VPC
+    address. ``ec2`` is a boto3 EC2 client of the directory owner's account."""
+    found = ec2.describe_network_interfaces(
+        Filters=[
+            {
+                "Name": "description",
+                "Values": [f"AWS created network interface for directory {directory_id}"],
+            }
+        ]
+    )["NetworkInterfaces"]
+    return {
+        eni["PrivateIpAddress"]: eni["Association"]["PublicIp"]
+        for eni in found
+        if eni.get("Association", {}).get("PublicIp")
+    }
+
+
+def machine_dcs(ec2: Any, directory: dict[str, Any]) -> list[str]:
+    """A DirectoryDescription's DnsIpAddrs as this machine reaches them, in their order."""
+    reach = dc_addresses(ec2, directory["DirectoryId"])
+    return [reach.get(a, a) for a in directory.get("DnsIpAddrs") or []]
 
 
 def _instance(raw: dict[str, Any]) -> InstanceInfo:

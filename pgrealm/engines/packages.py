@@ -8,6 +8,7 @@ database and checks this table against it and against the bootstrap list.
 
 from __future__ import annotations
 
+from pgrealm.engines.netns.links import IP, NFT, SYSCTL
 from pgrealm.engines.postgres.spec import BIN_DIR
 from pgrealm.engines.samba.dc import SAMBA, UNSHARE
 from pgrealm.engines.samba.provision import SAMBA_SPNUPDATE, SAMBA_TOOL
@@ -47,4 +48,9 @@ REQUIRED_FILES: dict[str, str] = {
     UNSHARE: "util-linux",
     "/usr/bin/setpriv": "util-linux",
     "/bin/ip": "iproute2",
+    # VPCs: namespaces and veths, their nft tables, and processes started inside them
+    IP: "iproute2",
+    NFT: "nftables",
+    SYSCTL: "procps",
+    "/usr/bin/nsenter": "util-linux",  # supervisor/process.py starts hosts in their netns
 }

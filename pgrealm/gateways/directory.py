@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.engines.samba import directory as samba_directory
+from pgrealm.gateways.network import host_namespace
 from pgrealm.model.directory import PROCESS_MODELS
 from pgrealm.model.layout import directory_home
 from pgrealm.store import Doc
@@ -41,9 +42,11 @@ def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
     return samba.DcSpec(
         domain=domain,
         hostname=dc["hostname"],
-        address=dc["address"],
+        address=dc["vpc_ip"],
         home=directory_home(settings, doc) / dc["name"],
         process_model=PROCESS_MODELS.get(doc["aws"].get("Edition", ""), "single"),
+        netns=host_namespace(settings, dc["address"]),
+        reach=dc["address"],
     )
 
 

@@ -1,11 +1,16 @@
-"""Host addresses of VPCs on this machine: which are taken, and where each VPC is realised.
+"""Host addresses: each host (a DC, a DB instance, a `vpc exec` client) has two.
 
-Every VPC that has hosts is realised on its own /16 of the stack's block
-(``PGREALM_LOOPBACK_BLOCK``), and a host keeps its offset inside the VPC's CIDR there:
-172.31.0.10 in a VPC realised on 127.65.0.0/16 is reachable as 127.65.0.10. A VPC takes
-its /16 with its first address and gives it back with its last, so the block bounds the
-VPCs that have hosts at one time, never how many have had one. 127.0.0.0/16 is never
-used: Debian's services listen on 127.0.0.1, systemd-resolved on 127.0.0.53.
+- Its **VPC address**, in its subnet's CIDR, as AWS shows it (DnsIpAddrs, the ENI's
+  PrivateIpAddress). CIDRs overlap between VPCs, as on AWS (every default VPC is
+  172.31.0.0/16), so a VPC address means something only inside its VPC's namespace.
+- Its **host address**, unique on this machine, from the stack's host block
+  (``PGREALM_HOST_BLOCK``). The machine reaches the host there, like a workstation on a
+  VPN into every VPC; the VPC's router namespace maps it to the VPC address (see
+  engines/netns). It plays the part of the ENI's public address.
+
+The block's first addresses are the links' (:class:`HostBlock`); hosts take the rest, one
+address each, so the block bounds the hosts of a stack, never the number of VPCs: a /16
+holds 65,000 hosts in as many VPCs as they like.
 
 Both the services (a new directory or instance takes addresses) and the reconcilers
 (a deleted one gives them back) use this. None of its methods may be called inside an
@@ -14,21 +19,56 @@ open store transaction: each takes its own (SQLite has no nesting).
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from pgrealm.config import DEFAULT_HOST_BLOCK
 from pgrealm.store import Store
 from pgrealm.store.kinds import Kind
 
-__all__ = ["AddressAllocator", "BlockExhausted", "NoSuchSubnet", "SubnetFull"]
+__all__ = [
+    "DEFAULT_HOST_BLOCK",
+    "AddressAllocator",
+    "BlockExhausted",
+    "HostBlock",
+    "NoSuchSubnet",
+    "SubnetFull",
+]
 
 log = logging.getLogger(__name__)
 
-_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
-_RESERVED = ipaddress.IPv4Network("127.0.0.0/16")
 # AWS reserves the first four addresses of every subnet and the last one.
 RESERVED_HEAD = 4
+# The host block's own first addresses: the links between the machine and its VPCs.
+_LINK_ADDRESSES = 16
+
+
+@dataclass(frozen=True)
+class HostBlock:
+    """The stack's host block and the two link addresses every VPC's uplink uses."""
+
+    network: ipaddress.IPv4Network
+
+    def __post_init__(self) -> None:
+        if self.network.prefixlen > 24 or self.network.is_loopback:
+            raise ValueError(f"host block {self.network} must be a /24 or larger, not loopback")
+
+    @property
+    def gateway(self) -> str:
+        """The machine's end of every uplink (the source of its traffic into VPCs)."""
+        return str(self.network.network_address + 1)
+
+    @property
+    def router(self) -> str:
+        """Every VPC router's end of its uplink."""
+        return str(self.network.network_address + 2)
+
+    def hosts(self) -> range:
+        """Offsets of the addresses hosts may take."""
+        return range(_LINK_ADDRESSES, self.network.num_addresses - 1)
 
 
 class NoSuchSubnet(LookupError):
@@ -44,75 +84,79 @@ class SubnetFull(Exception):
 
 
 class BlockExhausted(Exception):
-    """No /16 of the stack's block is free for another VPC."""
+    """Every host address of the stack's block is taken."""
 
-    def __init__(self, vpc_id: str, block: ipaddress.IPv4Network) -> None:
-        super().__init__(vpc_id)
-        self.vpc_id = vpc_id
+    def __init__(self, block: ipaddress.IPv4Network) -> None:
+        super().__init__(str(block))
         self.block = block
+
+
+def interface_id(host_ip: str) -> str:
+    """A stable eni id for a host address (the stack's addresses are unique)."""
+    return "eni-" + hashlib.sha256(host_ip.encode()).hexdigest()[:17]
 
 
 class AddressAllocator:
     def __init__(self, store: Store, block: ipaddress.IPv4Network) -> None:
-        if not block.subnet_of(_LOOPBACK) or block.prefixlen > 16:
-            raise ValueError(f"loopback block {block} must be a /16 or larger inside 127.0.0.0/8")
         self.store = store
-        self.block = block
+        self.block = HostBlock(block)
 
-    def allocate(self, account: str, region: str, subnet_id: str, purpose: str) -> tuple[str, str]:
-        """Take the next free host address of a subnet: (VPC address, realised address)."""
+    def allocate(
+        self,
+        account: str,
+        region: str,
+        subnet_id: str,
+        purpose: str,
+        description: str = "",
+        security_groups: list[str] | None = None,
+    ) -> tuple[str, str]:
+        """Take the next free address of a subnet and of the host block: (VPC, host)."""
         with self.store.transaction():
             subnet = self.store.get(Kind.SUBNET, account, region, subnet_id)
             if subnet is None:
                 raise NoSuchSubnet(subnet_id)
-            vpc = self.store.get(Kind.VPC, account, region, subnet["VpcId"])
-            assert vpc is not None, "a subnet outlived its VPC"
-            base = self._realised_base(account, region, vpc)
-            vpc_ip = self._free_host(account, region, subnet)
-            vpc_net = ipaddress.IPv4Network(vpc["CidrBlock"])
-            realised = base + (int(vpc_ip) - int(vpc_net.network_address))
+            vpc_ip = self._free_in_subnet(account, region, subnet)
+            host_ip = self._free_host_ip()
             record = {
                 "VpcIp": str(vpc_ip),
-                "RealisedIp": str(realised),
+                "HostIp": host_ip,
                 "SubnetId": subnet_id,
-                "VpcId": vpc["VpcId"],
+                "VpcId": subnet["VpcId"],
                 "Purpose": purpose,
+                "OwnerId": account,
+                "Region": region,
+                "InterfaceId": interface_id(host_ip),
+                "Description": description,
+                "SecurityGroupIds": list(security_groups or []),
             }
-            self.store.put(Kind.ADDRESS, account, region, str(realised), record)
-        log.info("address %s (%s in %s) allocated for %s", realised, vpc_ip, subnet_id, purpose)
-        return str(vpc_ip), str(realised)
+            self.store.put(Kind.ADDRESS, account, region, host_ip, record)
+        log.info("address %s (%s in %s) allocated for %s", host_ip, vpc_ip, subnet_id, purpose)
+        return str(vpc_ip), host_ip
 
-    def release(self, account: str, region: str, realised_ip: str) -> None:
-        """Give an address back, and its VPC's /16 with the VPC's last one; releasing an
-        unknown address is a no-op."""
+    def set_security_groups(
+        self, account: str, region: str, host_ip: str, group_ids: list[str]
+    ) -> None:
+        """The host's security groups changed (ModifyDBInstance --vpc-security-group-ids)."""
         with self.store.transaction():
-            record = self.store.get(Kind.ADDRESS, account, region, realised_ip)
-            if record is None:
-                return
-            self.store.delete(Kind.ADDRESS, account, region, realised_ip)
-            vpc_id = record["VpcId"]
-            others = [
-                a for a in self.store.list(Kind.ADDRESS, account, region) if a["VpcId"] == vpc_id
-            ]
-            vpc = self.store.get(Kind.VPC, account, region, vpc_id)
-            if not others and vpc is not None:
-                self.release_vpc_block(vpc)
-                vpc.pop("_realised", None)
-                self.store.put(Kind.VPC, account, region, vpc_id, vpc)
-        log.info("address %s released", realised_ip)
+            record = self.store.get(Kind.ADDRESS, account, region, host_ip)
+            if record is not None:
+                record["SecurityGroupIds"] = list(group_ids)
+                self.store.put(Kind.ADDRESS, account, region, host_ip, record)
 
-    def release_vpc_block(self, vpc: dict[str, Any]) -> None:
-        """Free a VPC's realised /16 (inside the caller's transaction)."""
-        if vpc.get("_realised"):
-            self.store.delete(Kind.REALISED, "", "", vpc["_realised"])
-            log.info("VPC %s no longer realised on %s", vpc["VpcId"], vpc["_realised"])
+    def release(self, account: str, region: str, host_ip: str) -> None:
+        """Give an address back; releasing an unknown address is a no-op."""
+        with self.store.transaction():
+            if self.store.get(Kind.ADDRESS, account, region, host_ip) is None:
+                return
+            self.store.delete(Kind.ADDRESS, account, region, host_ip)
+        log.info("address %s released", host_ip)
 
     def used_in(self, account: str, region: str, subnet_id: str) -> int:
         return sum(
             1 for a in self.store.list(Kind.ADDRESS, account, region) if a["SubnetId"] == subnet_id
         )
 
-    def _free_host(
+    def _free_in_subnet(
         self, account: str, region: str, subnet: dict[str, Any]
     ) -> ipaddress.IPv4Address:
         taken = {
@@ -127,25 +171,12 @@ class AddressAllocator:
                 return candidate
         raise SubnetFull(subnet["SubnetId"])
 
-    def _realised_base(
-        self, account: str, region: str, vpc: dict[str, Any]
-    ) -> ipaddress.IPv4Address:
-        """The VPC's realised /16 base, assigned now if it has none (inside a transaction)."""
-        if vpc.get("_realised"):
-            return ipaddress.IPv4Network(vpc["_realised"]).network_address
-        used = {d["Block"] for d in self.store.list(Kind.REALISED, "", "")}
-        for candidate in self.block.subnets(new_prefix=16):
-            if candidate.overlaps(_RESERVED) or str(candidate) in used:
-                continue
-            record = {
-                "Block": str(candidate),
-                "Account": account,
-                "Region": region,
-                "VpcId": vpc["VpcId"],
-            }
-            self.store.put(Kind.REALISED, "", "", str(candidate), record)
-            vpc["_realised"] = str(candidate)
-            self.store.put(Kind.VPC, account, region, vpc["VpcId"], vpc)
-            log.info("VPC %s realised on %s", vpc["VpcId"], candidate)
-            return candidate.network_address
-        raise BlockExhausted(vpc["VpcId"], self.block)
+    def _free_host_ip(self) -> str:
+        """The lowest free address of the block, across every account and region."""
+        taken = {a["HostIp"] for a in self.store.list(Kind.ADDRESS)}
+        base = self.block.network.network_address
+        for offset in self.block.hosts():
+            candidate = str(base + offset)
+            if candidate not in taken:
+                return candidate
+        raise BlockExhausted(self.block.network)

@@ -36,6 +36,7 @@ from pgrealm.engines import hosts, postgres, samba
 from pgrealm.engines.interfaces import DirectoryEngine, InstanceEngine, NamePublisher
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import DirectoryData
+from pgrealm.gateways.network import host_namespace
 from pgrealm.model.addresses import AddressAllocator
 from pgrealm.model.events import instance_events
 from pgrealm.model.events import record as record_event
@@ -60,6 +61,7 @@ from pgrealm.reconcile.db_backups import (
     backup_due,
     backups_on,
 )
+from pgrealm.reconcile.network import HostNetwork
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
@@ -104,8 +106,10 @@ class DbInstanceReconciler:
         pg: InstanceEngine = postgres,
         ad: DirectoryEngine = samba,
         names: NamePublisher = hosts,
+        network: HostNetwork | None = None,
     ) -> None:
         self.store = store
+        self.network = network
         self.settings = settings
         self.supervisor = supervisor
         self.sealer = sealer
@@ -170,7 +174,9 @@ class DbInstanceReconciler:
         realm = self._realm(doc)
         return postgres.PgSpec(
             home=home,
-            address=doc["address"],
+            address=doc.get("vpc_ip") or doc["address"],
+            reach=doc["address"],
+            netns=host_namespace(self.settings, doc["address"]),
             port=5432,
             os_user=self.settings.pg_os_user,
             realm=realm,
@@ -444,9 +450,12 @@ class DbInstanceReconciler:
             cwd=spec.home,
             # smart, fast, immediate: as pg_ctl's modes (SIGTERM, SIGINT, SIGQUIT)
             stop_signals=(signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGKILL),
+            netns=spec.netns,
         )
 
     def _run_postmaster(self, ctx: _Ctx) -> None:
+        if self.network is not None:  # its namespace in its VPC, before it runs there
+            self.network.realise_host(ctx.key[0], ctx.key[1], ctx.doc["address"])
         self.supervisor.ensure_running(self.process_spec(ctx.doc, ctx.spec))
         deadline = time.monotonic() + _READY_TIMEOUT
         while time.monotonic() < deadline:
@@ -564,7 +573,7 @@ class DbInstanceReconciler:
             self._remove_service_account(key, doc)
         home = self.home(doc)
         self.pg.remove_tree(home)  # an error keeps the record: the next pass tries again
-        AddressAllocator(self.store, self.settings.loopback_block).release(
+        AddressAllocator(self.store, self.settings.host_block).release(
             key[0], key[1], doc["address"]
         )
         self.store.delete(KIND, *key)

@@ -29,6 +29,7 @@ from pgrealm.gateways.directory import dc_spec
 from pgrealm.model.addresses import AddressAllocator
 from pgrealm.model.directory import DirectoryStage, domain_controller_id, set_stage
 from pgrealm.model.layout import directory_home
+from pgrealm.reconcile.network import HostNetwork
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
 from pgrealm.sealing import Sealer
@@ -67,8 +68,10 @@ class DirectoryReconciler:
         supervisor: Supervisor,
         sealer: Sealer,
         ad: DirectoryEngine = samba,
+        network: HostNetwork | None = None,
     ) -> None:
         self.store = store
+        self.network = network
         self.settings = settings
         self.supervisor = supervisor
         self.sealer = sealer
@@ -112,7 +115,7 @@ class DirectoryReconciler:
             Step(
                 "supervisor.run_dc1",
                 lambda c: self._serving(c.doc, dc1),
-                lambda c: self._run_dc(c.doc, dc1),
+                lambda c: self._run_dc(c.key, c.doc, dc1),
             ),
         ]
         for dc in others:
@@ -131,12 +134,12 @@ class DirectoryReconciler:
             Step(
                 f"samba.join_{dc['name']}",
                 lambda c: self._provisioned(c.doc, dc),
-                lambda c: self._join(c.doc, dc, dc1),
+                lambda c: self._join(c.key, c.doc, dc, dc1),
             ),
             Step(
                 f"supervisor.run_{dc['name']}",
                 lambda c: self._serving(c.doc, dc),
-                lambda c: self._run_dc(c.doc, dc),
+                lambda c: self._run_dc(c.key, c.doc, dc),
             ),
         ]
 
@@ -180,12 +183,19 @@ class DirectoryReconciler:
                 "the Admin password is no longer available; recreate the directory"
             )
         spec = dc_spec(self.settings, ctx.doc, dc)
+        self._realise(ctx.key, dc)
         self.ad.remove_tree(spec.home)  # a half-provisioned domain from a crash: start over
         self.ad.provision_dc(spec, self.sealer.unseal(token), _addresses(ctx.doc))
 
-    def _join(self, doc: Doc, dc: Doc, first: Doc) -> None:
+    def _realise(self, key: Key, dc: Doc) -> None:
+        """The DC's namespace in its VPC, before anything runs in it."""
+        if self.network is not None:
+            self.network.realise_host(key[0], key[1], dc["address"])
+
+    def _join(self, key: Key, doc: Doc, dc: Doc, first: Doc) -> None:
         spec = dc_spec(self.settings, doc, dc)
         self.supervisor.stop(process_name(doc, dc), forget=True)  # never run a half-joined DC
+        self._realise(key, dc)
         # join_dc wipes a half-joined home's state itself (logs stay for the post-mortem);
         # samba-tool removes that attempt's DC objects from dc1 before joining again.
         self.ad.join_dc(spec, dc_spec(self.settings, doc, first), _addresses(doc))
@@ -194,8 +204,9 @@ class DirectoryReconciler:
         spec = dc_spec(self.settings, doc, dc)
         return self.supervisor.running(process_name(doc, dc)) is not None and self.ad.dc_ready(spec)
 
-    def _run_dc(self, doc: Doc, dc: Doc) -> None:
+    def _run_dc(self, key: Key, doc: Doc, dc: Doc) -> None:
         spec = dc_spec(self.settings, doc, dc)
+        self._realise(key, dc)
         self.supervisor.ensure_running(self.process_spec(doc, dc))
         deadline = time.monotonic() + _READY_TIMEOUT
         while time.monotonic() < deadline:
@@ -213,6 +224,7 @@ class DirectoryReconciler:
             argv=self.ad.dc_argv(spec),
             env=self.ad.dc_env(spec),
             log_path=spec.home / "log" / "samba.out",
+            netns=spec.netns,
         )
 
     def _forget_admin(self, ctx: _Ctx) -> None:
@@ -227,7 +239,7 @@ class DirectoryReconciler:
             if dc["name"] in down and self.supervisor.running(process_name(doc, dc)) is None:
                 self.supervisor.ensure_running(self.process_spec(doc, dc))
         names = ", ".join(
-            f"{domain_controller_id(doc, dc)} ({dc['address']})"
+            f"{domain_controller_id(doc, dc)} ({dc['vpc_ip']})"
             for dc in doc["dcs"]
             if dc["name"] in down
         )
@@ -250,9 +262,12 @@ class DirectoryReconciler:
             self.supervisor.stop(process_name(doc, dc), forget=True)
         home = directory_home(self.settings, doc)
         self.ad.remove_tree(home)  # an error keeps the record: the next pass tries again
-        addresses = AddressAllocator(self.store, self.settings.loopback_block)
+        addresses = AddressAllocator(self.store, self.settings.host_block)
         for dc in doc["dcs"]:
             addresses.release(key[0], key[1], dc["address"])
+        group_id = doc["aws"].get("VpcSettings", {}).get("SecurityGroupId")
+        if group_id:  # AWS deletes the controllers' group with its directory
+            self.store.delete(Kind.SECURITY_GROUP, key[0], key[1], group_id)
         self.store.delete(KIND, *key)
         log.info("directory %s: deleted", key[2])
 
@@ -261,7 +276,8 @@ class DirectoryReconciler:
 
 
 def _addresses(doc: Doc) -> list[str]:
-    return [str(dc["address"]) for dc in doc["dcs"]]
+    """Every DC's VPC address: what the DCs' own krb5.conf names."""
+    return [str(dc["vpc_ip"]) for dc in doc["dcs"]]
 
 
 def _set_dc_status(dc: Doc, down: bool) -> None:

@@ -24,6 +24,9 @@ class Kind(StrEnum):
     SUBNET = "ec2.subnet"
     SECURITY_GROUP = "ec2.sg"
     ADDRESS = "ec2.address"  # id: the realised address, unique machine-wide
+    VPC_PEERING = "ec2.pcx"  # account "", region "": seen by both owners (model/network.py)
+    ROUTE_TABLE = "ec2.rtb"
+    NETWORK_ACL = "ec2.acl"
     EC2_DEFAULTS = "ec2.defaults"  # marker: this account+region has had its defaults made
     REALISED = "ec2.realised"  # account "", region "": which /16 of the block a VPC owns
     IAM_ROLE = "iam.role"

@@ -20,6 +20,8 @@ __all__ = ["ProcessSpec", "RunningProcess", "group_members", "is_alive", "reap",
 
 log = logging.getLogger(__name__)
 
+NSENTER = "/usr/bin/nsenter"
+
 
 @dataclass(frozen=True)
 class ProcessSpec:
@@ -31,6 +33,7 @@ class ProcessSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     user: str | None = None  # run as this OS user (PostgreSQL must never run as root)
     cwd: Path | None = None
+    netns: str | None = None  # a named network namespace (/run/netns) to run in: its host's
     # Signals for a polite, then firmer, then final stop (PostgreSQL: smart, fast, immediate).
     stop_signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGKILL)
 
@@ -74,14 +77,19 @@ def start(spec: ProcessSpec) -> RunningProcess:
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", **spec.env}
     uid = gid = None
     groups: list[int] | None = None
+    argv = list(spec.argv)
     if spec.user:
         entry = pwd.getpwnam(spec.user)
         uid, gid, groups = entry.pw_uid, entry.pw_gid, []  # drop root's groups too
         env.setdefault("HOME", str(spec.cwd or "/"))
+    if spec.netns:
+        argv = _in_netns(spec.netns, uid, gid, argv)
+        uid = gid = None  # nsenter drops to the user after entering (setns needs root)
+        groups = None
     with open(spec.log_path, "ab") as logf:
         os.chown(spec.log_path, *_owner(spec.user))
         proc = subprocess.Popen(
-            list(spec.argv),
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=logf,
             stderr=subprocess.STDOUT,
@@ -96,6 +104,13 @@ def start(spec: ProcessSpec) -> RunningProcess:
     started = _start_time(proc.pid)
     log.info("%s: started pid %d", spec.name, proc.pid)
     return RunningProcess(proc.pid, started or 0)
+
+
+def _in_netns(netns: str, uid: int | None, gid: int | None, argv: list[str]) -> list[str]:
+    """``argv`` run in ``netns`` by nsenter, which then execs it: the PID stays the same.
+    With a user, nsenter also drops every group (it calls setgroups with none)."""
+    ids = [] if uid is None else ["--setuid", str(uid), "--setgid", str(gid)]
+    return [NSENTER, f"--net=/run/netns/{netns}", *ids, "--", *argv]
 
 
 def _owner(user: str | None) -> tuple[int, int]:

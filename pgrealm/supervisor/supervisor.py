@@ -37,6 +37,7 @@ def _to_doc(spec: ProcessSpec) -> Doc:
         "env": dict(spec.env),
         "user": spec.user,
         "cwd": str(spec.cwd) if spec.cwd else None,
+        "netns": spec.netns,
         "stop_signals": [int(s) for s in spec.stop_signals],
     }
 
@@ -49,6 +50,7 @@ def _to_spec(doc: Doc) -> ProcessSpec:
         env=dict(doc["env"]),
         user=doc.get("user"),
         cwd=Path(doc["cwd"]) if doc.get("cwd") else None,
+        netns=doc.get("netns"),
         stop_signals=tuple(doc["stop_signals"]),
     )
 

@@ -108,11 +108,13 @@ def rds_role(stack: StackHandle) -> str:
 
 
 @pytest.fixture(scope="module")
-def kerberos(tmp_path_factory: pytest.TempPathFactory, directory: dict[str, Any]) -> dict[str, str]:
+def kerberos(
+    tmp_path_factory: pytest.TempPathFactory, stack: StackHandle, directory: dict[str, Any]
+) -> dict[str, str]:
     """A client environment of its own: krb5.conf naming the directory's DCs, a ccache."""
     tmp = tmp_path_factory.mktemp("client")
     conf = tmp / "krb5.conf"
-    conf.write_text(render_krb5_conf(REALM, directory["DnsIpAddrs"]))
+    conf.write_text(render_krb5_conf(REALM, stack.kdcs(directory)))
     return {
         "KRB5_CONFIG": str(conf),
         "KRB5CCNAME": f"FILE:{tmp}/ccache",

@@ -87,4 +87,4 @@ def test_a_full_state_directory(small_home: Path) -> None:
         ok = True
     finally:
         stack.stop()
-        cleanup(small_home, keep=not ok)
+        cleanup(small_home, keep=not ok, block=spare_block())

@@ -7,6 +7,7 @@ and connects with kinit and psql (step 7).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import pwd
 import socket
@@ -114,7 +115,7 @@ def instance(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> di
     return inst
 
 
-def test_directory_is_described_as_aws_does(directory: dict[str, Any]) -> None:
+def test_directory_is_described_as_aws_does(stack: StackHandle, directory: dict[str, Any]) -> None:
     assert directory["Type"] == "MicrosoftAD"
     assert directory["Edition"] == "Standard"
     assert directory["ShortName"] == "CORP"
@@ -122,11 +123,19 @@ def test_directory_is_described_as_aws_does(directory: dict[str, Any]) -> None:
     vpc = directory["VpcSettings"]
     assert vpc["SecurityGroupId"].startswith("sg-")
     assert len(set(vpc["AvailabilityZones"])) == 2
-    assert all(ip.startswith("127.") for ip in directory["DnsIpAddrs"])
+    # VPC addresses, in the subnets' CIDRs, as AWS shows them
+    ids = directory["VpcSettings"]["SubnetIds"]
+    subnets = stack.client("ec2").describe_subnets(SubnetIds=ids)["Subnets"]
+    vpc_cidrs = [ipaddress.ip_network(s["CidrBlock"]) for s in subnets]
+    assert all(
+        any(ipaddress.ip_address(ip) in c for c in vpc_cidrs) for ip in directory["DnsIpAddrs"]
+    )
 
 
-def test_directory_answers_dns_kerberos_and_kpasswd(directory: dict[str, Any]) -> None:
-    dc = directory["DnsIpAddrs"][0]
+def test_directory_answers_dns_kerberos_and_kpasswd(
+    stack: StackHandle, directory: dict[str, Any]
+) -> None:
+    dc = stack.kdcs(directory)[0]  # where this machine reaches it
     srv = subprocess.run(
         ["dig", "+short", f"@{dc}", "-t", "SRV", "_kerberos._tcp.corp.example.com"],
         capture_output=True,
@@ -160,7 +169,7 @@ def test_user_created_with_ds_data_can_kinit(
 
 
 def test_instance_is_joined_to_the_directory(
-    instance: dict[str, Any], directory: dict[str, Any], rds_role: str
+    stack: StackHandle, instance: dict[str, Any], directory: dict[str, Any], rds_role: str
 ) -> None:
     member = instance["DomainMemberships"][0]
     assert member["Domain"] == directory["DirectoryId"]
@@ -172,7 +181,8 @@ def test_instance_is_joined_to_the_directory(
     assert instance["MasterUsername"] == "postgres"
     endpoint = instance["Endpoint"]
     assert endpoint["Port"] == 5432
-    assert socket.gethostbyname(endpoint["Address"]).startswith("127.")
+    machine = ipaddress.ip_address(socket.gethostbyname(endpoint["Address"]))
+    assert machine in ipaddress.ip_network(stack.block)
 
 
 def test_instance_runs_unprivileged_with_an_aes_keytab(

@@ -13,8 +13,8 @@ from tests.fixtures.settings import settings_in
 DOC = {
     "aws": {"DirectoryId": "d-1234567890", "Name": "corp.example.com", "ShortName": "CORP"},
     "dcs": [
-        {"name": "dc1", "hostname": "dc1", "address": "127.160.0.4"},
-        {"name": "dc2", "hostname": "dc2", "address": "127.160.16.4"},
+        {"name": "dc1", "hostname": "dc1", "address": "198.19.240.16", "vpc_ip": "172.31.0.4"},
+        {"name": "dc2", "hostname": "dc2", "address": "198.19.240.17", "vpc_ip": "172.31.16.4"},
     ],
 }
 

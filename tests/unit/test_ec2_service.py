@@ -17,7 +17,7 @@ from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.store import Store
 
 ACCOUNT = "111122223333"
-BLOCK = "127.200.0.0/14"
+BLOCK = "198.19.240.0/20"
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def store(tmp_path: Path) -> Store:
 
 @pytest.fixture
 def ec2(store: Store, monkeypatch: pytest.MonkeyPatch) -> Ec2Service:
-    monkeypatch.setenv("PGREALM_LOOPBACK_BLOCK", BLOCK)
+    monkeypatch.setenv("PGREALM_HOST_BLOCK", BLOCK)
     return Ec2Service(store, {})
 
 
@@ -361,32 +361,31 @@ def test_dry_run(ec2: Ec2Service, ctx: RequestContext) -> None:
 
 
 def test_allocate_addresses(ec2: Ec2Service, ctx: RequestContext) -> None:
+    """A host takes the next address of its subnet, and the block's next machine address,
+    whatever its VPC: CIDRs overlap (every default VPC is 172.31.0.0/16), machine
+    addresses never do."""
     net = ec2.network
     subnets = ec2.describe_subnets(
         ctx, {"Filters": [{"Name": "availability-zone", "Values": ["us-west-2a"]}]}
     )["Subnets"]
     subnet_id = subnets[0]["SubnetId"]
-    vpc_ip, realised = net.allocate_address(ACCOUNT, "us-west-2", subnet_id, "dc1")
-    assert vpc_ip == "172.31.0.4"
-    assert realised == "127.200.0.4"  # first /16 of the test block
+    vpc_ip, machine = net.allocate_address(ACCOUNT, "us-west-2", subnet_id, "dc1")
+    assert (vpc_ip, machine) == ("172.31.0.4", "198.19.240.16")  # past the link addresses
     second = net.allocate_address(ACCOUNT, "us-west-2", subnet_id, "dc2")
-    assert second == ("172.31.0.5", "127.200.0.5")
+    assert second == ("172.31.0.5", "198.19.240.17")
     [subnet] = net.get_subnets(ACCOUNT, "us-west-2", [subnet_id])
     assert subnet["AvailableIpAddressCount"] == 4089
     with pytest.raises(ServiceError) as err:
         ec2.delete_subnet(ctx, {"SubnetId": subnet_id})
     assert error_code(err.value) == "DependencyViolation"
-    net.release_address(ACCOUNT, "us-west-2", realised)
-    assert net.allocate_address(ACCOUNT, "us-west-2", subnet_id, "db") == (vpc_ip, realised)
-    # Another region's default VPC gets its own /16, keeping the offset.
-    other = net.get_subnets(ACCOUNT, "eu-west-1", [])
-    assert other == []
+    net.release_address(ACCOUNT, "us-west-2", machine)
+    assert net.allocate_address(ACCOUNT, "us-west-2", subnet_id, "db") == (vpc_ip, machine)
     eu = ec2.describe_subnets(
         RequestContext(account_id=ACCOUNT, region="eu-west-1", request_id="r"),
-        {"Filters": [{"Name": "availability-zone", "Values": ["eu-west-1b"]}]},
+        {"Filters": [{"Name": "availability-zone", "Values": ["eu-west-1a"]}]},
     )["Subnets"]
-    vpc_ip, realised = net.allocate_address(ACCOUNT, "eu-west-1", eu[0]["SubnetId"], "dc1")
-    assert (vpc_ip, realised) == ("172.31.16.4", "127.201.16.4")
+    vpc_ip, machine = net.allocate_address(ACCOUNT, "eu-west-1", eu[0]["SubnetId"], "dc1")
+    assert (vpc_ip, machine) == ("172.31.0.4", "198.19.240.18")
 
 
 def test_small_subnet_fills_up(ec2: Ec2Service, ctx: RequestContext) -> None:
@@ -402,43 +401,38 @@ def test_small_subnet_fills_up(ec2: Ec2Service, ctx: RequestContext) -> None:
 
 
 def test_block_exhaustion_and_release(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PGREALM_LOOPBACK_BLOCK", "127.0.0.0/15")  # only 127.1/16 is usable
+    """A /24 holds 239 hosts (its first 16 addresses are the links'), in any VPCs."""
+    monkeypatch.setenv("PGREALM_HOST_BLOCK", "198.19.250.0/24")
     ec2 = Ec2Service(store, {})
     east = RequestContext(account_id=ACCOUNT, region="us-east-1", request_id="r")
-    vpc_id = ec2.create_vpc(east, {"CidrBlock": "10.0.0.0/16"})["Vpc"]["VpcId"]
-    subnet_id = ec2.create_subnet(east, {"VpcId": vpc_id, "CidrBlock": "10.0.8.0/24"})["Subnet"][
-        "SubnetId"
+    default_subnet = ec2.describe_subnets(east, {})["Subnets"][0]["SubnetId"]
+    taken = [
+        ec2.network.allocate_address(ACCOUNT, "us-east-1", default_subnet, "x")[1]
+        for _ in range(239)
     ]
-    _, realised = ec2.network.allocate_address(ACCOUNT, "us-east-1", subnet_id, "a")
-    assert realised == "127.1.8.4"
-    default_subnet = store.list(SUBNET, ACCOUNT, "us-east-1")[0]["SubnetId"]
+    assert taken[0] == "198.19.250.16" and taken[-1] == "198.19.250.254"
     with pytest.raises(ServiceError) as err:
         ec2.network.allocate_address(ACCOUNT, "us-east-1", default_subnet, "b")
-    assert error_code(err.value) == "VpcLimitExceeded"
-    ec2.network.release_address(ACCOUNT, "us-east-1", realised)
-    ec2.delete_subnet(east, {"SubnetId": subnet_id})
-    ec2.delete_vpc(east, {"VpcId": vpc_id})
-    assert ec2.network.allocate_address(ACCOUNT, "us-east-1", default_subnet, "b")[1].startswith(
-        "127.1."
-    )
+    assert error_code(err.value) == "InsufficientFreeAddressesInSubnet"
+    ec2.network.release_address(ACCOUNT, "us-east-1", taken[7])
+    assert ec2.network.allocate_address(ACCOUNT, "us-east-1", default_subnet, "b")[1] == taken[7]
 
 
 def test_explicit_block(store: Store) -> None:
-    ec2 = Ec2Service(store, {}, ipaddress.IPv4Network("127.8.0.0/16"))
+    ec2 = Ec2Service(store, {}, ipaddress.IPv4Network("198.19.8.0/24"))
     subnet = store.list(SUBNET, ACCOUNT, "us-east-1")  # nothing until first touch
     assert subnet == []
     ec2.network.ensure_defaults(ACCOUNT, "us-east-1")
     subnet_id = store.list(SUBNET, ACCOUNT, "us-east-1")[0]["SubnetId"]
-    assert ec2.network.allocate_address(ACCOUNT, "us-east-1", subnet_id, "x")[1].startswith(
-        "127.8."
-    )
+    assert ec2.network.allocate_address(ACCOUNT, "us-east-1", subnet_id, "x")[1] == "198.19.8.16"
 
 
-def test_network_rejects_non_loopback(store: Store) -> None:
+def test_network_rejects_loopback_and_small_blocks(store: Store) -> None:
+    """127/8 looks local inside every namespace; a /25 leaves too few hosts to be useful."""
     with pytest.raises(ValueError):
-        Network(store, ipaddress.IPv4Network("10.0.0.0/8"))
+        Network(store, ipaddress.IPv4Network("127.64.0.0/10"))
     with pytest.raises(ValueError):
-        Network(store, ipaddress.IPv4Network("127.1.0.0/24"))
+        Network(store, ipaddress.IPv4Network("198.19.1.0/25"))
 
 
 def test_default_subnets(ec2: Ec2Service, ctx: RequestContext) -> None:
@@ -458,28 +452,8 @@ def test_get_subnets_missing(ec2: Ec2Service) -> None:
     assert error_code(err.value) == "InvalidSubnetID.NotFound"
 
 
-def test_a_vpc_gives_its_block_back_with_its_last_address(tmp_path: Path) -> None:
-    """Deleted hosts return their VPC's /16: a stack never fills up for good."""
-    from pgrealm.model.addresses import AddressAllocator, BlockExhausted
-    from pgrealm.services.ec2.network import Network
-
-    store = Store(tmp_path / "state.db")
-    network = Network(store, ipaddress.IPv4Network("127.160.0.0/15"))  # two /16s
-    allocator = AddressAllocator(store, network.block)
-    taken = []
-    for account in ("111111111111", "222222222222"):
-        subnet = network.default_subnets(account, "us-east-1")[0]["SubnetId"]
-        taken.append((account, network.allocate_address(account, "us-east-1", subnet, "x")[1]))
-    third = network.default_subnets("333333333333", "us-east-1")[0]["SubnetId"]
-    with pytest.raises(BlockExhausted):
-        allocator.allocate("333333333333", "us-east-1", third, "x")
-    allocator.release(taken[0][0], "us-east-1", taken[0][1])
-    _, address = network.allocate_address("333333333333", "us-east-1", third, "x")
-    assert address.startswith("127.160.")
-
-
 def test_security_group_names_keep_to_what_aws_allows(tmp_path: Path) -> None:
-    ec2 = Ec2Service(Store(tmp_path / "state.db"), {}, ipaddress.IPv4Network("127.160.0.0/14"))
+    ec2 = Ec2Service(Store(tmp_path / "state.db"), {}, ipaddress.IPv4Network("198.19.8.0/24"))
     ctx = RequestContext(account_id="111111111111", region="us-east-1", request_id="r")
     for name, description in (("it's", "quoted"), ("ok", "ümlaut"), ("x" * 256, "long")):
         with pytest.raises(CommonError, match="Valid values"):

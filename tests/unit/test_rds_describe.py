@@ -32,7 +32,7 @@ from pgrealm.services.rds.service import INSTANCE, RdsService
 from pgrealm.store import Store
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
-BLOCK = "127.160.0.0/14"
+BLOCK = "198.19.240.0/20"
 
 
 @pytest.fixture
@@ -46,13 +46,13 @@ def rds(store: Store, tmp_path: Path) -> RdsService:
         home=tmp_path,
         api_host="127.0.0.1",
         api_port=0,
-        loopback_block=ipaddress.IPv4Network(BLOCK),
+        host_block=ipaddress.IPv4Network(BLOCK),
         hosts_file=tmp_path / "hosts",
         endpoint_domain="pgrealm.internal",
         pg_os_user="pgrealm",
     )
     registry: dict[str, Service] = {}
-    registry["ec2"] = Ec2Service(store, registry, settings.loopback_block)
+    registry["ec2"] = Ec2Service(store, registry, settings.host_block)
     service = RdsService(store, registry, settings, Sealer(tmp_path))
     registry["rds"] = service
     return service

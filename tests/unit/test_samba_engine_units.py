@@ -21,7 +21,7 @@ def test_specs_validate_and_derive() -> None:
     assert DOMAIN.users_ou_dn == "OU=Users,OU=CORP,DC=corp,DC=example,DC=com"
     assert DC.fqdn == "dc1-0a1b2c3d.corp.example.com"
     with pytest.raises(ValueError):
-        S.DcSpec(DOMAIN, "DC1", "10.0.0.1", Path("/x"))
+        S.DcSpec(DOMAIN, "DC1", "10.0.0.300", Path("/x"))
     with pytest.raises(ValueError):
         S.DcSpec(DOMAIN, "A-NAME-LONGER-THAN-15", "127.0.0.2", Path("/x"))
     with pytest.raises(ValueError):

@@ -73,7 +73,12 @@ def test_an_enterprise_directory_runs_prefork_dcs_with_a_kdc_worker_per_core(
 
     settings = Settings.from_env({"PGREALM_HOME": str(tmp_path)})
     doc = {"aws": {"DirectoryId": "d-1234567890", "Name": "corp.example.com", "ShortName": "CORP"}}
-    dc1 = {"name": "dc1", "hostname": "IP-0A000A0A", "address": "127.1.0.10"}
+    dc1 = {
+        "name": "dc1",
+        "hostname": "IP-0A000A0A",
+        "address": "198.19.240.16",
+        "vpc_ip": "10.0.10.10",
+    }
     models = {}
     for edition in ("Standard", "Enterprise"):
         spec = dc_spec(settings, {"aws": {**doc["aws"], "Edition": edition}}, dc1)

@@ -68,7 +68,9 @@ def _isready(spec: PgSpec, host: str, timeout: int) -> bool:
 
 def is_ready(spec: PgSpec, timeout: int = 2) -> bool:
     """True once the server accepts connections on its socket and on its address."""
-    return _isready(spec, str(socket_dir(spec)), timeout) and _isready(spec, spec.address, timeout)
+    return _isready(spec, str(socket_dir(spec)), timeout) and _isready(
+        spec, spec.reach or spec.address, timeout
+    )
 
 
 def postmaster_pid(spec: PgSpec) -> int | None:

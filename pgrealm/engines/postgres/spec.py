@@ -59,7 +59,7 @@ class PgSpec:
     """What one instance should look like. Rendering functions read only this."""
 
     home: Path
-    address: str
+    address: str  # where it listens: its VPC address, inside its namespace
     port: int = 5432
     os_user: str = "pgrealm"
     realm: str | None = None
@@ -68,6 +68,8 @@ class PgSpec:
     parameters: Mapping[str, str] = field(default_factory=_empty)
     wal_archive: Path | None = None  # archive WAL here (automated backups are on)
     recovery: Recovery | None = None  # while a point-in-time restore replays WAL
+    netns: str | None = None  # the host's network namespace (None: the machine's own)
+    reach: str | None = None  # where the machine reaches it, if not at ``address``
 
 
 def bin_path(tool: str) -> str:

@@ -35,6 +35,7 @@ Samba quirks handled here (Samba 4.17, Debian):
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import tempfile
@@ -95,7 +96,7 @@ def render_smb_conf(dc: DcSpec) -> str:
         f"workgroup = {dc.domain.netbios}",
         f"realm = {dc.domain.realm}",
         "server role = active directory domain controller",
-        f"interfaces = {dc.address}/8",
+        f"interfaces = {dc.address}/{8 if dc.address.startswith('127.') else 32}",
         "bind interfaces only = yes",
         f"server services = {SERVER_SERVICES}",
         "disable netbios = yes",
@@ -160,10 +161,9 @@ def render_krb5_conf(kdc_addresses: list[str], realm: str) -> str:
 
 
 def render_resolv_conf(dns_addresses: list[str]) -> str:
-    """resolv.conf for a DC's mount namespace: the directory's DNS servers (loopback only)."""
-    bad = [a for a in dns_addresses if not a.startswith("127.")]
-    if bad:
-        raise ValueError(f"DC resolvers must be on loopback: {bad}")
+    """resolv.conf for a DC's mount namespace: the directory's DNS servers (its DCs)."""
+    for address in dns_addresses:
+        ipaddress.IPv4Address(address)  # ValueError: nothing but an address goes in the file
     servers = "".join(f"nameserver {a}\n" for a in dns_addresses[:3])  # glibc reads 3
     return HEADER + servers + "options timeout:1 attempts:1\n"
 

@@ -40,13 +40,11 @@ import functools
 import glob
 import logging
 import os
-import secrets
-import socket
-import struct
 from pathlib import Path
 
 from pgrealm.engines.samba import tool
 from pgrealm.engines.samba.spec import DcSpec
+from pgrealm.engines.sockets import dns_answers, tcp_open
 
 __all__ = [
     "SAMBA",
@@ -156,36 +154,10 @@ def dc_alive(dc: DcSpec) -> bool:
 def dc_ready(dc: DcSpec, timeout: float = 0.5) -> bool:
     """True when the KDC (88/tcp), LDAP (389/tcp) and DNS (53/udp, a real answer) respond."""
     return (
-        _tcp_open(dc.address, 88, timeout)
-        and _tcp_open(dc.address, 389, timeout)
-        and _dns_answers(dc.address, dc.domain.dns_name, timeout)
+        tcp_open(dc.reach_address, 88, timeout)
+        and tcp_open(dc.reach_address, 389, timeout)
+        and dns_answers(dc.reach_address, dc.domain.dns_name, timeout)
     )
-
-
-def _tcp_open(address: str, port: int, timeout: float) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _dns_answers(address: str, zone: str, timeout: float) -> bool:
-    """Send an SOA query for ``zone``; ready once an authoritative NOERROR reply comes back."""
-    qid = secrets.randbelow(0x10000)
-    qname = b"".join(bytes([len(p)]) + p.encode() for p in zone.split(".")) + b"\x00"
-    query = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", 6, 1)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.sendto(query, (address, 53))
-            reply = s.recv(4096)
-        except OSError:
-            return False
-    if len(reply) < 12:
-        return False
-    rid, flags, _qd, ancount = struct.unpack_from(">HHHH", reply)
-    return bool(rid == qid and flags & 0x000F == 0 and ancount > 0)
 
 
 def start_failure(spec: DcSpec) -> str:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pgrealm.engines import _exec
+from pgrealm.engines import _exec, netns
 from pgrealm.engines.samba import tool
 from pgrealm.engines.samba.conf import write_atomic, write_dc_configs
 from pgrealm.engines.samba.dc import confined
@@ -73,7 +73,10 @@ def join_dc(dc: DcSpec, first: DcSpec, kdc_addresses: list[str] | None = None) -
     )
     try:
         env = tool.samba_env(dc) | {"PASSWD": password}
-        _exec.run(confined(dc, _join_argv(dc, first)), env=env, timeout=600)
+        argv = confined(dc, _join_argv(dc, first))
+        if dc.netns:  # it talks to the first DC over the VPC, as a new DC would
+            argv = netns.wrap(dc.netns, argv)
+        _exec.run(argv, env=env, timeout=600)
     finally:
         tool.call(first, "delete_account", helper=JOIN_HELPER, sam_account_name=JOIN_ACCOUNT)
     log.info("%s: samba-tool join took %.1fs", dc.hostname, time.monotonic() - started)

@@ -7,6 +7,7 @@ runtime probes agree.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ log = logging.getLogger(__name__)
 
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _NETBIOS = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,14}$")
-_IPV4_LOOPBACK = re.compile(r"^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
 
 # Unix socket paths are limited to 107 bytes (sun_path). The longest socket Samba puts
 # under a home is "run/ncalrpc/np/protected_storage" (32 chars), so the home path itself
@@ -66,25 +66,37 @@ class DomainSpec:
 
 @dataclass(frozen=True)
 class DcSpec:
-    """One domain controller: NetBIOS ``hostname`` (<=15 chars), loopback ``address``, ``home``,
-    and the Samba ``process_model`` it runs with."""
+    """One domain controller: NetBIOS ``hostname`` (<=15 chars), the ``address`` it serves
+    on (its VPC address), ``home``, and the Samba ``process_model`` it runs with.
+
+    A DC of a directory runs in its own network namespace (``netns``), and the machine
+    reaches it at ``reach``; the engine tests' DCs run on a loopback address of the
+    machine's own network, with neither."""
 
     domain: DomainSpec
     hostname: str
     address: str
     home: Path
     process_model: str = "single"
+    netns: str | None = None
+    reach: str | None = None
 
     def __post_init__(self) -> None:
         if not _NETBIOS.match(self.hostname.upper()):
             raise ValueError(f"not a NetBIOS host name of <=15 chars: {self.hostname!r}")
-        m = _IPV4_LOOPBACK.match(self.address)
-        if not m or any(int(part) > 255 for part in m.groups()):
-            raise ValueError(f"DC address must be in 127.0.0.0/8: {self.address!r}")
+        try:
+            ipaddress.IPv4Address(self.address)
+        except ValueError:
+            raise ValueError(f"DC address must be an IPv4 address: {self.address!r}") from None
         if not self.home.is_absolute() or len(str(self.home)) > MAX_HOME_LEN:
             raise ValueError(f"DC home must be absolute and <= {MAX_HOME_LEN} chars: {self.home}")
         if self.process_model not in PROCESS_MODELS:
             raise ValueError(f"not a Samba process model: {self.process_model!r}")
+
+    @property
+    def reach_address(self) -> str:
+        """Where this machine's probes and tools reach the DC."""
+        return self.reach or self.address
 
     @property
     def fqdn(self) -> str:

@@ -19,6 +19,7 @@ from pgrealm.services.base import Service, merge_tags, new_id
 from pgrealm.services.context import RequestContext
 from pgrealm.services.ds.rules import admin_password_problem
 from pgrealm.services.ds.sharing import SharingMixin
+from pgrealm.services.ec2.managed_groups import create_controllers_group
 from pgrealm.services.ec2.service import Ec2Service
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import page
@@ -28,6 +29,8 @@ from pgrealm.store.kinds import Kind
 __all__ = ["DsService", "KIND"]
 
 log = logging.getLogger(__name__)
+
+SECURITY_GROUP = Kind.SECURITY_GROUP
 
 KIND = Kind.DIRECTORY
 _MAX_TAGS = 50  # tags per directory
@@ -75,7 +78,7 @@ class DsService(SharingMixin, Service):
 
     # -- operations -----------------------------------------------------------------
     def _dc_addresses(
-        self, ctx: RequestContext, directory_id: str, subnets: list[Doc]
+        self, ctx: RequestContext, directory_id: str, subnets: list[Doc], group_id: str
     ) -> list[tuple[str, str]]:
         """An address in each subnet for its DC; all or none (a refusal gives back the
         ones already taken)."""
@@ -85,7 +88,12 @@ class DsService(SharingMixin, Service):
             for number, subnet in enumerate(subnets, start=1):
                 taken.append(
                     network.allocate_address(
-                        ctx.account_id, ctx.region, subnet["SubnetId"], f"{directory_id}/dc{number}"
+                        ctx.account_id,
+                        ctx.region,
+                        subnet["SubnetId"],
+                        f"{directory_id}/dc{number}",
+                        f"AWS created network interface for directory {directory_id}",
+                        [group_id],
                     )
                 )
         except ServiceError:
@@ -133,9 +141,15 @@ class DsService(SharingMixin, Service):
             )
         subnets = self._directory_subnets(ctx, params["VpcSettings"])
         directory_id = new_id("d-", 10)
+        group_id = self._security_group(ctx, subnets[0]["VpcId"], directory_id)
+        try:
+            addresses = self._dc_addresses(ctx, directory_id, subnets, group_id)
+        except ServiceError:
+            self.store.delete(SECURITY_GROUP, ctx.account_id, ctx.region, group_id)
+            raise
         dcs = []
         for number, (subnet, (vpc_ip, address)) in enumerate(
-            zip(subnets, self._dc_addresses(ctx, directory_id, subnets), strict=True), start=1
+            zip(subnets, addresses, strict=True), start=1
         ):
             dcs.append(
                 {
@@ -160,11 +174,13 @@ class DsService(SharingMixin, Service):
             "Stage": DirectoryStage.REQUESTED.value,
             "LaunchTime": stamp,
             "StageLastUpdatedDateTime": stamp,
-            "DnsIpAddrs": [dc["address"] for dc in dcs],
+            # The DCs' VPC addresses, as AWS shows them; the machine reaches each DC at its
+            # "address" (the ENI's public address, describe-network-interfaces).
+            "DnsIpAddrs": [dc["vpc_ip"] for dc in dcs],
             "VpcSettings": {
                 "VpcId": subnets[0]["VpcId"],
                 "SubnetIds": [s["SubnetId"] for s in subnets],
-                "SecurityGroupId": self._security_group(ctx, subnets[0]["VpcId"], directory_id),
+                "SecurityGroupId": group_id,
                 "AvailabilityZones": [s["AvailabilityZone"] for s in subnets],
             },
             "SsoEnabled": False,
@@ -212,18 +228,13 @@ class DsService(SharingMixin, Service):
         return subnets
 
     def _security_group(self, ctx: RequestContext, vpc_id: str, directory_id: str) -> str:
+        """The controllers' group, with the rules AWS gives it (managed_groups.py)."""
         ec2 = self.sibling("ec2", Ec2Service)
-        out = ec2.create_security_group(
-            ctx,
-            {
-                "GroupName": f"{directory_id}_controllers",
-                "Description": (
-                    f"AWS created security group for {directory_id} directory controllers"
-                ),
-                "VpcId": vpc_id,
-            },
-        )
-        return str(out["GroupId"])
+        with self.store.transaction():
+            vpc = ec2._vpc(ctx, vpc_id)
+            return create_controllers_group(
+                self.store, ctx.account_id, ctx.region, vpc, directory_id
+            )
 
     def describe_directories(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ids = params.get("DirectoryIds")
@@ -249,7 +260,7 @@ class DsService(SharingMixin, Service):
                 {
                     "DirectoryId": doc["aws"]["DirectoryId"],
                     "DomainControllerId": dc_id,
-                    "DnsIpAddr": dc["address"],
+                    "DnsIpAddr": dc["vpc_ip"],
                     "VpcId": doc["aws"]["VpcSettings"]["VpcId"],
                     "SubnetId": dc["subnet_id"],
                     "AvailabilityZone": dc["az"],

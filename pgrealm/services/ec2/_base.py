@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 
 from pgrealm.services.base import Service
 from pgrealm.services.context import RequestContext
@@ -32,13 +33,16 @@ class Ec2Base(Service):
         self,
         store: Store,
         registry: dict[str, Service],
-        loopback_block: ipaddress.IPv4Network | None = None,
+        host_block: ipaddress.IPv4Network | None = None,
+        kick: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(store, registry)
-        if loopback_block is None:
+        # Wakes the network reconciler: a changed rule, route or peering applies within a second.
+        self.kick = kick or (lambda: None)
+        if host_block is None:
             self.network = Network.from_env(store)
         else:
-            self.network = Network(store, loopback_block)
+            self.network = Network(store, host_block)
 
     def _touch(self, ctx: RequestContext) -> None:
         """Every account+region has its default VPC from its first EC2 request on."""

@@ -18,22 +18,32 @@ from pgrealm.store import Doc
 from pgrealm.store.kinds import Kind
 
 __all__ = [
+    "ACL",
     "ADDRESS",
     "DEFAULTS",
+    "PCX",
     "REALISED",
+    "RTB",
     "SG",
     "SUBNET",
     "VPC",
     "Getter",
+    "association_not_found",
+    "by_client_token",
     "check_dry_run",
+    "dependency_violation",
     "filtered",
     "flag",
     "group_not_found",
     "invalid",
+    "network_acl_not_found",
     "parse_cidr",
+    "peering_not_found",
     "public",
+    "route_table_not_found",
     "subnet_not_found",
     "tag_specs",
+    "unsupported",
     "vpc_not_found",
 ]
 
@@ -45,6 +55,9 @@ SG = Kind.SECURITY_GROUP
 ADDRESS = Kind.ADDRESS
 DEFAULTS = Kind.EC2_DEFAULTS
 REALISED = Kind.REALISED
+PCX = Kind.VPC_PEERING
+RTB = Kind.ROUTE_TABLE
+ACL = Kind.NETWORK_ACL
 
 Getter = Callable[[Doc], Iterable[str]]
 
@@ -67,6 +80,62 @@ def subnet_not_found(subnet_id: str) -> CommonError:
 
 def group_not_found(group: str) -> CommonError:
     return CommonError("InvalidGroup.NotFound", f"The security group '{group}' does not exist")
+
+
+def peering_not_found(pcx_id: str) -> CommonError:
+    return CommonError(
+        "InvalidVpcPeeringConnectionID.NotFound",
+        f"The vpcPeeringConnection ID '{pcx_id}' does not exist",
+    )
+
+
+def route_table_not_found(rtb_id: str) -> CommonError:
+    return CommonError(
+        "InvalidRouteTableID.NotFound", f"The routeTable ID '{rtb_id}' does not exist"
+    )
+
+
+def network_acl_not_found(acl_id: str) -> CommonError:
+    return CommonError(
+        "InvalidNetworkAclID.NotFound", f"The networkAcl ID '{acl_id}' does not exist"
+    )
+
+
+def association_not_found(association_id: str) -> CommonError:
+    return CommonError(
+        "InvalidAssociationID.NotFound", f"The association ID '{association_id}' does not exist"
+    )
+
+
+def dependency_violation(noun: str, resource_id: str) -> CommonError:
+    """EC2's refusal to delete what something still uses (``noun``: vpc, routeTable ...)."""
+    return CommonError(
+        "DependencyViolation",
+        f"The {noun} '{resource_id}' has dependencies and cannot be deleted.",
+    )
+
+
+def unsupported(what: str) -> CommonError:
+    """A part of an operation pgrealm does not offer (the operation itself is served), in
+    the code api/dispatch.py answers an unserved EC2 operation with."""
+    return CommonError("UnsupportedOperation", what)
+
+
+def by_client_token(docs: Iterable[Doc], token: str | None, vpc_id: str) -> Doc | None:
+    """The resource an earlier create with this ClientToken made (EC2's idempotency), if
+    any; the same token for another VPC is refused."""
+    if not token:
+        return None
+    for doc in docs:
+        if doc.get("_client_token") == token:
+            if doc["VpcId"] != vpc_id:
+                raise CommonError(
+                    "IdempotentParameterMismatch",
+                    "The request uses the same client token as a previous, but non-identical "
+                    "request.",
+                )
+            return doc
+    return None
 
 
 def check_dry_run(params: dict[str, Any]) -> None:

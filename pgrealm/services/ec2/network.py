@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from pgrealm.model.addresses import (
+    DEFAULT_HOST_BLOCK,
     RESERVED_HEAD,
     AddressAllocator,
     BlockExhausted,
@@ -20,7 +21,9 @@ from pgrealm.model.addresses import (
     SubnetFull,
 )
 from pgrealm.services.ec2._common import (
+    ACL,
     DEFAULTS,
+    RTB,
     SG,
     SUBNET,
     VPC,
@@ -28,7 +31,7 @@ from pgrealm.services.ec2._common import (
     public,
     subnet_not_found,
 )
-from pgrealm.services.ec2.records import new_sg, new_subnet, new_vpc
+from pgrealm.services.ec2.records import new_sg, new_subnet, new_vpc, vpc_companions
 from pgrealm.services.ec2.zones import zones
 from pgrealm.services.errors import CommonError
 from pgrealm.store import Doc, Store
@@ -37,12 +40,12 @@ __all__ = ["DEFAULT_BLOCK", "DEFAULT_VPC_CIDR", "Network"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BLOCK = "127.64.0.0/10"
+DEFAULT_BLOCK = DEFAULT_HOST_BLOCK
 DEFAULT_VPC_CIDR = "172.31.0.0/16"
 
 
 class Network:
-    """Default VPCs, subnet lookups and loopback address allocation for EC2's callers."""
+    """Default VPCs, subnet lookups and host address allocation for EC2's callers."""
 
     def __init__(self, store: Store, block: ipaddress.IPv4Network) -> None:
         self.store = store
@@ -51,7 +54,7 @@ class Network:
 
     @classmethod
     def from_env(cls, store: Store) -> Network:
-        block = os.environ.get("PGREALM_LOOPBACK_BLOCK", DEFAULT_BLOCK)
+        block = os.environ.get("PGREALM_HOST_BLOCK", DEFAULT_BLOCK)
         return cls(store, ipaddress.IPv4Network(block))
 
     # -- defaults -------------------------------------------------------------------
@@ -71,9 +74,15 @@ class Network:
                 region,
             )
             base = ipaddress.IPv4Network(DEFAULT_VPC_CIDR)
+            subnet_ids: list[str] = []
             for subnet_cidr, zone in zip(base.subnets(new_prefix=20), zones(region), strict=False):
                 subnet = new_subnet(account, region, vpc["VpcId"], str(subnet_cidr), zone, True, [])
                 self.store.put(SUBNET, account, region, subnet["SubnetId"], subnet)
+                subnet_ids.append(subnet["SubnetId"])
+            # Its main route table and default network ACL, as every VPC has.
+            table, acl = vpc_companions(account, vpc, subnet_ids)
+            self.store.put(RTB, account, region, table["RouteTableId"], table)
+            self.store.put(ACL, account, region, acl["NetworkAclId"], acl)
             # The marker outlives the default VPC: a deleted default VPC stays deleted.
             self.store.put(DEFAULTS, account, region, "defaults", {"VpcId": vpc["VpcId"]})
         log.info("default VPC %s made for account %s in %s", vpc["VpcId"], account, region)
@@ -87,6 +96,13 @@ class Network:
             if vpc["IsDefault"]:
                 return str(vpc["VpcId"])
         return None
+
+    def default_group_id(self, account: str, region: str, vpc_id: str) -> str:
+        """The VPC's default security group (every VPC has one from its creation)."""
+        for group in self.store.list(SG, account, region):
+            if group["VpcId"] == vpc_id and group["GroupName"] == "default":
+                return str(group["GroupId"])
+        raise group_not_found("default")
 
     # -- lookups --------------------------------------------------------------------
     def subnet_shape(self, account: str, region: str, doc: Doc) -> dict[str, Any]:
@@ -130,13 +146,21 @@ class Network:
 
     # -- addresses ------------------------------------------------------------------
     def allocate_address(
-        self, account: str, region: str, subnet_id: str, purpose: str
+        self,
+        account: str,
+        region: str,
+        subnet_id: str,
+        purpose: str,
+        description: str = "",
+        security_groups: list[str] | None = None,
     ) -> tuple[str, str]:
-        """Take the next free host address of a subnet: (VPC address, realised address),
-        the allocator's refusals in EC2's words."""
+        """Take the next free address of a subnet for a new host's ENI: (VPC address,
+        machine-side address), the allocator's refusals in EC2's words."""
         self.ensure_defaults(account, region)
         try:
-            return self.addresses.allocate(account, region, subnet_id, purpose)
+            return self.addresses.allocate(
+                account, region, subnet_id, purpose, description, security_groups
+            )
         except NoSuchSubnet as exc:
             raise subnet_not_found(exc.subnet_id) from exc
         except SubnetFull as exc:
@@ -147,14 +171,15 @@ class Network:
             ) from exc
         except BlockExhausted as exc:
             raise CommonError(
-                "VpcLimitExceeded",
-                f"The loopback block {exc.block} has no free /16 left to realise VPC "
-                f"'{exc.vpc_id}'. Delete unused VPCs or widen PGREALM_LOOPBACK_BLOCK.",
+                "InsufficientFreeAddressesInSubnet",
+                f"Every address of this machine's host block {exc.block} is taken. Delete "
+                "unused directories or DB instances, or widen PGREALM_HOST_BLOCK.",
             ) from exc
 
-    def release_address(self, account: str, region: str, realised_ip: str) -> None:
-        self.addresses.release(account, region, realised_ip)
+    def release_address(self, account: str, region: str, host_ip: str) -> None:
+        self.addresses.release(account, region, host_ip)
 
-    def release_vpc_block(self, vpc: Doc) -> None:
-        """Free a deleted VPC's realised /16 (called inside the delete's transaction)."""
-        self.addresses.release_vpc_block(vpc)
+    def set_security_groups(
+        self, account: str, region: str, host_ip: str, group_ids: list[str]
+    ) -> None:
+        self.addresses.set_security_groups(account, region, host_ip, group_ids)

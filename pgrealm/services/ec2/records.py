@@ -1,4 +1,5 @@
-"""Builders for the stored VPC, subnet and security group documents, and SG rule views.
+"""Builders for the stored VPC, subnet, security group, route table, network ACL and VPC
+peering documents, and SG rule views.
 
 A security group stores its rules flat in ``_rules`` (one SecurityGroupRule each,
 without the group's own id and owner); :func:`group_shape` regroups them into the
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pgrealm.model.network import default_acl_entries, deny_all_entries, local_route, vpc_cidrs
 from pgrealm.services.base import new_id
 from pgrealm.services.ec2._common import public
 from pgrealm.services.ec2.zones import Zone
@@ -17,12 +19,19 @@ from pgrealm.store import Doc
 
 __all__ = [
     "ALL_TRAFFIC_EGRESS",
+    "acl_association",
     "group_shape",
+    "new_network_acl",
+    "new_peering",
+    "new_route_table",
     "new_rule",
     "new_sg",
     "new_subnet",
     "new_vpc",
+    "peering_side",
+    "route_table_association",
     "rule_shape",
+    "vpc_companions",
 ]
 
 log = logging.getLogger(__name__)
@@ -185,3 +194,93 @@ def group_shape(doc: Doc) -> dict[str, Any]:
     out["IpPermissions"] = _permissions([r for r in doc["_rules"] if not r["IsEgress"]])
     out["IpPermissionsEgress"] = _permissions([r for r in doc["_rules"] if r["IsEgress"]])
     return out
+
+
+# -- route tables, network ACLs, peerings ---------------------------------------------
+
+
+def new_route_table(account: str, vpc: Doc, tags: list[Any]) -> Doc:
+    """A route table with the local route for each of the VPC's CIDR blocks."""
+    return {
+        "RouteTableId": new_id("rtb-"),
+        "VpcId": vpc["VpcId"],
+        "OwnerId": account,
+        "Routes": [local_route(c) for c in vpc_cidrs(vpc)],
+        "Associations": [],
+        "PropagatingVgws": [],
+        "Tags": tags,
+    }
+
+
+def route_table_association(route_table_id: str, subnet_id: str | None) -> dict[str, Any]:
+    """A subnet's explicit association, or (``subnet_id`` None) the VPC's Main one."""
+    association: dict[str, Any] = {
+        "Main": subnet_id is None,
+        "RouteTableAssociationId": new_id("rtbassoc-"),
+        "RouteTableId": route_table_id,
+        "AssociationState": {"State": "associated"},
+    }
+    if subnet_id is not None:
+        association["SubnetId"] = subnet_id
+    return association
+
+
+def new_network_acl(account: str, vpc_id: str, is_default: bool, tags: list[Any]) -> Doc:
+    """A VPC's default ACL (allows all) or a new one (denies all until given entries)."""
+    return {
+        "NetworkAclId": new_id("acl-"),
+        "VpcId": vpc_id,
+        "OwnerId": account,
+        "IsDefault": is_default,
+        "Entries": default_acl_entries() if is_default else deny_all_entries(),
+        "Associations": [],
+        "Tags": tags,
+    }
+
+
+def acl_association(acl_id: str, subnet_id: str) -> dict[str, Any]:
+    return {
+        "NetworkAclAssociationId": new_id("aclassoc-"),
+        "NetworkAclId": acl_id,
+        "SubnetId": subnet_id,
+    }
+
+
+def vpc_companions(account: str, vpc: Doc, subnet_ids: list[str]) -> tuple[Doc, Doc]:
+    """What AWS makes with every VPC: its main route table and its default network ACL,
+    the given subnets associated with the ACL."""
+    table = new_route_table(account, vpc, [])
+    table["Associations"].append(route_table_association(table["RouteTableId"], None))
+    acl = new_network_acl(account, vpc["VpcId"], True, [])
+    acl["Associations"] = [acl_association(acl["NetworkAclId"], s) for s in subnet_ids]
+    return table, acl
+
+
+def peering_side(owner: str, region: str, vpc_id: str, vpc: Doc | None) -> dict[str, Any]:
+    """A VpcPeeringConnectionVpcInfo; without CIDRs when the VPC does not exist."""
+    side: dict[str, Any] = {"OwnerId": owner, "VpcId": vpc_id, "Region": region}
+    if vpc is not None:
+        blocks = vpc_cidrs(vpc)
+        side["CidrBlock"] = blocks[0]
+        side["CidrBlockSet"] = [{"CidrBlock": b} for b in blocks]
+        side["Ipv6CidrBlockSet"] = []
+    return side
+
+
+def new_peering(
+    requester: dict[str, Any],
+    accepter: dict[str, Any],
+    status: dict[str, str],
+    tags: list[Any],
+    expires: str | None,
+) -> Doc:
+    doc: Doc = {
+        "VpcPeeringConnectionId": new_id("pcx-"),
+        "RequesterVpcInfo": requester,
+        "AccepterVpcInfo": accepter,
+        "Status": status,
+        "Tags": tags,
+    }
+    if expires:
+        doc["ExpirationTime"] = expires
+    return doc

@@ -3,6 +3,12 @@
 Rules follow the VPC user guide: a VPC's IPv4 CIDR is a /16 to /28; a subnet's lies
 inside its VPC's, is /16 to /28 and overlaps no other subnet of the VPC.
 https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html
+
+A VPC comes with its main route table and default network ACL (records.py
+``vpc_companions``) and goes with them; a subnet is associated with its VPC's default
+ACL when made, and drops its ACL and route table associations when deleted. A VPC is
+deleted only once its other route tables, ACLs and security groups are, as EC2 asks;
+its peerings end with it (peering.py ``end_peerings``).
 """
 
 from __future__ import annotations
@@ -11,15 +17,20 @@ import ipaddress
 import logging
 from typing import Any
 
+from pgrealm.model.network import default_network_acl, main_route_table
 from pgrealm.services.context import RequestContext
 from pgrealm.services.ec2._base import Ec2Base
 from pgrealm.services.ec2._common import (
+    ACL,
     ADDRESS,
+    DEFAULTS,
+    RTB,
     SG,
     SUBNET,
     VPC,
     Getter,
     check_dry_run,
+    dependency_violation,
     filtered,
     flag,
     invalid,
@@ -27,10 +38,18 @@ from pgrealm.services.ec2._common import (
     public,
     tag_specs,
 )
-from pgrealm.services.ec2.records import new_sg, new_subnet, new_vpc
+from pgrealm.services.ec2.peering import end_peerings
+from pgrealm.services.ec2.records import (
+    acl_association,
+    new_sg,
+    new_subnet,
+    new_vpc,
+    vpc_companions,
+)
 from pgrealm.services.ec2.zones import Zone, zones
 from pgrealm.services.errors import CommonError
 from pgrealm.services.pagination import page
+from pgrealm.store import Doc
 
 __all__ = ["VpcOps"]
 
@@ -73,6 +92,10 @@ _ZONE_FILTERS: dict[str, Getter] = {
     "group-name": lambda d: [d["GroupName"]],
 }
 
+# Marker (kind ec2.defaults): this account+region's VPCs all have their main route table
+# and default network ACL, those made before pgrealm kept them included.
+_COMPANIONS_MADE = "route-tables-and-acls"
+
 
 def _zone_shape(zone: Zone) -> dict[str, Any]:
     return {
@@ -95,8 +118,45 @@ def _sized(text: str, error_code: str) -> ipaddress.IPv4Network:
     return net
 
 
+def _is_main(table: Doc) -> bool:
+    return any(a["Main"] for a in table["Associations"])
+
+
 class VpcOps(Ec2Base):
     """VPC, subnet and zone operations (mixed into Ec2Service)."""
+
+    def _touch(self, ctx: RequestContext) -> None:
+        super()._touch(ctx)
+        if self.store.get(DEFAULTS, ctx.account_id, ctx.region, _COMPANIONS_MADE) is None:
+            self._make_companions(ctx)
+
+    def _make_companions(self, ctx: RequestContext) -> None:
+        """Give each VPC that lacks them (one made before pgrealm kept route tables and
+        ACLs) the main route table and default ACL EC2 gives every VPC, once."""
+        account, region = ctx.account_id, ctx.region
+        with self.store.transaction():
+            if self.store.get(DEFAULTS, account, region, _COMPANIONS_MADE) is not None:
+                return
+            governed = {
+                a["SubnetId"]
+                for acl in self.store.list(ACL, account, region)
+                for a in acl["Associations"]
+            }
+            for vpc in self._vpcs(ctx):
+                vpc_id = vpc["VpcId"]
+                subnets = [
+                    s["SubnetId"]
+                    for s in self._subnets(ctx)
+                    if s["VpcId"] == vpc_id and s["SubnetId"] not in governed
+                ]
+                table, acl = vpc_companions(account, vpc, subnets)
+                if main_route_table(self.store, account, region, vpc_id) is None:
+                    self.store.put(RTB, account, region, table["RouteTableId"], table)
+                    log.info("VPC %s given its main route table %s", vpc_id, table["RouteTableId"])
+                if default_network_acl(self.store, account, region, vpc_id) is None:
+                    self.store.put(ACL, account, region, acl["NetworkAclId"], acl)
+                    log.info("VPC %s given its default network ACL %s", vpc_id, acl["NetworkAclId"])
+            self.store.put(DEFAULTS, account, region, _COMPANIONS_MADE, {"Made": True})
 
     # -- zones ----------------------------------------------------------------------
     def describe_availability_zones(
@@ -143,9 +203,13 @@ class VpcOps(Ec2Base):
         group = new_sg(
             ctx.account_id, ctx.region, vpc["VpcId"], "default", "default VPC security group", []
         )
+        table, acl = vpc_companions(ctx.account_id, vpc, [])
         with self.store.transaction():
             self.store.put(VPC, ctx.account_id, ctx.region, vpc["VpcId"], vpc)
             self.store.put(SG, ctx.account_id, ctx.region, group["GroupId"], group)
+            self.store.put(RTB, ctx.account_id, ctx.region, table["RouteTableId"], table)
+            self.store.put(ACL, ctx.account_id, ctx.region, acl["NetworkAclId"], acl)
+        self.kick()
         log.info("VPC %s (%s) created", vpc["VpcId"], net)
         return {"Vpc": public(vpc)}
 
@@ -161,20 +225,30 @@ class VpcOps(Ec2Base):
         check_dry_run(params)
         self._touch(ctx)
         vpc_id = params["VpcId"]
+        account, region = ctx.account_id, ctx.region
         with self.store.transaction():
-            vpc = self._vpc(ctx, vpc_id)
-            groups = [g for g in self._groups(ctx) if g["VpcId"] == vpc_id]
-            has_subnets = any(s["VpcId"] == vpc_id for s in self._subnets(ctx))
-            if has_subnets or any(g["GroupName"] != "default" for g in groups):
-                raise CommonError(
-                    "DependencyViolation",
-                    f"The vpc '{vpc_id}' has dependencies and cannot be deleted.",
-                )
-            for group in groups:
-                self.store.delete(SG, ctx.account_id, ctx.region, group["GroupId"])
-            self.network.release_vpc_block(vpc)
-            self.store.delete(VPC, ctx.account_id, ctx.region, vpc_id)
-        log.info("VPC %s deleted", vpc_id)
+            self._vpc(ctx, vpc_id)
+            owned = {
+                kind: [d for d in self.store.list(kind, account, region) if d["VpcId"] == vpc_id]
+                for kind in (SG, RTB, ACL)
+            }
+            if (
+                any(s["VpcId"] == vpc_id for s in self._subnets(ctx))
+                or any(g["GroupName"] != "default" for g in owned[SG])
+                or not all(_is_main(t) for t in owned[RTB])
+                or not all(a["IsDefault"] for a in owned[ACL])
+            ):
+                raise dependency_violation("vpc", vpc_id)
+            ended = end_peerings(self.store, account, region, vpc_id)
+            for group in owned[SG]:
+                self.store.delete(SG, account, region, group["GroupId"])
+            for table in owned[RTB]:
+                self.store.delete(RTB, account, region, table["RouteTableId"])
+            for acl in owned[ACL]:
+                self.store.delete(ACL, account, region, acl["NetworkAclId"])
+            self.store.delete(VPC, account, region, vpc_id)
+        self.kick()
+        log.info("VPC %s deleted (peerings ended: %s)", vpc_id, ", ".join(ended) or "none")
         return {}
 
     # -- subnets --------------------------------------------------------------------
@@ -210,6 +284,8 @@ class VpcOps(Ec2Base):
                 tag_specs(params, "subnet"),
             )
             self.store.put(SUBNET, ctx.account_id, ctx.region, subnet["SubnetId"], subnet)
+            self._govern(ctx, vpc_id, subnet["SubnetId"])
+        self.kick()
         log.info("subnet %s (%s, %s) created in %s", subnet["SubnetId"], net, zone.name, vpc_id)
         return {"Subnet": self.network.subnet_shape(ctx.account_id, ctx.region, subnet)}
 
@@ -235,5 +311,23 @@ class VpcOps(Ec2Base):
                     f"The subnet '{subnet_id}' has dependencies and cannot be deleted.",
                 )
             self.store.delete(SUBNET, ctx.account_id, ctx.region, subnet_id)
+            self._drop_associations(ctx, subnet_id)
+        self.kick()
         log.info("subnet %s deleted", subnet_id)
         return {}
+
+    def _govern(self, ctx: RequestContext, vpc_id: str, subnet_id: str) -> None:
+        """Associate a new subnet with its VPC's default ACL (inside the transaction)."""
+        acl = default_network_acl(self.store, ctx.account_id, ctx.region, vpc_id)
+        if acl is not None:
+            acl["Associations"].append(acl_association(acl["NetworkAclId"], subnet_id))
+            self.store.put(ACL, ctx.account_id, ctx.region, acl["NetworkAclId"], acl)
+
+    def _drop_associations(self, ctx: RequestContext, subnet_id: str) -> None:
+        """A deleted subnet's ACL and route table associations go with it."""
+        for kind, id_field in ((ACL, "NetworkAclId"), (RTB, "RouteTableId")):
+            for doc in self.store.list(kind, ctx.account_id, ctx.region):
+                kept = [a for a in doc["Associations"] if a.get("SubnetId") != subnet_id]
+                if len(kept) != len(doc["Associations"]):
+                    doc["Associations"] = kept
+                    self.store.put(kind, ctx.account_id, ctx.region, doc[id_field], doc)

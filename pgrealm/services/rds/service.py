@@ -292,7 +292,29 @@ class RdsService(
         )
         membership = self._domain_membership(ctx, params)
         subnet = self._pick_subnet(group, params.get("AvailabilityZone"))
+        groups = self._vpc_security_groups(ctx, params.get("VpcSecurityGroupIds"), group["VpcId"])
+        params = {**params, "VpcSecurityGroupIds": groups}
         return self._new_instance(ctx, identifier, params, group, subnet, membership)
+
+    def _vpc_security_groups(
+        self, ctx: RequestContext, ids: list[str] | None, vpc_id: str
+    ) -> list[str]:
+        """The instance's groups: those asked for, which must be in its VPC, else the VPC's
+        default group, as RDS does."""
+        network = self.sibling("ec2", Ec2Service).network
+        if not ids:
+            return [network.default_group_id(ctx.account_id, ctx.region, vpc_id)]
+        try:
+            found = network.get_security_groups(ctx.account_id, ctx.region, list(ids))
+        except ServiceError as exc:
+            raise _invalid(f"Invalid security group: {exc.message}") from exc
+        for found_group in found:
+            if found_group["VpcId"] != vpc_id:
+                raise CommonError(
+                    "InvalidParameterCombination",
+                    "The DB instance and EC2 security group are in different VPCs.",
+                )
+        return list(dict.fromkeys(ids))
 
     def _insert_instance(self, ctx: RequestContext, doc: Doc) -> Doc:
         """Store the new instance, then give it its address; the reconciler does the rest."""
@@ -302,7 +324,12 @@ class RdsService(
         network = self.sibling("ec2", Ec2Service).network
         try:
             vpc_ip, address = network.allocate_address(
-                ctx.account_id, ctx.region, doc["subnet_id"], f"rds/{identifier}"
+                ctx.account_id,
+                ctx.region,
+                doc["subnet_id"],
+                f"rds/{identifier}",
+                "RDSNetworkInterface",
+                [g["VpcSecurityGroupId"] for g in doc["aws"]["VpcSecurityGroups"]],
             )
         except ServiceError:
             self.store.delete(INSTANCE, ctx.account_id, ctx.region, identifier)  # nothing half-made
@@ -580,6 +607,11 @@ class RdsService(
             if problem:
                 raise _invalid(problem)
             changes["retention"] = params["BackupRetentionPeriod"]
+        if params.get("VpcSecurityGroupIds"):
+            vpc_id = doc["aws"]["DBSubnetGroup"]["VpcId"]
+            changes["groups"] = self._vpc_security_groups(
+                ctx, params["VpcSecurityGroupIds"], vpc_id
+            )
         if doc["aws"]["DBInstanceStatus"] not in (InstanceStatus.AVAILABLE,):
             raise ServiceError(
                 "InvalidDBInstanceStateFault",
@@ -605,9 +637,17 @@ class RdsService(
                 if not changes["retention"]:
                     d.pop("restorable_since", None)
                     d["aws"].pop("LatestRestorableTime", None)
+            if "groups" in changes:
+                d["aws"]["VpcSecurityGroups"] = [
+                    {"VpcSecurityGroupId": g, "Status": "active"} for g in changes["groups"]
+                ]
             move_instance(d, InstanceStatus.MODIFYING)
 
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, apply)
+        if "groups" in changes and doc.get("address"):  # the ENI's groups: the next packet
+            self.sibling("ec2", Ec2Service).network.set_security_groups(
+                ctx.account_id, ctx.region, doc["address"], changes["groups"]
+            )
         self.kick()
         return {"DBInstance": _describe(updated or doc)}
 

@@ -1,0 +1,101 @@
+"""The kernel network of a stack: a network namespace per VPC (its router) and per host,
+veths between them, policy routes for route tables and peerings, and an nft table per
+router for security groups and network ACLs (spec.py draws it).
+
+This module is the local network engine (``NetworkEngine`` in engines/interfaces.py).
+``apply_router`` is idempotent and cheap when nothing changed: it remembers the digest of
+what it last applied to each router.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+
+from pgrealm.engines._exec import run
+from pgrealm.engines.netns import nft
+from pgrealm.engines.netns.links import (
+    IP,
+    NETNS_DIR,
+    NFT,
+    NSENTER,
+    ensure_blackhole,
+    ensure_host,
+    ensure_peer_link,
+    ensure_router,
+    namespaces,
+    remove_blackhole,
+    remove_namespace,
+    remove_stale_links,
+    set_policy_routes,
+)
+from pgrealm.engines.netns.probe import in_namespace
+from pgrealm.engines.netns.spec import (
+    AclEntry,
+    FirewallSpec,
+    HostPort,
+    PeerLink,
+    RouterSpec,
+    SgRule,
+    StackNet,
+    peer_link_name,
+    port_name,
+)
+
+__all__ = [
+    "AclEntry",
+    "FirewallSpec",
+    "HostPort",
+    "PeerLink",
+    "RouterSpec",
+    "SgRule",
+    "StackNet",
+    "apply_router",
+    "ensure_blackhole",
+    "forget",
+    "in_namespace",
+    "namespaces",
+    "peer_link_name",
+    "port_name",
+    "remove_blackhole",
+    "remove_namespace",
+    "wrap",
+]
+
+log = logging.getLogger(__name__)
+
+_applied: dict[str, str] = {}  # router namespace -> digest of its routes and table
+_lock = threading.Lock()
+
+
+def apply_router(stack: StackNet, spec: RouterSpec) -> None:
+    """Make the router, its hosts and peer links, routes and table what ``spec`` says."""
+    with _lock:
+        ensure_blackhole(stack.block)
+        ensure_router(stack, spec)
+        for host in spec.hosts:
+            ensure_host(spec.namespace, host)
+        for link in spec.peer_links:
+            ensure_peer_link(spec.namespace, link)
+        remove_stale_links(spec)
+        digest = hashlib.sha256(repr((spec.subnet_tables, spec.routes, spec.peer_links,
+                                      spec.firewall)).encode()).hexdigest()  # fmt: skip
+        if _applied.get(spec.namespace) == digest:
+            return
+        set_policy_routes(spec)
+        table = nft.render(spec.firewall)
+        run([IP, "netns", "exec", spec.namespace, NFT, "-f", "-"], input=table)
+        _applied[spec.namespace] = digest
+        log.info("netns %s: routes and table applied", spec.namespace)
+
+
+def wrap(namespace: str, argv: list[str]) -> list[str]:
+    """``argv`` run inside a named namespace (nsenter execs it: same PID)."""
+    return [NSENTER, f"--net={NETNS_DIR / namespace}", "--", *argv]
+
+
+def forget(namespace: str) -> None:
+    """A removed router: applying it again starts from nothing."""
+    _applied.pop(namespace, None)
+    remove_namespace(namespace)

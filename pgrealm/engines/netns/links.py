@@ -1,0 +1,177 @@
+"""Namespaces, veths, addresses and routes, made with iproute2 and idempotent: each
+function looks at what is there and adds only what is missing, so a reconciler resumed
+after a crash (or after a reboot emptied /run/netns) just calls it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from pgrealm.engines._exec import run
+from pgrealm.engines.netns.spec import HOST_GATEWAY, HostPort, PeerLink, RouterSpec, StackNet
+
+__all__ = [
+    "ensure_blackhole",
+    "ensure_host",
+    "ensure_peer_link",
+    "ensure_router",
+    "namespaces",
+    "remove_blackhole",
+    "remove_namespace",
+    "set_policy_routes",
+]
+
+log = logging.getLogger(__name__)
+
+IP = "/bin/ip"
+NFT = "/usr/sbin/nft"
+SYSCTL = "/sbin/sysctl"
+NSENTER = "/usr/bin/nsenter"
+NETNS_DIR = Path("/run/netns")
+# Policy routing inside a router: the main table minus its default route first (the VPC's
+# own hosts, the machine), then each subnet's route table, then the blackhole default.
+_MAIN_PREF = 100
+_SUBNET_PREF = 1000
+
+
+def _ip(*args: str, ns: str | None = None, check: bool = True) -> str:
+    argv = [IP, *(["-n", ns] if ns else []), *args]
+    return run(argv, timeout=30, check=check).stdout
+
+
+def _json(*args: str, ns: str | None = None) -> list[dict[str, Any]]:
+    out = _ip("-j", *args, ns=ns)
+    return list(json.loads(out)) if out.strip() else []
+
+
+def namespaces(prefix: str) -> set[str]:
+    """The named namespaces starting with ``prefix`` (read from /run/netns)."""
+    if not NETNS_DIR.is_dir():
+        return set()
+    return {p.name for p in NETNS_DIR.iterdir() if p.name.startswith(prefix)}
+
+
+def _ensure_namespace(ns: str, sysctls: dict[str, str]) -> bool:
+    """Make ``ns`` with lo up and ``sysctls`` set; False if it was already there."""
+    if (NETNS_DIR / ns).exists():
+        return False
+    _ip("netns", "add", ns)
+    _ip("link", "set", "lo", "up", ns=ns)
+    # No IPv6 at all: pgrealm routes IPv4 only, and nothing may slip past that.
+    settings = {"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
+    settings.update(sysctls)
+    run([IP, "netns", "exec", ns, SYSCTL, "-q", "-w", *(f"{k}={v}" for k, v in settings.items())])
+    return True
+
+
+def remove_namespace(ns: str) -> None:
+    """Delete ``ns`` and every veth with an end in it; gone already is fine."""
+    if (NETNS_DIR / ns).exists():
+        _ip("netns", "delete", ns, check=False)
+        log.info("netns %s removed", ns)
+
+
+def _links(ns: str | None) -> set[str]:
+    return {link["ifname"] for link in _json("link", "show", ns=ns)}
+
+
+def _ensure_address(ns: str | None, dev: str, address: str) -> None:
+    present = {
+        a["local"] for link in _json("addr", "show", "dev", dev, ns=ns) for a in link["addr_info"]
+    }
+    if address not in present:
+        _ip("addr", "add", f"{address}/32", "dev", dev, ns=ns)
+
+
+def ensure_blackhole(block: str) -> None:
+    """Before any VPC: a packet for the stack's block that no VPC claims dies here."""
+    _ip("route", "replace", "blackhole", block)
+
+
+def remove_blackhole(block: str) -> None:
+    _ip("route", "delete", "blackhole", block, check=False)
+
+
+def ensure_router(stack: StackNet, spec: RouterSpec) -> None:
+    made = _ensure_namespace(
+        spec.namespace,
+        {
+            "net.ipv4.ip_forward": "1",
+            "net.ipv4.conf.all.rp_filter": "0",
+            "net.ipv4.conf.default.rp_filter": "0",
+        },
+    )
+    if made or "uplink0" not in _links(spec.namespace):
+        _ip("link", "delete", spec.uplink, check=False)  # a half-made pair
+        _ip("link", "add", spec.uplink, "type", "veth", "peer", "name", "uplink0",
+            "netns", spec.namespace)  # fmt: skip
+    _ensure_address(None, spec.uplink, stack.gateway)
+    _ip("link", "set", spec.uplink, "up")
+    _ensure_address(spec.namespace, "uplink0", stack.router)
+    _ip("link", "set", "uplink0", "up", ns=spec.namespace)
+    _ip("route", "replace", f"{stack.gateway}/32", "dev", "uplink0", ns=spec.namespace)
+    _ip("route", "replace", "blackhole", "default", ns=spec.namespace)
+    for host in spec.hosts:
+        _ip("route", "replace", f"{host.host_ip}/32", "via", stack.router, "dev", spec.uplink,
+            "onlink", "src", stack.gateway)  # fmt: skip
+    if made:
+        log.info("netns %s made (uplink %s)", spec.namespace, spec.uplink)
+
+
+def ensure_host(router_ns: str, host: HostPort) -> None:
+    """The host's namespace, its veth to the router, its address and default route."""
+    made = _ensure_namespace(host.namespace, {})
+    if made or host.port not in _links(router_ns):
+        _ip("link", "delete", host.port, ns=router_ns, check=False)
+        _ip("link", "add", host.port, "type", "veth", "peer", "name", "eth0",
+            "netns", host.namespace, ns=router_ns)  # fmt: skip
+    _ensure_address(router_ns, host.port, HOST_GATEWAY)
+    _ip("link", "set", host.port, "up", ns=router_ns)
+    _ensure_address(host.namespace, "eth0", host.vpc_ip)
+    _ip("link", "set", "eth0", "up", ns=host.namespace)
+    _ip("route", "replace", "default", "via", HOST_GATEWAY, "dev", "eth0", "onlink",
+        ns=host.namespace)  # fmt: skip
+    _ip("route", "replace", f"{host.vpc_ip}/32", "dev", host.port, ns=router_ns)
+    if made:
+        log.info("netns %s made (%s; machine side %s)", host.namespace, host.vpc_ip, host.host_ip)
+
+
+def ensure_peer_link(router_ns: str, link: PeerLink) -> None:
+    """One veth between two routers; the side that finds it missing makes both ends."""
+    if link.name not in _links(router_ns):
+        if link.name in _links(link.remote_namespace):
+            _ip("link", "delete", link.name, ns=link.remote_namespace)
+        _ip("link", "add", link.name, "type", "veth", "peer", "name", link.name,
+            "netns", link.remote_namespace, ns=router_ns)  # fmt: skip
+    _ensure_address(router_ns, link.name, link.local_end)
+    _ip("link", "set", link.name, "up", ns=router_ns)
+
+
+def remove_stale_links(spec: RouterSpec) -> None:
+    """Host ports and peer links the spec no longer has (a deleted host or peering)."""
+    wanted = {"lo", "uplink0"} | {h.port for h in spec.hosts} | {p.name for p in spec.peer_links}
+    for name in _links(spec.namespace) - wanted:
+        _ip("link", "delete", name, ns=spec.namespace, check=False)
+
+
+def set_policy_routes(spec: RouterSpec) -> None:
+    """Replace the router's subnet rules and route tables with the spec's."""
+    ns = spec.namespace
+    for rule in _json("rule", "show", ns=ns):
+        if _MAIN_PREF <= rule.get("priority", 0) < _SUBNET_PREF + 1000:
+            _ip("rule", "delete", "pref", str(rule["priority"]), ns=ns)
+    for table in {t for _, t in spec.subnet_tables} | {t for t, _, _ in spec.routes}:
+        _ip("route", "flush", "table", str(table), ns=ns, check=False)
+    _ip("rule", "add", "pref", str(_MAIN_PREF), "lookup", "main", "suppress_prefixlength", "0",
+        ns=ns)  # fmt: skip
+    for offset, (cidr, table) in enumerate(spec.subnet_tables):
+        _ip("rule", "add", "pref", str(_SUBNET_PREF + offset), "from", cidr, "lookup", str(table),
+            ns=ns)  # fmt: skip
+    ends = {p.name: p.remote_end for p in spec.peer_links}
+    for table, destination, link in spec.routes:
+        if link in ends:
+            _ip("route", "replace", destination, "via", ends[link], "dev", link, "onlink",
+                "table", str(table), ns=ns)  # fmt: skip

@@ -1,0 +1,101 @@
+"""Makes the kernel network what the records say: a router namespace per VPC with hosts,
+a namespace per host, peering links, route tables and the nft tables (reconcile/netplan.py
+derives the specs, engines/netns makes them).
+
+The whole plan is derived afresh each pass and compared with what was last applied, so a
+changed rule, route or peering reaches the kernel within a pass (the API kicks the runner
+after each write), and a namespace that vanished (a reboot empties /run/netns) is made
+again. Namespaces of this stack that the plan no longer has are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+from pgrealm.config import Settings
+from pgrealm.engines import netns
+from pgrealm.gateways.network import stack_net
+from pgrealm.reconcile.netplan import Plan, plan
+from pgrealm.reconcile.runner import Key
+from pgrealm.store import Store
+from pgrealm.store.kinds import Kind
+
+__all__ = ["HostNetwork", "NetworkReconciler"]
+
+log = logging.getLogger(__name__)
+
+
+class HostNetwork(Protocol):
+    """What the directory and instance reconcilers ask of the network (a fake in units)."""
+
+    def realise_host(self, account: str, region: str, host_ip: str) -> str: ...
+
+
+_STALE = "-"  # the account of a key that names a namespace to remove
+
+
+class NetworkReconciler:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.stack = stack_net(settings)
+        self._applied: dict[str, object] = {}  # router namespace -> the spec last applied
+        self._lock = threading.Lock()
+
+    @property
+    def kind(self) -> str:
+        return Kind.VPC
+
+    def pending(self) -> list[Key]:
+        current = plan(self.store, self.stack)
+        present = netns.namespaces(self.stack.prefix)
+        keys: list[Key] = []
+        for key, spec in current.routers.items():
+            hosts_there = {spec.namespace, *(h.namespace for h in spec.hosts)} <= present
+            if self._applied.get(spec.namespace) != spec or not hosts_there:
+                keys.append(key)
+        keys += [(_STALE, "", ns) for ns in sorted(present - current.namespaces())]
+        return keys
+
+    def reconcile(self, key: Key) -> None:
+        with self._lock:  # two routers share each peering link: one at a time
+            if key[0] == _STALE:
+                self._applied.pop(key[2], None)
+                netns.forget(key[2])
+                return
+            self._apply(key, plan(self.store, self.stack))
+
+    def _apply(self, key: Key, current: Plan) -> None:
+        spec = current.routers.get(key)
+        if spec is None:
+            return  # its last host went while this waited: the stale pass removes it
+        netns.apply_router(self.stack, spec)
+        self._applied[spec.namespace] = spec
+
+    def realise_host(self, account: str, region: str, host_ip: str) -> str:
+        """Make a host's VPC and namespace now (before its process starts); its namespace."""
+        record = self.store.get(Kind.ADDRESS, account, region, host_ip)
+        if record is None:
+            raise LookupError(f"no host address {host_ip} in {account}/{region}")
+        with self._lock:
+            self._apply((account, region, record["VpcId"]), plan(self.store, self.stack))
+        return self.stack.host_namespace(host_ip)
+
+    def host_namespace(self, host_ip: str) -> str:
+        return self.stack.host_namespace(host_ip)
+
+    def start(self) -> None:
+        """At server start, before any process: the blackhole, then every VPC."""
+        netns.ensure_blackhole(self.stack.block)
+        for key in self.pending():
+            self.reconcile(key)
+
+    def teardown(self) -> None:
+        """At server stop, after the processes: every namespace of this stack goes (the
+        next start makes them again from the records); the blackhole stays, so nothing
+        sent to a host address while the stack is down leaves the machine."""
+        with self._lock:
+            for ns in sorted(netns.namespaces(self.stack.prefix)):
+                netns.forget(ns)
+            self._applied.clear()
