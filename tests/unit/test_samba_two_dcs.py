@@ -45,9 +45,10 @@ def test_resolv_conf_is_rewritten_in_place(tmp_path: Path) -> None:
     assert "127.1.0.11" in dc1.paths.resolv_conf.read_text()
 
 
-def test_resolvers_off_loopback_are_refused() -> None:
+def test_only_addresses_go_into_a_dcs_resolv_conf() -> None:
+    assert "nameserver 10.0.0.2" in conf.render_resolv_conf(["10.0.0.2"])
     with pytest.raises(ValueError):
-        conf.render_resolv_conf(["10.0.0.2"])
+        conf.render_resolv_conf(["10.0.0.2\noptions rotate"])
 
 
 def test_dc_runs_samba_itself_in_a_mount_namespace(tmp_path: Path) -> None:
