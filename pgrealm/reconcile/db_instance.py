@@ -55,6 +55,7 @@ from pgrealm.model.membership import (
 )
 from pgrealm.model.parameters import group_parameters, is_true
 from pgrealm.model.rds import RUNNING, InstanceStatus, SnapshotStatus, move_instance
+from pgrealm.model.reachability import blocked_because
 from pgrealm.reconcile.db_backups import (
     WAL_ARCHIVE,
     AutomatedBackups,
@@ -75,9 +76,18 @@ log = logging.getLogger(__name__)
 
 KIND = Kind.DB_INSTANCE
 DIRECTORY = Kind.DIRECTORY
+ADDRESS = Kind.ADDRESS
 SNAPSHOT = Kind.DB_SNAPSHOT
 _READY_TIMEOUT = 60.0
 _JOIN_ATTEMPTS = 3
+# What a join needs of every DC, checked from the instance's VPC (udp: a DNS query).
+_JOIN_PORTS = (("udp", 53), ("tcp", 53), ("tcp", 88), ("tcp", 389), ("tcp", 464))
+
+
+class _NetworkBlocked(ReconcileError):
+    """The instance's VPC cannot reach the directory: final until the network changes."""
+
+
 # A directory in these stages will be Active soon: a join waits for it, and does not fail.
 _DIRECTORY_COMING = ("Requested", "Creating")
 
@@ -340,10 +350,15 @@ class DbInstanceReconciler:
         try:
             if stage not in ("Active", "Impaired"):
                 raise ReconcileError(f"directory {ctx.doc['directory'][2]} is {stage}")
+            self._check_network(ctx, directory)
             self._export_keytab(ctx)
         except (EngineError, ReconcileError) as exc:
             attempts = int(ctx.doc.get("join_attempts", 0)) + 1
-            final = attempts >= _JOIN_ATTEMPTS or stage not in ("Active", "Impaired")
+            final = (
+                attempts >= _JOIN_ATTEMPTS
+                or stage not in ("Active", "Impaired")
+                or isinstance(exc, _NetworkBlocked)  # it stays so until the user fixes it
+            )
             reason = one_line_reason(exc)
             log.error("db instance %s: join: %s (attempt %d)", ctx.key[2], reason, attempts)
             ctx.doc = (
@@ -352,6 +367,29 @@ class DbInstanceReconciler:
             if not final:
                 raise
             ctx.spec = self.spec(ctx.doc)  # without Kerberos
+
+    def _check_network(self, ctx: _Ctx, directory: Doc | None) -> None:
+        """From the instance's namespace, as RDS's join does from its VPC: every DC answers
+        on DNS, Kerberos, LDAP and kpasswd. If one does not, the records say why."""
+        if self.network is None or directory is None:
+            return
+        account, region, _ = ctx.key
+        namespace = self.network.realise_host(account, region, ctx.doc["address"])
+        src = self.store.get(ADDRESS, account, region, ctx.doc["address"])
+        dir_account, dir_region, _ = ctx.doc["directory"]
+        for dc in directory["dcs"]:
+            closed = self.network.first_closed(
+                namespace, dc["vpc_ip"], directory["aws"]["Name"], _JOIN_PORTS
+            )
+            if closed is None:
+                continue
+            dst = self.store.get(ADDRESS, dir_account, dir_region, dc["address"])
+            why = blocked_because(self.store, src, dst, *closed) if src and dst else None
+            raise _NetworkBlocked(
+                f"the domain controller {dc['vpc_ip']} does not answer on "
+                f"{closed[1]}/{closed[0]} from the DB instance's subnet: "
+                f"{why or 'see pgrealm client doctor'}"
+            )
 
     def _export_keytab(self, ctx: _Ctx) -> None:
         former = ctx.doc.get("former_directory")

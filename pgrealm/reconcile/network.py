@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Protocol
 
 from pgrealm.config import Settings
 from pgrealm.engines import netns
+from pgrealm.engines.sockets import dns_answers, tcp_open
 from pgrealm.gateways.network import stack_net
 from pgrealm.reconcile.netplan import Plan, plan
 from pgrealm.reconcile.runner import Key
@@ -32,8 +34,13 @@ class HostNetwork(Protocol):
 
     def realise_host(self, account: str, region: str, host_ip: str) -> str: ...
 
+    def first_closed(
+        self, namespace: str, address: str, zone: str, ports: Sequence[tuple[str, int]]
+    ) -> tuple[str, int] | None: ...
+
 
 _STALE = "-"  # the account of a key that names a namespace to remove
+_PROBE_TIMEOUT = 1.5  # a blocked port drops packets: waiting longer tells nothing more
 
 
 class NetworkReconciler:
@@ -70,20 +77,44 @@ class NetworkReconciler:
         spec = current.routers.get(key)
         if spec is None:
             return  # its last host went while this waited: the stale pass removes it
-        netns.apply_router(self.stack, spec)
-        self._applied[spec.namespace] = spec
+        if netns.apply_router(self.stack, spec):
+            self._applied[spec.namespace] = spec
 
     def realise_host(self, account: str, region: str, host_ip: str) -> str:
-        """Make a host's VPC and namespace now (before its process starts); its namespace."""
-        record = self.store.get(Kind.ADDRESS, account, region, host_ip)
-        if record is None:
+        """Bring every router up to date now, this host's VPC included (before its process
+        starts, or a probe from it runs: the far side's routes and groups count too)."""
+        if self.store.get(Kind.ADDRESS, account, region, host_ip) is None:
             raise LookupError(f"no host address {host_ip} in {account}/{region}")
-        with self._lock:
-            self._apply((account, region, record["VpcId"]), plan(self.store, self.stack))
+        for key in self.pending():
+            self.reconcile(key)
         return self.stack.host_namespace(host_ip)
 
-    def host_namespace(self, host_ip: str) -> str:
-        return self.stack.host_namespace(host_ip)
+    def first_closed(
+        self, namespace: str, address: str, zone: str, ports: Sequence[tuple[str, int]]
+    ) -> tuple[str, int] | None:
+        """From inside ``namespace``: the first of ``ports`` ((protocol, port); udp only
+        for 53, with a real query for ``zone``) that ``address`` does not answer on."""
+
+        def probe() -> tuple[str, int] | None:
+            for protocol, port in ports:
+                if protocol == "udp":
+                    ok = dns_answers(address, zone, _PROBE_TIMEOUT)
+                else:
+                    ok = tcp_open(address, port, _PROBE_TIMEOUT)
+                if not ok:
+                    return (protocol, port)
+            return None
+
+        return netns.in_namespace(namespace, probe)
+
+    def forget_host(self, host_ip: str) -> None:
+        """A host whose address was released: its namespace goes, its router forgets it."""
+        with self._lock:
+            netns.forget(self.stack.host_namespace(host_ip))
+            current = plan(self.store, self.stack)
+            for key, spec in current.routers.items():
+                if self._applied.get(spec.namespace) != spec:
+                    self._apply(key, current)
 
     def start(self) -> None:
         """At server start, before any process: the blackhole, then every VPC."""

@@ -13,16 +13,20 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.acceptance.test_seed_flow import new_instance
-from tests.fixtures.stack import TEST_BLOCK, StackHandle
+from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
 
 OTHER = "444444444444"  # an account that was given nothing
 
 
-def _listeners() -> list[tuple[str, int, int]]:
-    """(address, port, pid) of every listening TCP socket and bound UDP socket."""
-    out = subprocess.run(["ss", "-ltnupH"], capture_output=True, text=True, check=True).stdout
+def _listeners(namespace: str | None = None) -> list[tuple[str, int, int]]:
+    """(address, port, pid) of every listening TCP socket and bound UDP socket, in the
+    machine's own network or in a named namespace."""
+    argv = ["ss", "-ltnupH"]
+    if namespace:
+        argv = ["ip", "netns", "exec", namespace, *argv]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     found = []
     for line in out.splitlines():
         fields = line.split()
@@ -50,20 +54,35 @@ def _stack_pids(stack: StackHandle) -> set[int]:
     return pids
 
 
-def test_servers_listen_only_on_the_stacks_own_addresses(
+def test_servers_listen_only_inside_their_own_namespaces(
     stack: StackHandle, directory: dict[str, Any], rds_role: str
 ) -> None:
+    """In the machine's own network the stack has its API on loopback and nothing else;
+    each DC and instance listens inside its host's namespace, on its VPC address."""
     new_instance(stack, "listener", BackupRetentionPeriod=0)
-    block = ipaddress.IPv4Network(TEST_BLOCK)
     pids = _stack_pids(stack)
-    ours = [(a, p, pid) for a, p, pid in _listeners() if pid in pids]
-    assert any(p == 5432 for _, p, _ in ours) and any(p == 88 for _, p, _ in ours), ours
-    api = [a for a, p, _ in _listeners() if p == stack.port]
-    assert api == ["127.0.0.1"], api  # the API, on loopback only
-    servers = [(a, p) for a, p, pid in ours if p != stack.port]
-    stray = [(a, p) for a, p in servers if ipaddress.ip_address(a) not in block]
-    assert not stray, f"listening outside {block}: {stray}"
+    ours = [(a, p) for a, p, pid in _listeners() if pid in pids]
+    assert ours == [("127.0.0.1", stack.port)], ours
+    hosts = stack.client("ec2").describe_network_interfaces()["NetworkInterfaces"]
+    assert hosts
+    for eni in hosts:
+        public = eni["Association"]["PublicIp"]
+        assert ipaddress.ip_address(public) in ipaddress.ip_network(stack.block)
+        namespace = _namespace_of(stack, public)
+        inside = {(a, p) for a, p, pid in _listeners(namespace) if pid in pids}
+        assert inside, f"nothing listens in {namespace}"
+        stray = {a for a, _ in inside} - {eni["PrivateIpAddress"], "127.0.0.1"}
+        assert not stray, f"{namespace} listens on {stray}"
     stack.client("rds").delete_db_instance(DBInstanceIdentifier="listener", SkipFinalSnapshot=True)
+
+
+def _namespace_of(stack: StackHandle, host_ip: str) -> str:
+    from pgrealm.engines import netns
+    from pgrealm.model.addresses import HostBlock
+
+    block = HostBlock(ipaddress.IPv4Network(stack.block))
+    net = netns.StackNet.for_block(stack.block, block.gateway, block.router)
+    return net.host_namespace(host_ip)
 
 
 def _refused(call: Any, code: str) -> None:

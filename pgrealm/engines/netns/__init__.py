@@ -69,8 +69,9 @@ _applied: dict[str, str] = {}  # router namespace -> digest of its routes and ta
 _lock = threading.Lock()
 
 
-def apply_router(stack: StackNet, spec: RouterSpec) -> None:
-    """Make the router, its hosts and peer links, routes and table what ``spec`` says."""
+def apply_router(stack: StackNet, spec: RouterSpec) -> bool:
+    """Make the router, its hosts and peer links, routes and table what ``spec`` says;
+    False if part of it waits for another router (apply again after that one)."""
     with _lock:
         ensure_blackhole(stack.block)
         ensure_router(stack, spec)
@@ -82,12 +83,14 @@ def apply_router(stack: StackNet, spec: RouterSpec) -> None:
         digest = hashlib.sha256(repr((spec.subnet_tables, spec.routes, spec.peer_links,
                                       spec.firewall)).encode()).hexdigest()  # fmt: skip
         if _applied.get(spec.namespace) == digest:
-            return
-        set_policy_routes(spec)
+            return True
+        complete = set_policy_routes(spec)
         table = nft.render(spec.firewall)
         run([IP, "netns", "exec", spec.namespace, NFT, "-f", "-"], input=table)
-        _applied[spec.namespace] = digest
+        if complete:
+            _applied[spec.namespace] = digest
         log.info("netns %s: routes and table applied", spec.namespace)
+        return complete
 
 
 def wrap(namespace: str, argv: list[str]) -> list[str]:

@@ -35,6 +35,7 @@ NETNS_DIR = Path("/run/netns")
 # own hosts, the machine), then each subnet's route table, then the blackhole default.
 _MAIN_PREF = 100
 _SUBNET_PREF = 1000
+_DROP_PREF, _DROP_TABLE = 32000, "99"
 
 
 def _ip(*args: str, ns: str | None = None, check: bool = True) -> str:
@@ -113,7 +114,13 @@ def ensure_router(stack: StackNet, spec: RouterSpec) -> None:
     _ensure_address(spec.namespace, "uplink0", stack.router)
     _ip("link", "set", "uplink0", "up", ns=spec.namespace)
     _ip("route", "replace", f"{stack.gateway}/32", "dev", "uplink0", ns=spec.namespace)
-    _ip("route", "replace", "blackhole", "default", ns=spec.namespace)
+    # What no route covers is dropped, silently (a client times out, as in a VPC). In a
+    # table of its own, looked up last: a blackhole in main would end every lookup at the
+    # first rule (the kernel does not suppress a blackhole's error).
+    _ip("route", "delete", "blackhole", "default", ns=spec.namespace, check=False)
+    _ip("route", "replace", "blackhole", "default", "table", _DROP_TABLE, ns=spec.namespace)
+    if not any(r.get("priority") == _DROP_PREF for r in _json("rule", "show", ns=spec.namespace)):
+        _ip("rule", "add", "pref", str(_DROP_PREF), "lookup", _DROP_TABLE, ns=spec.namespace)
     for host in spec.hosts:
         _ip("route", "replace", f"{host.host_ip}/32", "via", stack.router, "dev", spec.uplink,
             "onlink", "src", stack.gateway)  # fmt: skip
@@ -140,7 +147,10 @@ def ensure_host(router_ns: str, host: HostPort) -> None:
 
 
 def ensure_peer_link(router_ns: str, link: PeerLink) -> None:
-    """One veth between two routers; the side that finds it missing makes both ends."""
+    """One veth between two routers; the side that finds it missing makes both ends (once
+    the other router exists: until then, its own apply makes the link)."""
+    if not (NETNS_DIR / link.remote_namespace).exists():
+        return
     if link.name not in _links(router_ns):
         if link.name in _links(link.remote_namespace):
             _ip("link", "delete", link.name, ns=link.remote_namespace)
@@ -157,8 +167,9 @@ def remove_stale_links(spec: RouterSpec) -> None:
         _ip("link", "delete", name, ns=spec.namespace, check=False)
 
 
-def set_policy_routes(spec: RouterSpec) -> None:
-    """Replace the router's subnet rules and route tables with the spec's."""
+def set_policy_routes(spec: RouterSpec) -> bool:
+    """Replace the router's subnet rules and route tables with the spec's; False if a
+    route's peer link is not there yet (the other router makes it: apply again then)."""
     ns = spec.namespace
     for rule in _json("rule", "show", ns=ns):
         if _MAIN_PREF <= rule.get("priority", 0) < _SUBNET_PREF + 1000:
@@ -171,7 +182,12 @@ def set_policy_routes(spec: RouterSpec) -> None:
         _ip("rule", "add", "pref", str(_SUBNET_PREF + offset), "from", cidr, "lookup", str(table),
             ns=ns)  # fmt: skip
     ends = {p.name: p.remote_end for p in spec.peer_links}
+    present = _links(ns)
+    complete = True
     for table, destination, link in spec.routes:
-        if link in ends:
+        if link not in present:
+            complete = False
+        elif link in ends:
             _ip("route", "replace", destination, "via", ends[link], "dev", link, "onlink",
                 "table", str(table), ns=ns)  # fmt: skip
+    return complete

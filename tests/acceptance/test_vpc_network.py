@@ -1,0 +1,296 @@
+"""Step 4 for real: VPCs are network namespaces, and security groups, route tables,
+peering and network ACLs decide what reaches what, as on AWS.
+
+The session's directory lives in the default VPC (vpc-A, 172.31.0.0/16). Here a DB
+instance joins it from vpc-B (10.20.0.0/16): the join fails, naming what is missing,
+until the VPCs are peered, both sides route to each other and the controllers' group
+lets vpc-B in; then ``modify-db-instance --domain`` retries it. A client in a third VPC
+(10.30.0.0/16, through ``pgrealm vpc exec``) times out until it too is allowed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.acceptance.conftest import REALM, new_password
+from tests.acceptance.test_seed_flow import new_directory_user, psql
+from tests.fixtures.stack import ROOT, StackHandle
+
+pytestmark = pytest.mark.acceptance
+
+B_CIDR, C_CIDR = "10.20.0.0/16", "10.30.0.0/16"
+
+
+def _vpc(stack: StackHandle, cidr: str) -> tuple[str, list[str]]:
+    ec2 = stack.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    base = cidr.split(".")
+    subnets = [
+        ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=f"{base[0]}.{base[1]}.{n}.0/24", AvailabilityZone=zone
+        )["Subnet"]["SubnetId"]
+        for n, zone in ((1, "us-east-1a"), (2, "us-east-1b"))
+    ]
+    return vpc_id, subnets
+
+
+def _peer(stack: StackHandle, one: str, other: str) -> str:
+    ec2 = stack.client("ec2")
+    pcx = ec2.create_vpc_peering_connection(VpcId=one, PeerVpcId=other)["VpcPeeringConnection"]
+    pcx_id = pcx["VpcPeeringConnectionId"]
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx_id)
+    return str(pcx_id)
+
+
+def _route(stack: StackHandle, vpc_id: str, cidr: str, pcx_id: str) -> None:
+    ec2 = stack.client("ec2")
+    main = ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"][0]
+    ec2.create_route(
+        RouteTableId=main["RouteTableId"], DestinationCidrBlock=cidr, VpcPeeringConnectionId=pcx_id
+    )
+
+
+def _allow(stack: StackHandle, group_id: str, cidr: str, port: int = -1) -> dict[str, Any]:
+    perm: dict[str, Any] = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": cidr}]}
+    if port >= 0:
+        perm = {
+            "IpProtocol": "tcp",
+            "FromPort": port,
+            "ToPort": port,
+            "IpRanges": [{"CidrIp": cidr}],
+        }
+    stack.client("ec2").authorize_security_group_ingress(GroupId=group_id, IpPermissions=[perm])
+    return perm
+
+
+def _membership(stack: StackHandle, ident: str, wanted: set[str]) -> dict[str, Any]:
+    rds = stack.client("rds")
+
+    def settled() -> Any:
+        inst = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+        member = inst["DomainMemberships"][0]
+        done = inst["DBInstanceStatus"] == "available" and member["Status"] in wanted
+        return inst if done else None
+
+    return dict(stack.wait(f"{ident}'s membership to be {wanted}", settled, timeout=240))
+
+
+def _in_vpc(
+    stack: StackHandle, vpc_id: str, argv: list[str], env: dict[str, str], stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``pgrealm vpc exec``: ``argv`` run as a host in ``vpc_id``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pgrealm", "vpc", "exec", vpc_id, "--", *argv],
+        env={**stack.env, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def network(
+    stack: StackHandle, directory: dict[str, Any], rds_role: str
+) -> Iterator[dict[str, Any]]:
+    vpc_b, subnets_b = _vpc(stack, B_CIDR)
+    vpc_c, _ = _vpc(stack, C_CIDR)
+    rds = stack.client("rds")
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="vpc-b", DBSubnetGroupDescription="vpc-B", SubnetIds=subnets_b
+    )
+    password = new_password()
+    rds.create_db_instance(
+        DBInstanceIdentifier="crossdb",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="master",
+        MasterUserPassword=password,
+        DBSubnetGroupName="vpc-b",
+        BackupRetentionPeriod=0,
+        Domain=directory["DirectoryId"],
+        DomainIAMRoleName=rds_role,
+    )
+    yield {"b": vpc_b, "c": vpc_c, "password": password}
+    rds.delete_db_instance(DBInstanceIdentifier="crossdb", SkipFinalSnapshot=True)
+
+
+def test_nothing_can_leave_the_machine(stack: StackHandle, network: dict[str, Any]) -> None:
+    """The stack's block is blackholed on the machine, and no namespace routes anywhere but
+    to its own VPC's router (routers drop what they cannot route)."""
+    routes = subprocess.run(
+        ["ip", "route", "show", "type", "blackhole"], capture_output=True, text=True, check=True
+    ).stdout
+    assert stack.block in routes, routes
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    ours = [n.split()[0] for n in names.splitlines() if "-vpc-" in n or "-h-" in n]
+    ours = [n for n in ours if _owned(stack, n)]
+    assert ours
+    for ns in ours:
+        default = subprocess.run(
+            ["ip", "-n", ns, "route", "show", "default", "table", "all"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        if "-vpc-" in ns:
+            assert default == "blackhole default table 99", (ns, default)
+        else:
+            assert default == "default via 169.254.1.1 dev eth0 onlink", (ns, default)
+
+
+def _owned(stack: StackHandle, namespace: str) -> bool:
+    from pgrealm.config import Settings
+    from pgrealm.reconcile.netplan import stack_net
+
+    settings = Settings.from_env(stack.env)
+    return namespace.startswith(stack_net(settings).prefix)
+
+
+def test_the_controllers_group_has_awss_rules(
+    stack: StackHandle, directory: dict[str, Any]
+) -> None:
+    group_id = directory["VpcSettings"]["SecurityGroupId"]
+    group = stack.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    assert group["GroupName"] == f"{directory['DirectoryId']}_controllers"
+    inbound = {
+        (p["IpProtocol"], p.get("FromPort"), p.get("ToPort")) for p in group["IpPermissions"]
+    }
+    for port in (53, 88, 389, 464):
+        assert ("tcp", port, port) in inbound and ("udp", port, port) in inbound
+    assert ("tcp", 1024, 65535) in inbound and ("tcp", 3268, 3269) in inbound
+    cidrs = {r["CidrIp"] for p in group["IpPermissions"] for r in p.get("IpRanges", [])}
+    assert cidrs == {"172.31.0.0/16"}
+
+
+def test_a_join_across_vpcs_needs_peering_routes_and_the_controllers_group(
+    stack: StackHandle, directory: dict[str, Any], network: dict[str, Any], rds_role: str
+) -> None:
+    failed = _membership(stack, "crossdb", {"enable-kerberos-failed", "kerberos-enabled"})
+    member = failed["DomainMemberships"][0]
+    assert member["Status"] == "enable-kerberos-failed"
+    events = stack.client("rds").describe_events(
+        SourceIdentifier="crossdb", SourceType="db-instance"
+    )
+    said = " ".join(e["Message"] for e in events["Events"])
+    assert "no active VPC peering" in said, said
+    vpc_a = directory["VpcSettings"]["VpcId"]
+    pcx = _peer(stack, network["b"], vpc_a)
+    _route(stack, network["b"], "172.31.0.0/16", pcx)
+    _route(stack, vpc_a, B_CIDR, pcx)
+    network["pcx_ab"] = pcx
+    group_id = directory["VpcSettings"]["SecurityGroupId"]
+    _allow(stack, group_id, B_CIDR)
+    stack.client("rds").modify_db_instance(
+        DBInstanceIdentifier="crossdb",
+        Domain=directory["DirectoryId"],
+        DomainIAMRoleName=rds_role,
+        ApplyImmediately=True,
+    )
+    joined = _membership(stack, "crossdb", {"kerberos-enabled"})
+    network["endpoint"] = joined["Endpoint"]["Address"]
+
+
+def test_a_client_in_a_third_vpc_waits_until_it_is_allowed(
+    stack: StackHandle, directory: dict[str, Any], network: dict[str, Any], tmp_path: Any
+) -> None:
+    password = new_directory_user(stack, directory["DirectoryId"], "vince")
+    principal = f"vince@{REALM}"
+    conninfo = f"host={network['endpoint']} port=5432 dbname=postgres user=master"
+    made = psql(
+        {"PATH": "/usr/bin:/bin", "PGPASSWORD": network["password"]},
+        conninfo,
+        f'CREATE USER "{principal}" LOGIN; GRANT rds_ad TO "{principal}";',
+    )
+    assert made.returncode == 0, made.stderr
+    env = {"KRB5CCNAME": f"FILE:{tmp_path}/ccache", "PGCONNECT_TIMEOUT": "3"}
+    login = [
+        "psql",
+        "-X",
+        "-At",
+        f"host={network['endpoint']} port=5432 dbname=postgres user={principal}",
+        "-c",
+        "SELECT 1",
+    ]
+    kinit_argv = ["timeout", "10", "kinit", principal]
+    blocked = _in_vpc(stack, network["c"], kinit_argv, env, password + "\n")
+    assert blocked.returncode != 0, blocked.stdout
+    vpc_a = directory["VpcSettings"]["VpcId"]
+    to_a = _peer(stack, network["c"], vpc_a)
+    _route(stack, network["c"], "172.31.0.0/16", to_a)
+    _route(stack, vpc_a, C_CIDR, to_a)
+    _allow(stack, directory["VpcSettings"]["SecurityGroupId"], C_CIDR)
+    got = _in_vpc(stack, network["c"], kinit_argv, env, password + "\n")
+    assert got.returncode == 0, got.stderr
+    waited = _in_vpc(stack, network["c"], login, env)
+    assert "timeout expired" in waited.stderr, waited.stderr  # dropped, not refused
+    to_b = _peer(stack, network["c"], network["b"])
+    _route(stack, network["c"], B_CIDR, to_b)
+    _route(stack, network["b"], C_CIDR, to_b)
+    db_group = stack.client("rds").describe_db_instances(DBInstanceIdentifier="crossdb")[
+        "DBInstances"
+    ][0]["VpcSecurityGroups"][0]["VpcSecurityGroupId"]
+    rule = _allow(stack, db_group, C_CIDR, 5432)
+    ok = _in_vpc(stack, network["c"], login, env)
+    assert ok.returncode == 0 and ok.stdout.strip() == "1", ok.stderr
+    # A revoked rule stops new connections.
+    stack.client("ec2").revoke_security_group_ingress(GroupId=db_group, IpPermissions=[rule])
+    assert "timeout expired" in _in_vpc(stack, network["c"], login, env).stderr
+    _allow(stack, db_group, C_CIDR, 5432)
+    assert _in_vpc(stack, network["c"], login, env).returncode == 0
+    # A network ACL that denies vpc-C on the directory's subnets stops its logins.
+    _acl_denies(
+        stack,
+        directory,
+        C_CIDR,
+        lambda: _in_vpc(stack, network["c"], kinit_argv, env, password + "\n"),
+    )
+    # Deleting the peering stops traffic.
+    stack.client("ec2").delete_vpc_peering_connection(VpcPeeringConnectionId=to_b)
+    assert "timeout expired" in _in_vpc(stack, network["c"], login, env).stderr
+
+
+def _acl_denies(stack: StackHandle, directory: dict[str, Any], cidr: str, attempt: Any) -> None:
+    ec2 = stack.client("ec2")
+    vpc_a = directory["VpcSettings"]["VpcId"]
+    acl_id = ec2.create_network_acl(VpcId=vpc_a)["NetworkAcl"]["NetworkAclId"]
+    for egress in (False, True):
+        ec2.create_network_acl_entry(
+            NetworkAclId=acl_id, RuleNumber=10, Protocol="-1", RuleAction="deny",
+            Egress=egress, CidrBlock=cidr,
+        )  # fmt: skip
+        ec2.create_network_acl_entry(
+            NetworkAclId=acl_id, RuleNumber=100, Protocol="-1", RuleAction="allow",
+            Egress=egress, CidrBlock="0.0.0.0/0",
+        )  # fmt: skip
+    subnets = directory["VpcSettings"]["SubnetIds"]
+    acls = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": subnets}])
+    former = {
+        a["SubnetId"]: (a["NetworkAclAssociationId"], acl["NetworkAclId"])
+        for acl in acls["NetworkAcls"]
+        for a in acl["Associations"]
+        if a["SubnetId"] in subnets
+    }
+    moved = {
+        s: ec2.replace_network_acl_association(AssociationId=assoc, NetworkAclId=acl_id)[
+            "NewAssociationId"
+        ]
+        for s, (assoc, _) in former.items()
+    }
+    try:
+        assert attempt().returncode != 0
+    finally:
+        for s, assoc in moved.items():
+            ec2.replace_network_acl_association(AssociationId=assoc, NetworkAclId=former[s][1])
+    assert attempt().returncode == 0
+    ec2.delete_network_acl(NetworkAclId=acl_id)
