@@ -199,7 +199,7 @@ def _purge_network(block: str) -> None:
     host_block = HostBlock(ipaddress.IPv4Network(block))
     stack = netns.StackNet.for_block(block, host_block.gateway, host_block.router)
     for namespace in sorted(netns.namespaces(stack.prefix)):
-        netns.forget(namespace)
+        netns.forget(stack, namespace)
     netns.remove_blackhole(block)
 
 

@@ -41,8 +41,6 @@ log = logging.getLogger(__name__)
 VpcKey = tuple[str, str, str]  # (account, region, vpc id)
 
 _PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp"}
-# The two ends of every peering link: the requester's side, then the accepter's.
-_REQUESTER_END, _ACCEPTER_END = "169.254.2.1", "169.254.2.2"
 _FIRST_TABLE = 100
 
 
@@ -129,11 +127,8 @@ def _peer_links(
         other = accepter if key == requester else requester
         if other not in realised:
             continue
-        local, remote = (
-            (_REQUESTER_END, _ACCEPTER_END) if key == requester else (_ACCEPTER_END, _REQUESTER_END)
-        )
         name = peer_link_name(pcx["VpcPeeringConnectionId"])
-        links.append(PeerLink(name, local, remote, stack.router_namespace(other[2])))
+        links.append(PeerLink(name, stack.router_namespace(other[2])))
     return tuple(sorted(links, key=lambda link: link.name))
 
 

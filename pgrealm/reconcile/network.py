@@ -69,7 +69,7 @@ class NetworkReconciler:
         with self._lock:  # two routers share each peering link: one at a time
             if key[0] == _STALE:
                 self._applied.pop(key[2], None)
-                netns.forget(key[2])
+                netns.forget(self.stack, key[2])
                 return
             self._apply(key, plan(self.store, self.stack))
 
@@ -110,7 +110,7 @@ class NetworkReconciler:
     def forget_host(self, host_ip: str) -> None:
         """A host whose address was released: its namespace goes, its router forgets it."""
         with self._lock:
-            netns.forget(self.stack.host_namespace(host_ip))
+            netns.forget(self.stack, self.stack.host_namespace(host_ip))
             current = plan(self.store, self.stack)
             for key, spec in current.routers.items():
                 if self._applied.get(spec.namespace) != spec:
@@ -128,5 +128,5 @@ class NetworkReconciler:
         sent to a host address while the stack is down leaves the machine."""
         with self._lock:
             for ns in sorted(netns.namespaces(self.stack.prefix)):
-                netns.forget(ns)
+                netns.forget(self.stack, ns)
             self._applied.clear()

@@ -9,9 +9,13 @@ what it last applied to each router.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 from pgrealm.engines._exec import run
 from pgrealm.engines.netns import nft
@@ -67,12 +71,26 @@ log = logging.getLogger(__name__)
 
 _applied: dict[str, str] = {}  # router namespace -> digest of its routes and table
 _lock = threading.Lock()
+_LOCK_DIR = Path("/run/lock")
+
+
+@contextlib.contextmanager
+def _stack_locked(stack: StackNet) -> Iterator[None]:
+    """One writer at a time for a stack's network, threads and processes alike: the
+    server and a ``pgrealm vpc exec`` both make links that two routers share."""
+    _LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    with _lock, open(_LOCK_DIR / f"pgrealm-net-{stack.tag}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def apply_router(stack: StackNet, spec: RouterSpec) -> bool:
     """Make the router, its hosts and peer links, routes and table what ``spec`` says;
     False if part of it waits for another router (apply again after that one)."""
-    with _lock:
+    with _stack_locked(stack):
         ensure_blackhole(stack.block)
         ensure_router(stack, spec)
         for host in spec.hosts:
@@ -98,7 +116,8 @@ def wrap(namespace: str, argv: list[str]) -> list[str]:
     return [NSENTER, f"--net={NETNS_DIR / namespace}", "--", *argv]
 
 
-def forget(namespace: str) -> None:
-    """A removed router: applying it again starts from nothing."""
-    _applied.pop(namespace, None)
-    remove_namespace(namespace)
+def forget(stack: StackNet, namespace: str) -> None:
+    """A removed router or host: applying it again starts from nothing."""
+    with _stack_locked(stack):
+        _applied.pop(namespace, None)
+        remove_namespace(namespace)

@@ -156,7 +156,11 @@ def ensure_peer_link(router_ns: str, link: PeerLink) -> None:
             _ip("link", "delete", link.name, ns=link.remote_namespace)
         _ip("link", "add", link.name, "type", "veth", "peer", "name", link.name,
             "netns", link.remote_namespace, ns=router_ns)  # fmt: skip
-    _ensure_address(router_ns, link.name, link.local_end)
+    # Proxy ARP answers for this router's hosts. The far router asks from an address every
+    # router has (its uplink's), which would be a martian here without accept_local.
+    run([IP, "netns", "exec", router_ns, SYSCTL, "-q", "-w",
+         f"net.ipv4.conf.{link.name}.proxy_arp=1",
+         f"net.ipv4.conf.{link.name}.accept_local=1"])  # fmt: skip
     _ip("link", "set", link.name, "up", ns=router_ns)
 
 
@@ -181,13 +185,11 @@ def set_policy_routes(spec: RouterSpec) -> bool:
     for offset, (cidr, table) in enumerate(spec.subnet_tables):
         _ip("rule", "add", "pref", str(_SUBNET_PREF + offset), "from", cidr, "lookup", str(table),
             ns=ns)  # fmt: skip
-    ends = {p.name: p.remote_end for p in spec.peer_links}
     present = _links(ns)
     complete = True
     for table, destination, link in spec.routes:
         if link not in present:
             complete = False
-        elif link in ends:
-            _ip("route", "replace", destination, "via", ends[link], "dev", link, "onlink",
-                "table", str(table), ns=ns)  # fmt: skip
+        else:
+            _ip("route", "replace", destination, "dev", link, "table", str(table), ns=ns)
     return complete

@@ -87,11 +87,11 @@ class HostPort:
 
 @dataclass(frozen=True)
 class PeerLink:
-    """A veth between two routers; each end has its own side's address."""
+    """A veth between two routers, without addresses: a route names the link, and each
+    router answers ARP on it for its own hosts (proxy ARP), so a router with many
+    peerings needs no address plan for them."""
 
     name: str
-    local_end: str  # 169.254.2.1 on the requester's side, .2 on the accepter's
-    remote_end: str
     remote_namespace: str
 
 
