@@ -19,8 +19,10 @@ from pgrealm.api.dispatch import Dispatcher
 from pgrealm.api.error_shapes import unknown_error_shapes
 from pgrealm.api.server import ApiServer
 from pgrealm.config import Settings
+from pgrealm.errors import StoreError
 from pgrealm.gateways.directory import DirectoryData
 from pgrealm.gateways.parameters import PostgresCatalog
+from pgrealm.model.addresses import loopback_hosts
 from pgrealm.reconcile.db_backups import RetainedBackupReconciler
 from pgrealm.reconcile.db_instance import DbInstanceReconciler
 from pgrealm.reconcile.db_snapshot import DbSnapshotReconciler
@@ -74,6 +76,12 @@ def build(settings: Settings) -> Stack:
     os.chmod(settings.home, 0o711)  # instance homes below must be reachable by their OS user
     store = Store(settings.state_db)
     store.check()
+    if loopback_hosts(store):
+        raise StoreError(
+            f"{settings.state_db} was made by a pgrealm from before VPCs were network "
+            "namespaces (its hosts have loopback addresses) and cannot be carried over: "
+            f"move {settings.home} aside and run make up again for a new stack."
+        )
     sealer = Sealer(settings.home)
     supervisor = Supervisor(store)
     directory_data = DirectoryData(settings)

@@ -196,7 +196,8 @@ def doctor(
     from pgrealm.client.doctor import Doctor, Target
     from pgrealm.config import Settings
 
-    inst, directory = _instance_and_directory(_api(endpoint_url, region, account), db_instance)
+    api = _api(endpoint_url, region, account)
+    inst, directory = _instance_and_directory(api, db_instance)
     target = Target(
         user=_principal(user, directory.realm),
         realm=directory.realm,
@@ -207,6 +208,11 @@ def doctor(
         endpoint=inst.endpoint,
         port=inst.port,
         instance_keytab=instance_keytab or inst.keytab_path(Settings.from_env().home),
+        join_problem=(
+            api.join_problem(inst.identifier)
+            if inst.membership_status == "enable-kerberos-failed"
+            else None
+        ),
     )
     report = Doctor(target, dict(os.environ)).run()
     click.echo(report.to_json() if as_json else report.to_text(verbose=details))

@@ -109,6 +109,17 @@ class Api:
             raise TargetError(f"DB instance {identifier} does not exist") from exc
         return _instance(found[0])
 
+    def join_problem(self, identifier: str) -> str | None:
+        """Why the instance's last join failed, as its newest RDS event says; None if none."""
+        events = self._client("rds").describe_events(
+            SourceIdentifier=identifier, SourceType="db-instance", Duration=20160
+        )["Events"]
+        for event in reversed(events):
+            message = str(event.get("Message", ""))
+            if "could not be enabled" in message:
+                return message
+        return None
+
     def instances_in(self, directory_id: str) -> list[InstanceInfo]:
         pages = self._client("rds").get_paginator("describe_db_instances").paginate()
         out = [_instance(i) for page in pages for i in page["DBInstances"]]

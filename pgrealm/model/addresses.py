@@ -91,6 +91,12 @@ class BlockExhausted(Exception):
         self.block = block
 
 
+def loopback_hosts(store: Store) -> int:
+    """Hosts recorded by a pgrealm from before VPC namespaces (a loopback address each):
+    their DCs were provisioned with that address in their DNS, so they cannot move."""
+    return sum(1 for a in store.list(Kind.ADDRESS) if "HostIp" not in a)
+
+
 def interface_id(host_ip: str) -> str:
     """A stable eni id for a host address (the stack's addresses are unique)."""
     return "eni-" + hashlib.sha256(host_ip.encode()).hexdigest()[:17]

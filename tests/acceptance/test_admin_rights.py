@@ -67,7 +67,7 @@ def admin(
     stack.client("ds").reset_user_password(
         DirectoryId=directory["DirectoryId"], UserName="Admin", NewPassword=password
     )
-    return Ldap(directory["DnsIpAddrs"][0], password, tmp_path_factory.mktemp("admin"))
+    return Ldap(stack.kdcs(directory)[0], password, tmp_path_factory.mktemp("admin"))
 
 
 def test_admin_is_delegated_not_domain_admin(admin: Ldap) -> None:

@@ -156,7 +156,7 @@ def test_consumer_instance_joins_and_kerberos_login_works(
     done = psql(master, f"host={host} port=5432 dbname=postgres user=master", sql)
     assert done.returncode == 0, done.stderr
     conf = tmp_path / "krb5.conf"
-    conf.write_text(render_krb5_conf(REALM, directory["DnsIpAddrs"]))
+    conf.write_text(render_krb5_conf(REALM, stack.kdcs(directory)))
     env = {
         "KRB5_CONFIG": str(conf),
         "KRB5CCNAME": f"FILE:{tmp_path}/ccache",

@@ -42,7 +42,7 @@ def test_both_dcs_serve_and_list_each_other(stack: StackHandle, directory: dict[
     assert [d["Status"] for d in dcs] == ["Active", "Active"]
     assert len({d["AvailabilityZone"] for d in dcs}) == 2
     assert sorted(d["DnsIpAddr"] for d in dcs) == sorted(directory["DnsIpAddrs"])
-    addresses = directory["DnsIpAddrs"]
+    addresses = stack.kdcs(directory)
     for server in addresses:
         for port in (88, 389, 464):
             with socket.create_connection((server, port), timeout=5):
@@ -115,7 +115,7 @@ def test_directory_survives_a_frozen_dc(stack: StackHandle, tmp_path: Path) -> N
     ds.enable_directory_data_access(DirectoryId=did)
     dc1_pid = _process_pid(stack, f"{did}/dc1")
     conf = tmp_path / "krb5.conf"
-    conf.write_text(render_krb5_conf("TWO.EXAMPLE.COM", desc["DnsIpAddrs"]))
+    conf.write_text(render_krb5_conf("TWO.EXAMPLE.COM", stack.kdcs(desc)))
     env = {
         "KRB5_CONFIG": str(conf),
         "KRB5CCNAME": f"FILE:{tmp_path}/cc",

@@ -27,6 +27,7 @@ class Target:
     endpoint: str
     port: int
     instance_keytab: Path | None = None
+    join_problem: str | None = None  # the instance's failed join, in its RDS event's words
 
     @property
     def spn(self) -> str:

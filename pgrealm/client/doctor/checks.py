@@ -70,6 +70,7 @@ class Doctor:
             f"{t.user} -> {t.instance} ({t.endpoint}:{t.port}), "
             f"directory {t.directory_id} {t.realm}"
         )
+        report.findings.append(self.join())
         report.findings.append(self.krb5_conf())
         report.findings.extend(self.dns())
         report.findings.extend(self.kdcs())
@@ -88,6 +89,30 @@ class Doctor:
                 Finding("login", Severity.SKIP, why),
             ]
         return report
+
+    # -- the instance's join ------------------------------------------------------------------
+    def join(self) -> Finding:
+        """A failed join names what its VPC lacked (peering, a route, a group rule, an ACL
+        entry), checked from the instance's own namespace."""
+        t = self.t
+        if t.join_problem is None:
+            return Finding("join", Severity.PASS, f"{t.instance} is joined to {t.directory_id}")
+        return Finding(
+            "join",
+            Severity.FAIL,
+            f"{t.instance} could not join {t.directory_id}",
+            (
+                Evidence(
+                    f"aws rds describe-events --source-identifier {t.instance}", t.join_problem
+                ),
+            ),
+            "RDS joins from the instance's VPC: the directory's DCs must answer it on 53, 88, "
+            "389 and 464 (a peering, routes on both sides, the controllers' security group, "
+            "network ACLs).",
+            "add what the message names, then aws rds modify-db-instance "
+            f"--db-instance-identifier {t.instance} --domain {t.directory_id} "
+            "--domain-iam-role-name <role> (the join is tried again)",
+        )
 
     # -- krb5.conf --------------------------------------------------------------------------
     def krb5_conf(self) -> Finding:

@@ -87,6 +87,15 @@ def _ensure_address(ns: str | None, dev: str, address: str) -> None:
         _ip("addr", "add", f"{address}/32", "dev", dev, ns=ns)
 
 
+def _remake_pair(ns: str | None, name: str, peer_ns: str, peer: str) -> None:
+    """A veth ``name`` in ``ns`` whose other end is ``peer`` in ``peer_ns``, made afresh:
+    either end left alone by a crash or a killed server (a namespace of the same name
+    outlives it) is removed first."""
+    _ip("link", "delete", name, ns=ns, check=False)
+    _ip("link", "delete", peer, ns=peer_ns, check=False)
+    _ip("link", "add", name, "type", "veth", "peer", "name", peer, "netns", peer_ns, ns=ns)
+
+
 def ensure_blackhole(block: str) -> None:
     """Before any VPC: a packet for the stack's block that no VPC claims dies here."""
     _ip("route", "replace", "blackhole", block)
@@ -105,10 +114,8 @@ def ensure_router(stack: StackNet, spec: RouterSpec) -> None:
             "net.ipv4.conf.default.rp_filter": "0",
         },
     )
-    if made or "uplink0" not in _links(spec.namespace):
-        _ip("link", "delete", spec.uplink, check=False)  # a half-made pair
-        _ip("link", "add", spec.uplink, "type", "veth", "peer", "name", "uplink0",
-            "netns", spec.namespace)  # fmt: skip
+    if made or "uplink0" not in _links(spec.namespace) or spec.uplink not in _links(None):
+        _remake_pair(None, spec.uplink, spec.namespace, "uplink0")
     _ensure_address(None, spec.uplink, stack.gateway)
     _ip("link", "set", spec.uplink, "up")
     _ensure_address(spec.namespace, "uplink0", stack.router)
@@ -131,10 +138,8 @@ def ensure_router(stack: StackNet, spec: RouterSpec) -> None:
 def ensure_host(router_ns: str, host: HostPort) -> None:
     """The host's namespace, its veth to the router, its address and default route."""
     made = _ensure_namespace(host.namespace, {})
-    if made or host.port not in _links(router_ns):
-        _ip("link", "delete", host.port, ns=router_ns, check=False)
-        _ip("link", "add", host.port, "type", "veth", "peer", "name", "eth0",
-            "netns", host.namespace, ns=router_ns)  # fmt: skip
+    if made or host.port not in _links(router_ns) or "eth0" not in _links(host.namespace):
+        _remake_pair(router_ns, host.port, host.namespace, "eth0")
     _ensure_address(router_ns, host.port, HOST_GATEWAY)
     _ip("link", "set", host.port, "up", ns=router_ns)
     _ensure_address(host.namespace, "eth0", host.vpc_ip)
