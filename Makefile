@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: up down status test unit lint bench chaos bootstrap fresh-check
+.PHONY: up down status test unit lint bench bench-network chaos bootstrap fresh-check
 
 bootstrap:
 	@./scripts/bootstrap.sh
@@ -30,6 +30,11 @@ bench: bootstrap
 # Faults under a workload (fixed seed, at most ~20 minutes): bench/results/reliability.md
 chaos: bootstrap
 	$(VENV)/python -m bench.chaos
+
+# The kernel network alone (engines/netns, no server): VPC creation time, memory per VPC,
+# connect time across a peering vs inside a VPC: bench/results/network.md
+bench-network: bootstrap
+	$(VENV)/python -m bench.network
 
 # The two commands on a fresh Debian 12 (a debootstrap chroot); FRESH_CHECK_ARGS="--keep" etc.
 fresh-check:

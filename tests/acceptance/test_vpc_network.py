@@ -10,6 +10,7 @@ lets vpc-B in; then ``modify-db-instance --domain`` retries it. A client in a th
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.acceptance.conftest import REALM, new_password
-from tests.acceptance.test_seed_flow import new_directory_user, psql
+from tests.acceptance.test_seed_flow import kinit, new_directory_user, psql
 from tests.fixtures.stack import ROOT, StackHandle
 
 pytestmark = pytest.mark.acceptance
@@ -147,6 +148,13 @@ def test_nothing_can_leave_the_machine(stack: StackHandle, network: dict[str, An
             assert default == "blackhole default table 99", (ns, default)
         else:
             assert default == "default via 169.254.1.1 dev eth0 onlink", (ns, default)
+
+
+def _inside(text: str, block: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        return ipaddress.ip_address(text) in block
+    except ValueError:
+        return False
 
 
 def _owned(stack: StackHandle, namespace: str) -> bool:
@@ -294,3 +302,30 @@ def _acl_denies(stack: StackHandle, directory: dict[str, Any], cidr: str, attemp
             ec2.replace_network_acl_association(AssociationId=assoc, NetworkAclId=former[s][1])
     assert attempt().returncode == 0
     ec2.delete_network_acl(NetworkAclId=acl_id)
+
+
+def test_the_network_comes_back_after_a_stop_and_leaves_only_the_blackhole(
+    stack: StackHandle, directory: dict[str, Any], kerberos: dict[str, str]
+) -> None:
+    """``make down`` removes every namespace of the stack (the blackhole stays, so nothing
+    sent to a host address meanwhile leaves the machine); the next start makes them again
+    from the records, and logins work as before."""
+    stack.stop()
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not [n for n in names.split() if _owned(stack, n)], names
+    routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+    assert f"blackhole {stack.block}" in routes
+    block = ipaddress.ip_network(stack.block)
+    hosts = [r for r in routes.splitlines() if "via" in r and _inside(r.split()[0], block)]
+    assert not hosts, hosts
+    stack.start(verbose=True)
+    ds = stack.client("ds")
+
+    def active() -> bool:
+        desc = ds.describe_directories(DirectoryIds=[directory["DirectoryId"]])
+        return bool(desc["DirectoryDescriptions"][0]["Stage"] == "Active")
+
+    stack.wait("the directory to be Active again", active, timeout=120)
+    password = new_directory_user(stack, directory["DirectoryId"], "rita")
+    done = kinit(kerberos, f"rita@{REALM}", password)
+    assert done.returncode == 0, done.stderr

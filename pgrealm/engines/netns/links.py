@@ -128,6 +128,10 @@ def ensure_router(stack: StackNet, spec: RouterSpec) -> None:
     _ip("route", "replace", "blackhole", "default", "table", _DROP_TABLE, ns=spec.namespace)
     if not any(r.get("priority") == _DROP_PREF for r in _json("rule", "show", ns=spec.namespace)):
         _ip("rule", "add", "pref", str(_DROP_PREF), "lookup", _DROP_TABLE, ns=spec.namespace)
+    wanted = {host.host_ip for host in spec.hosts}
+    for route in _json("route", "show", "dev", spec.uplink):
+        if route.get("gateway") and route["dst"] not in wanted:  # a host that went
+            _ip("route", "delete", route["dst"], "dev", spec.uplink, check=False)
     for host in spec.hosts:
         _ip("route", "replace", f"{host.host_ip}/32", "via", stack.router, "dev", spec.uplink,
             "onlink", "src", stack.gateway)  # fmt: skip
