@@ -26,6 +26,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -370,6 +371,7 @@ def run(
         stack.stop()
     leftovers = [f"pid {p}" for p in _processes_of(home)]
     cleanup(home, keep=bool(chaos.tally.failed or orphans or leftovers), block=block)
+    shutil.rmtree(workdir, ignore_errors=True)  # the client's krb5.conf and ccache
     return chaos.tally, orphans, leftovers
 
 

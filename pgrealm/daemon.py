@@ -118,7 +118,7 @@ def serve(settings: Settings) -> None:
     stack = build(settings)
     # Every VPC's namespaces before any process: the supervisor restarts DCs and instances
     # inside them (after a reboot, /run/netns starts empty).
-    stack.network.start()
+    stack.network.start(owner=str(settings.home))
     api = ApiServer(stack.dispatcher, settings.api_host, settings.api_port)
     stop = threading.Event()
 

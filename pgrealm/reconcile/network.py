@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import IO, Protocol
 
 from pgrealm.config import Settings
 from pgrealm.engines import netns
 from pgrealm.engines.sockets import dns_answers, tcp_open
+from pgrealm.errors import StoreError
 from pgrealm.gateways.network import stack_net
 from pgrealm.reconcile.netplan import Plan, plan
 from pgrealm.reconcile.runner import Key
@@ -49,6 +50,7 @@ class NetworkReconciler:
         self.stack = stack_net(settings)
         self._applied: dict[str, object] = {}  # router namespace -> the spec last applied
         self._lock = threading.Lock()
+        self._claim: IO[str] | None = None
 
     @property
     def kind(self) -> str:
@@ -116,8 +118,16 @@ class NetworkReconciler:
                 if self._applied.get(spec.namespace) != spec:
                     self._apply(key, current)
 
-    def start(self) -> None:
-        """At server start, before any process: the blackhole, then every VPC."""
+    def start(self, owner: str) -> None:
+        """At server start, before any process: the block (one live stack each), the
+        blackhole, then every VPC."""
+        self._claim = netns.claim(self.stack, owner)
+        if self._claim is None:
+            raise StoreError(
+                f"the host block {self.stack.block} is in use by another running pgrealm "
+                f"stack ({netns.claimed_by(self.stack)}); give this one a PGREALM_HOST_BLOCK "
+                "of its own."
+            )
         netns.ensure_blackhole(self.stack.block)
         for key in self.pending():
             self.reconcile(key)

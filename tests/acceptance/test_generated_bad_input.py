@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from pgrealm.store import Store
 from pgrealm.store.kinds import Kind
+from tests.fixtures.addresses import stack_block
 from tests.fixtures.badinput import INVALID_KINDS, BadRequest, bad_requests
 from tests.fixtures.stack import StackHandle, running_stack
 
@@ -38,7 +39,10 @@ ACCOUNT = "333333333333"  # an account no other test uses
 
 @pytest.fixture(scope="module")
 def stack(request: pytest.FixtureRequest) -> Iterator[StackHandle]:
-    with running_stack(keep=lambda: request.session.testsfailed > 0) as handle:
+    # Its own host block: it runs while the session's stack does.
+    with running_stack(
+        keep=lambda: request.session.testsfailed > 0, block=stack_block(2)
+    ) as handle:
         yield handle
 
 

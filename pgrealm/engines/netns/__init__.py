@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from pgrealm.engines._exec import run
 from pgrealm.engines.netns import nft
@@ -56,6 +57,8 @@ __all__ = [
     "SgRule",
     "StackNet",
     "apply_router",
+    "claim",
+    "claimed_by",
     "ensure_blackhole",
     "forget",
     "in_namespace",
@@ -109,6 +112,32 @@ def apply_router(stack: StackNet, spec: RouterSpec) -> bool:
             _applied[spec.namespace] = digest
         log.info("netns %s: routes and table applied", spec.namespace)
         return complete
+
+
+def claim(stack: StackNet, owner: str) -> IO[str] | None:
+    """Hold the stack's block for as long as the returned file stays open (the process's
+    life); None if another live process holds it. Namespaces are named after the block:
+    a second stack on it would take the first one's as its own, and remove them."""
+    _LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    handle = open(_LOCK_DIR / f"pgrealm-block-{stack.tag}.lock", "a+")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{owner}\n")
+    handle.flush()
+    return handle
+
+
+def claimed_by(stack: StackNet) -> str:
+    """Who holds the block (the home its holder wrote), for the refusal's message."""
+    try:
+        return (_LOCK_DIR / f"pgrealm-block-{stack.tag}.lock").read_text().strip() or "?"
+    except OSError:
+        return "?"
 
 
 def wrap(namespace: str, argv: list[str]) -> list[str]:
