@@ -40,7 +40,7 @@ from typing import Any
 from pgrealm.cli.demo import POLICY_ARN, TRUST
 from pgrealm.client.krb5conf import render_krb5_conf
 from pgrealm.devstack import DevStack, cleanup, free_port, make_home
-from pgrealm.engines import hosts
+from pgrealm.engines import hosts, netns
 from pgrealm.passwords import random_password
 from pgrealm.store import Store
 from pgrealm.store.kinds import Kind
@@ -287,6 +287,13 @@ class Chaos:
                     self.tally.secrets_seen.add(f"pid {pid}")
 
     # -- the end ------------------------------------------------------------------------
+    def _orphan_namespaces(self, owners: set[str]) -> list[str]:
+        """Host namespaces no DC or instance owns (a router goes with its last host)."""
+        net = self.stack.network()
+        wanted = {net.host_namespace(a) for a in owners}
+        return [f"netns {ns}" for ns in sorted(netns.namespaces(net.prefix))
+                if "-h-" in ns and ns not in wanted]  # fmt: skip
+
     def lost_rows(self) -> set[int]:
         conninfo = f"host={self.endpoint} port=5432 dbname=postgres user=writer@{REALM}"
         done = subprocess.run(
@@ -302,8 +309,9 @@ class Chaos:
         owners = {d["address"] for d in store.list(Kind.DB_INSTANCE)}
         for directory in store.list(Kind.DIRECTORY):
             owners |= {dc["address"] for dc in directory["dcs"]}
-        found += [f"address {a['RealisedIp']}" for a in store.list(Kind.ADDRESS)
-                  if a["RealisedIp"] not in owners]  # fmt: skip
+        found += [f"address {a['HostIp']}" for a in store.list(Kind.ADDRESS)
+                  if a["HostIp"] not in owners]  # fmt: skip
+        found += self._orphan_namespaces(owners)
         endpoints = {d["aws"]["Endpoint"]["Address"] for d in store.list(Kind.DB_INSTANCE)}
         names = hosts.published(Path("/etc/hosts"), str(self.stack.home))
         found += [f"hosts line {n}" for n in names if n not in endpoints]

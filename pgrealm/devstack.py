@@ -122,6 +122,10 @@ class DevStack:
         text = (self.home / "server.log").read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
 
+    def network(self) -> netns.StackNet:
+        """This stack's namespace names (``host_namespace``, ``prefix``)."""
+        return stack_network(self.block)
+
     # -- clients ---------------------------------------------------------------------------
     def kdcs(self, directory: dict[str, Any], account: str | None = None) -> list[str]:
         """Where this machine reaches a directory's DCs, in DnsIpAddrs order (``account``:
@@ -195,9 +199,14 @@ def cleanup(home: Path, keep: bool, block: str | None = None) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _purge_network(block: str) -> None:
+def stack_network(block: str) -> netns.StackNet:
+    """The names and link addresses of the stack on ``block`` (gateways/network.py)."""
     host_block = HostBlock(ipaddress.IPv4Network(block))
-    stack = netns.StackNet.for_block(block, host_block.gateway, host_block.router)
+    return netns.StackNet.for_block(block, host_block.gateway, host_block.router)
+
+
+def _purge_network(block: str) -> None:
+    stack = stack_network(block)
     for namespace in sorted(netns.namespaces(stack.prefix)):
         netns.forget(stack, namespace)
     netns.remove_blackhole(block)

@@ -27,10 +27,12 @@ TREE_PREFIX=/var/tmp/pgrealm-fresh
 LOG_ROOT=/var/tmp/pgrealm-fresh-logs
 LOCK=/run/lock/pgrealm-fresh.lock
 CA_IN_TREE=/etc/pgrealm-fresh/host-ca.crt
-# The chroot shares the host's network stack, so its stack and its tests need blocks of
-# 127/8 that nothing else uses: not a user's stack (127.64.0.0/10), the host's tests
-# (127.192.0.0/12), bench (127.144.0.0/12) or the tests' fixed 127.250/127.254 addresses.
-FRESH_LOOPBACK_BLOCK=127.32.0.0/12
+# The chroot shares the host's network stack, so its stack and its tests need host blocks
+# nothing else uses: not a user's stack (198.18.0.0/16), the host's tests (198.19.0.0/18),
+# bench, chaos and bench-network (198.19.128.0/20, .144, .160); and a 127/8 block for the
+# engine tests' own servers, not the host tests' 127.192.0.0/12.
+FRESH_HOST_BLOCK=198.19.176.0/20
+FRESH_TEST_HOST_BLOCK=198.19.192.0/18
 FRESH_TEST_BLOCK=127.16.0.0/12
 STEPS=(cache tree apt-prereqs clone make-up login make-test cleanup)
 
@@ -209,8 +211,8 @@ set_chroot_env() {
     HOME=/root USER=root LOGNAME=root SHELL=/bin/bash TERM=dumb LANG=C.UTF-8
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
     SSL_CERT_FILE="$CA_IN_TREE" REQUESTS_CA_BUNDLE="$CA_IN_TREE" PIP_CERT="$CA_IN_TREE"
-    PGREALM_API_PORT="$API_PORT" PGREALM_LOOPBACK_BLOCK="$FRESH_LOOPBACK_BLOCK"
-    PGREALM_TEST_BLOCK="$FRESH_TEST_BLOCK"
+    PGREALM_API_PORT="$API_PORT" PGREALM_HOST_BLOCK="$FRESH_HOST_BLOCK"
+    PGREALM_TEST_HOST_BLOCK="$FRESH_TEST_HOST_BLOCK" PGREALM_TEST_BLOCK="$FRESH_TEST_BLOCK"
   )
 }
 
@@ -378,8 +380,10 @@ save_artifacts() {
 host_net() { { ip -o link show | awk -F': ' '{print "link " $2}'; ip netns list 2>/dev/null | sed 's/^/netns /'; } | sort; }
 
 check_host_net() {
-  # pgrealm creates no interfaces or network namespaces, so anything new belongs to someone
-  # else on this host: reported, never deleted.
+  # A stopped stack leaves none of its interfaces or namespaces, only the blackhole route
+  # of its block (so nothing sent there leaves the machine): the check removes the tree
+  # stack's. Anything new belongs to someone else on this host: reported, never deleted.
+  ip route del blackhole "$FRESH_HOST_BLOCK" 2>/dev/null || true
   local new
   new=$(comm -13 <(echo "$NET_BEFORE") <(host_net) | tr '\n' ' ')
   if [ -n "$new" ]; then echo "WARNING: appeared on the host during the run: $new"; fi

@@ -294,8 +294,7 @@ def test_a_role_for_a_newer_region_trusts_the_engine_principal(
           "onprem.example.com", "--trust-direction", "Two-Way"], "UnsupportedOperationException"),
         (["rds", "create-db-cluster", "--db-cluster-identifier", "c1", "--engine",
           "aurora-postgresql"], "InvalidAction"),
-        (["ec2", "create-vpc-peering-connection", "--vpc-id", "vpc-1", "--peer-vpc-id",
-          "vpc-2"], "UnsupportedOperation"),
+        (["ec2", "create-internet-gateway"], "UnsupportedOperation"),
     ],
 )  # fmt: skip
 def test_an_operation_pgrealm_does_not_offer(

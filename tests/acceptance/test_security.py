@@ -68,21 +68,12 @@ def test_servers_listen_only_inside_their_own_namespaces(
     for eni in hosts:
         public = eni["Association"]["PublicIp"]
         assert ipaddress.ip_address(public) in ipaddress.ip_network(stack.block)
-        namespace = _namespace_of(stack, public)
+        namespace = stack.network().host_namespace(public)
         inside = {(a, p) for a, p, pid in _listeners(namespace) if pid in pids}
         assert inside, f"nothing listens in {namespace}"
         stray = {a for a, _ in inside} - {eni["PrivateIpAddress"], "127.0.0.1"}
         assert not stray, f"{namespace} listens on {stray}"
     stack.client("rds").delete_db_instance(DBInstanceIdentifier="listener", SkipFinalSnapshot=True)
-
-
-def _namespace_of(stack: StackHandle, host_ip: str) -> str:
-    from pgrealm.engines import netns
-    from pgrealm.model.addresses import HostBlock
-
-    block = HostBlock(ipaddress.IPv4Network(stack.block))
-    net = netns.StackNet.for_block(stack.block, block.gateway, block.router)
-    return net.host_namespace(host_ip)
 
 
 def _refused(call: Any, code: str) -> None:

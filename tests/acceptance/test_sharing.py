@@ -1,8 +1,9 @@
 """Sharing the session directory with another account, through boto3 on a real stack.
 
 The owner is the session ``directory`` (account 111111111111); the consumer is account
-222222222222. The consumer accepts the share, joins a DB instance to the directory by
-its *own* directory id, and a directory user logs in to it with Kerberos. While that
+222222222222. The consumer accepts the share, peers its own VPC with the directory's
+(the seed's "for another account, peer and share"), joins a DB instance to the directory
+by its *own* directory id, and a directory user logs in to it with Kerberos. While that
 instance is joined neither side can delete or unshare the directory; after it is gone
 the consumer can leave the share. The owner directory is only read (never deleted).
 """
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.acceptance
 
 OWNER = TEST_ACCOUNT
 CONSUMER = "222222222222"
+CONSUMER_CIDR = "10.50.0.0/16"
 INSTANCE = "shareddb"
 
 
@@ -114,9 +116,53 @@ def wait_available(stack: StackHandle, ident: str, account: str) -> dict[str, An
     return result
 
 
+def consumer_network(stack: StackHandle, directory: dict[str, Any]) -> str:
+    """The seed's step 4 across accounts: the consumer's VPC (10.50.0.0/16; its default VPC
+    would overlap the owner's, and overlapping VPCs cannot peer), peered with the owner's,
+    a route each way, and the controllers' group open to it. Its DB subnet group's name."""
+    ec2, owner_ec2 = stack.client("ec2", account=CONSUMER), stack.client("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock=CONSUMER_CIDR)["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]
+        for cidr, zone in (("10.50.1.0/24", "us-east-1a"), ("10.50.2.0/24", "us-east-1b"))
+    ]
+    owner_vpc = directory["VpcSettings"]["VpcId"]
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_id, PeerVpcId=owner_vpc, PeerOwnerId=OWNER)
+    pcx_id = pcx["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    owner_ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx_id)
+    for client, vpc, cidr in (
+        (ec2, vpc_id, "172.31.0.0/16"),
+        (owner_ec2, owner_vpc, CONSUMER_CIDR),
+    ):
+        main = client.describe_route_tables(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc]},
+                {"Name": "association.main", "Values": ["true"]},
+            ]
+        )["RouteTables"][0]
+        client.create_route(
+            RouteTableId=main["RouteTableId"],
+            DestinationCidrBlock=cidr,
+            VpcPeeringConnectionId=pcx_id,
+        )
+    owner_ec2.authorize_security_group_ingress(
+        GroupId=directory["VpcSettings"]["SecurityGroupId"],
+        IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": CONSUMER_CIDR}]}],
+    )
+    stack.client("rds", account=CONSUMER).create_db_subnet_group(
+        DBSubnetGroupName="peered",
+        DBSubnetGroupDescription="the consumer's VPC, peered with the directory's",
+        SubnetIds=[s["SubnetId"] for s in subnets],
+    )
+    return "peered"
+
+
 @pytest.fixture(scope="module")
-def consumer_instance(stack: StackHandle, shared_id: str) -> dict[str, Any]:
-    """A DB instance of the consumer, joined by the consumer's directory id."""
+def consumer_instance(
+    stack: StackHandle, directory: dict[str, Any], shared_id: str
+) -> dict[str, Any]:
+    """A DB instance of the consumer in its own VPC, joined by the consumer's directory id."""
+    subnet_group = consumer_network(stack, directory)
     iam = stack.client("iam", account=CONSUMER)
     iam.create_role(RoleName="rds-ad", AssumeRolePolicyDocument=json.dumps(TRUST))
     iam.attach_role_policy(RoleName="rds-ad", PolicyArn=POLICY_ARN)
@@ -128,6 +174,7 @@ def consumer_instance(stack: StackHandle, shared_id: str) -> dict[str, Any]:
         MasterUsername="master",
         MasterUserPassword=password,
         AllocatedStorage=20,
+        DBSubnetGroupName=subnet_group,
         Domain=shared_id,
         DomainIAMRoleName="rds-ad",
     )

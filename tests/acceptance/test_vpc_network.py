@@ -158,11 +158,7 @@ def _inside(text: str, block: ipaddress.IPv4Network | ipaddress.IPv6Network) -> 
 
 
 def _owned(stack: StackHandle, namespace: str) -> bool:
-    from pgrealm.config import Settings
-    from pgrealm.reconcile.netplan import stack_net
-
-    settings = Settings.from_env(stack.env)
-    return namespace.startswith(stack_net(settings).prefix)
+    return namespace.startswith(stack.network().prefix)
 
 
 def test_the_controllers_group_has_awss_rules(
