@@ -207,8 +207,9 @@ def stack_network(block: str) -> netns.StackNet:
 
 def _purge_network(block: str) -> None:
     stack = stack_network(block)
-    for namespace in sorted(netns.namespaces(stack.prefix)):
-        netns.forget(stack, namespace)
+    with netns.locked(stack):
+        for namespace in sorted(netns.namespaces(stack.prefix)):
+            netns.forget(stack, namespace)
     netns.remove_blackhole(block)
 
 

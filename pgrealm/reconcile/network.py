@@ -10,9 +10,10 @@ again. Namespaces of this stack that the plan no longer has are removed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, Protocol
 
 from pgrealm.config import Settings
@@ -56,6 +57,14 @@ class NetworkReconciler:
     def kind(self) -> str:
         return Kind.VPC
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer: this server's threads, and any other process on the stack's network
+        (``pgrealm vpc exec``). The records are read inside, so the last writer applies
+        the newest ones (two routers share each peering link)."""
+        with self._lock, netns.locked(self.stack):
+            yield
+
     def pending(self) -> list[Key]:
         current = plan(self.store, self.stack)
         present = netns.namespaces(self.stack.prefix)
@@ -68,7 +77,7 @@ class NetworkReconciler:
         return keys
 
     def reconcile(self, key: Key) -> None:
-        with self._lock:  # two routers share each peering link: one at a time
+        with self._writing():
             if key[0] == _STALE:
                 self._applied.pop(key[2], None)
                 netns.forget(self.stack, key[2])
@@ -111,7 +120,7 @@ class NetworkReconciler:
 
     def forget_host(self, host_ip: str) -> None:
         """A host whose address was released: its namespace goes, its router forgets it."""
-        with self._lock:
+        with self._writing():
             netns.forget(self.stack, self.stack.host_namespace(host_ip))
             current = plan(self.store, self.stack)
             for key, spec in current.routers.items():
@@ -136,7 +145,7 @@ class NetworkReconciler:
         """At server stop, after the processes: every namespace of this stack goes (the
         next start makes them again from the records); the blackhole stays, so nothing
         sent to a host address while the stack is down leaves the machine."""
-        with self._lock:
+        with self._writing():
             for ns in sorted(netns.namespaces(self.stack.prefix)):
                 netns.forget(self.stack, ns)
             self._applied.clear()

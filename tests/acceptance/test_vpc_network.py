@@ -322,6 +322,6 @@ def test_the_network_comes_back_after_a_stop_and_leaves_only_the_blackhole(
         return bool(desc["DirectoryDescriptions"][0]["Stage"] == "Active")
 
     stack.wait("the directory to be Active again", active, timeout=120)
-    password = new_directory_user(stack, directory["DirectoryId"], "rita")
-    done = kinit(kerberos, f"rita@{REALM}", password)
+    password = new_directory_user(stack, directory["DirectoryId"], "nadia")
+    done = kinit(kerberos, f"nadia@{REALM}", password)
     assert done.returncode == 0, done.stderr

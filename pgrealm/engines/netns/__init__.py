@@ -61,6 +61,7 @@ __all__ = [
     "claimed_by",
     "ensure_blackhole",
     "forget",
+    "locked",
     "in_namespace",
     "namespaces",
     "peer_link_name",
@@ -78,9 +79,10 @@ _LOCK_DIR = Path("/run/lock")
 
 
 @contextlib.contextmanager
-def _stack_locked(stack: StackNet) -> Iterator[None]:
+def locked(stack: StackNet) -> Iterator[None]:
     """One writer at a time for a stack's network, threads and processes alike: the
-    server and a ``pgrealm vpc exec`` both make links that two routers share."""
+    server and a ``pgrealm vpc exec`` both make links that two routers share. Callers read
+    the records while they hold it, so the last writer always applies the newest ones."""
     _LOCK_DIR.mkdir(parents=True, exist_ok=True)
     with _lock, open(_LOCK_DIR / f"pgrealm-net-{stack.tag}.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -92,26 +94,27 @@ def _stack_locked(stack: StackNet) -> Iterator[None]:
 
 def apply_router(stack: StackNet, spec: RouterSpec) -> bool:
     """Make the router, its hosts and peer links, routes and table what ``spec`` says;
-    False if part of it waits for another router (apply again after that one)."""
-    with _stack_locked(stack):
-        ensure_blackhole(stack.block)
-        ensure_router(stack, spec)
-        for host in spec.hosts:
-            ensure_host(spec.namespace, host)
-        for link in spec.peer_links:
-            ensure_peer_link(spec.namespace, link)
-        remove_stale_links(spec)
-        digest = hashlib.sha256(repr((spec.subnet_tables, spec.routes, spec.peer_links,
-                                      spec.firewall)).encode()).hexdigest()  # fmt: skip
-        if _applied.get(spec.namespace) == digest:
-            return True
-        complete = set_policy_routes(spec)
-        table = nft.render(spec.firewall)
-        run([IP, "netns", "exec", spec.namespace, NFT, "-f", "-"], input=table)
-        if complete:
-            _applied[spec.namespace] = digest
-        log.info("netns %s: routes and table applied", spec.namespace)
-        return complete
+    False if part of it waits for another router (apply again after that one). The
+    caller holds :func:`locked`."""
+    ensure_blackhole(stack.block)
+    ensure_router(stack, spec)
+    for host in spec.hosts:
+        ensure_host(spec.namespace, host)
+    for link in spec.peer_links:
+        ensure_peer_link(spec.namespace, link)
+    remove_stale_links(spec)
+    digest = hashlib.sha256(
+        repr((spec.subnet_tables, spec.routes, spec.peer_links, spec.firewall)).encode()
+    ).hexdigest()
+    if _applied.get(spec.namespace) == digest:
+        return True
+    complete = set_policy_routes(spec)
+    table = nft.render(spec.firewall)
+    run([IP, "netns", "exec", spec.namespace, NFT, "-f", "-"], input=table)
+    if complete:
+        _applied[spec.namespace] = digest
+    log.info("netns %s: routes and table applied", spec.namespace)
+    return complete
 
 
 def claim(stack: StackNet, owner: str) -> IO[str] | None:
@@ -146,7 +149,7 @@ def wrap(namespace: str, argv: list[str]) -> list[str]:
 
 
 def forget(stack: StackNet, namespace: str) -> None:
-    """A removed router or host: applying it again starts from nothing."""
-    with _stack_locked(stack):
-        _applied.pop(namespace, None)
-        remove_namespace(namespace)
+    """A removed router or host: applying it again starts from nothing (the caller holds
+    :func:`locked`)."""
+    _applied.pop(namespace, None)
+    remove_namespace(namespace)
