@@ -26,6 +26,7 @@ unit: bootstrap
 
 bench: bootstrap
 	$(VENV)/python -m bench
+	$(VENV)/python -m bench.network
 
 # Faults under a workload (fixed seed, at most ~20 minutes): bench/results/reliability.md
 chaos: bootstrap

@@ -78,11 +78,14 @@ class NetworkReconciler:
 
     def reconcile(self, key: Key) -> None:
         with self._writing():
+            current = plan(self.store, self.stack)
             if key[0] == _STALE:
-                self._applied.pop(key[2], None)
-                netns.forget(self.stack, key[2])
+                # Seen stale before the lock: a host may have come since (vpc exec).
+                if key[2] not in current.namespaces():
+                    self._applied.pop(key[2], None)
+                    netns.forget(self.stack, key[2])
                 return
-            self._apply(key, plan(self.store, self.stack))
+            self._apply(key, current)
 
     def _apply(self, key: Key, current: Plan) -> None:
         spec = current.routers.get(key)

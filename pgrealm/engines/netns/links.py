@@ -121,9 +121,10 @@ def ensure_router(stack: StackNet, spec: RouterSpec) -> None:
     _ensure_address(spec.namespace, "uplink0", stack.router)
     _ip("link", "set", "uplink0", "up", ns=spec.namespace)
     _ip("route", "replace", f"{stack.gateway}/32", "dev", "uplink0", ns=spec.namespace)
-    # What no route covers is dropped, silently (a client times out, as in a VPC). In a
-    # table of its own, looked up last: a blackhole in main would end every lookup at the
-    # first rule (the kernel does not suppress a blackhole's error).
+    # What no route covers is dropped (and the router's "unreachable" answer too, in its
+    # nft table: a client times out, as in a VPC). In a table of its own, looked up last:
+    # a blackhole in main would end every lookup at the main-table rule (the kernel does
+    # not suppress a blackhole's error).
     _ip("route", "delete", "blackhole", "default", ns=spec.namespace, check=False)
     _ip("route", "replace", "blackhole", "default", "table", _DROP_TABLE, ns=spec.namespace)
     if not any(r.get("priority") == _DROP_PREF for r in _json("rule", "show", ns=spec.namespace)):

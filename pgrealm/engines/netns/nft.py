@@ -23,7 +23,7 @@ _PROTOCOLS = {"tcp", "udp", "icmp"}
 
 def render(fw: FirewallSpec) -> str:
     """The whole table as ``nft -f`` input, deleting the previous one in the same run."""
-    chains = [_prerouting(fw), _forward(fw)]
+    chains = [_prerouting(fw), _forward(fw), _quiet()]
     chains += [_chain(f"egress_{p}", _sg_lines(r, "daddr")) for p, r in sorted(fw.egress.items())]
     chains += [_chain(f"ingress_{p}", _sg_lines(r, "saddr")) for p, r in sorted(fw.ingress.items())]
     chains += [
@@ -49,6 +49,16 @@ def _prerouting(fw: FirewallSpec) -> str:
         pairs = ", ".join(f"{h} : {v}" for h, v in sorted(fw.dnat.items()))
         lines.append(f'iifname "uplink0" dnat ip to ip daddr map {{ {pairs} }}')
     return _chain("prerouting", lines, "type nat hook prerouting priority dstnat; policy accept;")
+
+
+def _quiet() -> str:
+    """The router never says "unreachable": a VPC drops what it cannot route, silently,
+    and the client waits (the kernel answers a blackhole route with ICMP otherwise)."""
+    return _chain(
+        "output",
+        ["icmp type destination-unreachable drop"],
+        "type filter hook output priority filter; policy accept;",
+    )
 
 
 def _forward(fw: FirewallSpec) -> str:

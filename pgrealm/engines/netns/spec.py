@@ -6,7 +6,7 @@ from the store and the engine makes real.
     blackhole <host block>                   uplink0 ---- the machine's ``uplink`` veth
     <host ip>/32 via router dev uplink       h<hex> ---- eth0 of each host's namespace
                                              p<hex> ---- p<hex> of a peered VPC's router
-                                             blackhole default
+                                             blackhole default (silent: nft.py)
 
 A host (DC, DB instance, ``vpc exec`` client) has a namespace of its own, with its VPC
 address on eth0 and a default route to its VPC's router: one ENI. The router forwards
