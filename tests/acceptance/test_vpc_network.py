@@ -331,14 +331,7 @@ def test_the_network_comes_back_after_a_stop_and_leaves_only_the_blackhole(
 
 def test_a_program_on_the_machines_port_88_does_not_stop_a_dc(stack: StackHandle) -> None:
     """Debian's krb5kdc (or anything) on 0.0.0.0:88: a DC listens in its own namespace."""
-    tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        for sock in (tcp, udp):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(("0.0.0.0", 88))
-        tcp.listen()
-    except OSError as exc:
-        pytest.skip(f"port 88 is held already, which proves the point elsewhere: {exc}")
+    held = _hold_port_88()
     ds = stack.client("ds")
     subnets = stack.client("ec2").describe_subnets(
         Filters=[{"Name": "default-for-az", "Values": ["true"]}]
@@ -362,5 +355,23 @@ def test_a_program_on_the_machines_port_88_does_not_stop_a_dc(stack: StackHandle
         assert stack.wait("the directory to settle", stage, timeout=180) == "Active"
         ds.delete_directory(DirectoryId=did)
     finally:
+        for sock in held:
+            sock.close()
+
+
+def _hold_port_88() -> list[socket.socket]:
+    """0.0.0.0:88, TCP and UDP, held by this test, or already by another program."""
+    tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        tcp.bind(("0.0.0.0", 88))
+        tcp.listen()
+        udp.bind(("0.0.0.0", 88))
+        return [tcp, udp]
+    except OSError:
         tcp.close()
         udp.close()
+        listeners = subprocess.run(
+            ["ss", "-Hltn", "sport = :88"], capture_output=True, text=True, check=True
+        ).stdout
+        assert listeners.strip(), "port 88 could not be bound, yet nothing listens on it"
+        return []
