@@ -217,6 +217,7 @@ class SecurityGroupOps(Ec2Base):
                     )
             self.store.delete(SG, ctx.account_id, ctx.region, group_id)
         log.info("security group %s deleted", group_id)
+        self.kick()
         return {"Return": True, "GroupId": group_id}
 
     # -- rules ----------------------------------------------------------------------
@@ -281,6 +282,7 @@ class SecurityGroupOps(Ec2Base):
             group["_rules"] += added
             self.store.put(SG, ctx.account_id, ctx.region, group["GroupId"], group)
         log.info("%d rule(s) added to %s", len(added), group["GroupId"])
+        self.kick()  # the next connection meets the rule
         return {"Return": True, "SecurityGroupRules": [rule_shape(group, r) for r in added]}
 
     def authorize_security_group_ingress(
@@ -315,6 +317,7 @@ class SecurityGroupOps(Ec2Base):
                 )
             group["_rules"] = [r for r in group["_rules"] if r not in gone]
             self.store.put(SG, ctx.account_id, ctx.region, group["GroupId"], group)
+        self.kick()
         return {"Return": True, "RevokedSecurityGroupRules": [_revoked(group, r) for r in gone]}
 
     def revoke_security_group_ingress(
