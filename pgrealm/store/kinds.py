@@ -14,6 +14,7 @@ __all__ = ["Kind"]
 class Kind(StrEnum):
     DIRECTORY = "directory"
     DIRECTORY_SHARE = "directory_share"
+    DIRECTORY_ALIAS = "directory_alias"  # account "", region "": an alias, taken for good
     DB_INSTANCE = "db_instance"
     DB_SNAPSHOT = "db_snapshot"
     DB_RETAINED_BACKUP = "db_retained_backup"  # automated backups kept after their instance

@@ -3,6 +3,13 @@
 The API records the desired directory and answers at once (Stage ``Requested``); the
 directory reconciler provisions and starts the domain controllers and moves the Stage
 on, by the table in pgrealm/model/directory.py.
+
+    Service
+     +-- SharingMixin       sharing between accounts (sharing.py)
+     +-- IpRoutesMixin      IP routes, the controllers group's rules (ip_routes.py)
+     +-- AliasMixin         alias and access URL, single sign-on (aliases.py)
+     +-- EventTopicsMixin   SNS event topics, which pgrealm lacks (event_topics.py)
+          +-- DsService
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from pgrealm.model.rds import instances_joined_to
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, merge_tags, new_id
 from pgrealm.services.context import RequestContext
+from pgrealm.services.ds.aliases import AliasMixin
+from pgrealm.services.ds.event_topics import EventTopicsMixin
+from pgrealm.services.ds.ip_routes import IpRoutesMixin
 from pgrealm.services.ds.rules import admin_password_problem
 from pgrealm.services.ds.sharing import SharingMixin
 from pgrealm.services.ec2.managed_groups import create_controllers_group
@@ -41,7 +51,7 @@ CLOUD_ONLY_LIMIT = 10  # Simple AD
 CONNECTED_LIMIT = 10  # AD Connector
 
 
-class DsService(SharingMixin, Service):
+class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Service):
     service_name = "ds"
 
     def __init__(
