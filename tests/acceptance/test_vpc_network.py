@@ -277,9 +277,29 @@ def test_a_client_in_a_third_vpc_waits_until_it_is_allowed(
         C_CIDR,
         lambda: _in_vpc(stack, network["c"], kinit_argv, env, password + "\n"),
     )
+    # The instance's groups follow modify-db-instance: one without the rule stops logins.
+    _swap_groups(stack, network["b"], db_group, lambda: _in_vpc(stack, network["c"], login, env))
     # Deleting the peering stops traffic.
     stack.client("ec2").delete_vpc_peering_connection(VpcPeeringConnectionId=to_b)
     assert "timeout expired" in _in_vpc(stack, network["c"], login, env).stderr
+
+
+def _swap_groups(stack: StackHandle, vpc_id: str, group_id: str, attempt: Any) -> None:
+    ec2, rds = stack.client("ec2"), stack.client("rds")
+    bare = ec2.create_security_group(GroupName="bare", Description="no ingress", VpcId=vpc_id)
+    for groups in ([bare["GroupId"]], [group_id]):
+        rds.modify_db_instance(
+            DBInstanceIdentifier="crossdb", VpcSecurityGroupIds=groups, ApplyImmediately=True
+        )
+        shown = rds.describe_db_instances(DBInstanceIdentifier="crossdb")["DBInstances"][0]
+        assert [g["VpcSecurityGroupId"] for g in shown["VpcSecurityGroups"]] == groups
+        done = attempt()
+        if groups == [group_id]:
+            assert done.returncode == 0, done.stderr
+        else:
+            assert "timeout expired" in done.stderr, done.stderr
+        _membership(stack, "crossdb", {"kerberos-enabled"})  # available again
+    ec2.delete_security_group(GroupId=bare["GroupId"])
 
 
 def _acl_denies(stack: StackHandle, directory: dict[str, Any], cidr: str, attempt: Any) -> None:

@@ -261,3 +261,15 @@ def test_filters_select_instances_as_rds_does(rds: RdsService, ctx: RequestConte
     with pytest.raises(CommonError) as err:
         listed(("colour", ["blue"]))
     assert err.value.code == "InvalidParameterValue"
+
+
+def test_a_modify_that_names_no_domain_keeps_the_membership(
+    rds: RdsService, ctx: RequestContext
+) -> None:
+    """Only --domain none or --disable-domain leaves a directory: a modify of anything
+    else (groups, retention) must not read a missing Domain as "none"."""
+    assert rds._membership_changes(ctx, {"BackupRetentionPeriod": 3}) == {}
+    assert rds._membership_changes(ctx, {"Domain": "none"}) == {"leave": "pending"}
+    assert rds._membership_changes(ctx, {"DisableDomain": True, "ApplyImmediately": True}) == {
+        "leave": "now"
+    }

@@ -408,7 +408,11 @@ class RdsService(
         """What ModifyDBInstance asks of the domain membership: join (or retry a failed
         join with the same id), or leave with --disable-domain or --domain none."""
         domain = params.get("Domain")
-        leave = bool(params.get("DisableDomain")) or str(domain).lower() == "none"
+        # Only --domain none (or --disable-domain) leaves: a modify that does not name a
+        # domain keeps the instance's membership.
+        leave = bool(params.get("DisableDomain")) or (
+            domain is not None and str(domain).lower() == "none"
+        )
         if params.get("DisableDomain") and domain:
             raise CommonError(
                 "InvalidParameterCombination",
