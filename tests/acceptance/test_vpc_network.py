@@ -235,7 +235,7 @@ def test_a_client_in_a_third_vpc_waits_until_it_is_allowed(
         f'CREATE USER "{principal}" LOGIN; GRANT rds_ad TO "{principal}";',
     )
     assert made.returncode == 0, made.stderr
-    env = {"KRB5CCNAME": f"FILE:{tmp_path}/ccache", "PGCONNECT_TIMEOUT": "3"}
+    env = {"KRB5CCNAME": f"FILE:{tmp_path}/ccache", "PGCONNECT_TIMEOUT": "5"}
     login = [
         "psql",
         "-X",
