@@ -50,6 +50,7 @@ from pgrealm.engines.netns import (
     peer_link_name,
     port_name,
 )
+from pgrealm.gateways.network import stack_for_block
 from pgrealm.model.addresses import HostBlock
 
 RESULTS = Path(__file__).resolve().parent / "results" / "network.md"
@@ -402,7 +403,7 @@ def _wait_idle(limit: float) -> None:
 def _stack(block: HostBlock, vpcs: int) -> StackNet:
     """The benchmark's stack; refuses a block in use, which could be another stack's: its
     namespaces would carry this prefix and its blackhole would go with ours."""
-    stack = StackNet.for_block(str(block.network), block.gateway, block.router)
+    stack = stack_for_block(str(block.network))
     if vpcs < 1 or vpcs + 3 > len(block.hosts()):
         raise SystemExit(f"--vpcs must be 1 to {len(block.hosts()) - 3} in {block.network}")
     if found := leftovers(stack):

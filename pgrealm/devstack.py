@@ -10,7 +10,6 @@ then checks nothing was left behind, removes the stack's hosts-file block and it
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 import shutil
@@ -28,7 +27,7 @@ import boto3
 
 from pgrealm.client.target import machine_dcs
 from pgrealm.engines import hosts, netns
-from pgrealm.model.addresses import HostBlock
+from pgrealm.gateways.network import stack_for_block
 
 __all__ = ["DevStack", "cleanup", "free_port", "make_home"]
 
@@ -124,7 +123,7 @@ class DevStack:
 
     def network(self) -> netns.StackNet:
         """This stack's namespace names (``host_namespace``, ``prefix``)."""
-        return stack_network(self.block)
+        return stack_for_block(self.block)
 
     # -- clients ---------------------------------------------------------------------------
     def kdcs(self, directory: dict[str, Any], account: str | None = None) -> list[str]:
@@ -199,14 +198,8 @@ def cleanup(home: Path, keep: bool, block: str | None = None) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def stack_network(block: str) -> netns.StackNet:
-    """The names and link addresses of the stack on ``block`` (gateways/network.py)."""
-    host_block = HostBlock(ipaddress.IPv4Network(block))
-    return netns.StackNet.for_block(block, host_block.gateway, host_block.router)
-
-
 def _purge_network(block: str) -> None:
-    stack = stack_network(block)
+    stack = stack_for_block(block)
     with netns.locked(stack):
         for namespace in sorted(netns.namespaces(stack.prefix)):
             netns.forget(stack, namespace)

@@ -3,16 +3,23 @@ in, and where the machine reaches it (engines/netns draws the picture)."""
 
 from __future__ import annotations
 
+import ipaddress
+
 from pgrealm.config import Settings
 from pgrealm.engines.netns import StackNet
 from pgrealm.model.addresses import HostBlock
 
-__all__ = ["host_namespace", "stack_net"]
+__all__ = ["host_namespace", "stack_for_block", "stack_net"]
+
+
+def stack_for_block(block: str) -> StackNet:
+    """The names and link addresses of the stack whose host block is ``block``."""
+    host_block = HostBlock(ipaddress.IPv4Network(block))
+    return StackNet.for_block(block, host_block.gateway, host_block.router)
 
 
 def stack_net(settings: Settings) -> StackNet:
-    block = HostBlock(settings.host_block)
-    return StackNet.for_block(str(settings.host_block), block.gateway, block.router)
+    return stack_for_block(str(settings.host_block))
 
 
 def host_namespace(settings: Settings, host_ip: str) -> str:

@@ -29,7 +29,6 @@ class Kind(StrEnum):
     ROUTE_TABLE = "ec2.rtb"
     NETWORK_ACL = "ec2.acl"
     EC2_DEFAULTS = "ec2.defaults"  # marker: this account+region has had its defaults made
-    REALISED = "ec2.realised"  # account "", region "": which /16 of the block a VPC owns
     IAM_ROLE = "iam.role"
     IAM_POLICY = "iam.policy"
     EVENT = "event"  # an RDS event (model/events.py)

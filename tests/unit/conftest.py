@@ -7,6 +7,7 @@ fails the test. A test that needs a tool's answer fakes ``_exec.runner``.
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any, NoReturn
 import pytest
 
 from pgrealm.engines import _exec
+from pgrealm.services.ec2 import Ec2Service
+from pgrealm.store import Store
 
 
 class RealProcessRefused(AssertionError):
@@ -39,3 +42,20 @@ def no_real_processes_or_state(
     monkeypatch.setattr(_exec, "runner", _refuse)
     monkeypatch.setattr(subprocess, "Popen", _RefusedPopen)
     yield home
+
+
+# -- an Ec2Service over a temporary store (a test module may define its own) ---------------
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "state.db")
+
+
+@pytest.fixture
+def kicks() -> list[int]:
+    """One entry per kick of the network reconciler."""
+    return []
+
+
+@pytest.fixture
+def ec2(store: Store, kicks: list[int]) -> Ec2Service:
+    return Ec2Service(store, {}, ipaddress.IPv4Network("198.18.0.0/16"), lambda: kicks.append(1))

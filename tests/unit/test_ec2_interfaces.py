@@ -64,13 +64,13 @@ def hosts(ec2: Ec2Service, store: Store) -> dict[str, Any]:
     }
     dc = {
         "VpcIp": "172.31.0.5",
-        "RealisedIp": "127.64.0.5",
+        "HostIp": "198.18.0.18",
         "SubnetId": subnet["SubnetId"],
         "VpcId": subnet["VpcId"],
         "Purpose": "d-1234567890/dc1",
     }
     store.put(ADDRESS, ACCOUNT, REGION, "198.18.0.16", db)
-    store.put(ADDRESS, ACCOUNT, REGION, "127.64.0.5", dc)
+    store.put(ADDRESS, ACCOUNT, REGION, "198.18.0.18", dc)
     store.put(ADDRESS, OTHER, REGION, "198.18.0.17", {**db, "InterfaceId": "eni-0ffffffffffffffff"})
     return {"subnet": subnet, "group": group}
 
@@ -106,7 +106,7 @@ def test_missing_fields_are_derived(ec2: Ec2Service, hosts: dict[str, Any]) -> N
     assert eni["Description"] == "AWS created network interface for directory d-1234567890"
     assert eni["RequesterId"] == "amazon-ds"
     assert eni["Groups"] == []
-    assert eni["Association"]["PublicIp"] == "127.64.0.5"
+    assert eni["Association"]["PublicIp"] == "198.18.0.18"
     # The derived id is stable: it finds the interface again.
     again = describe(ec2, {"network-interface-id": eni["NetworkInterfaceId"]})
     assert again == [eni]

@@ -3,8 +3,6 @@ the one ACL every subnet has, and the subnet -> ACL rule the network reconciler 
 
 from __future__ import annotations
 
-import ipaddress
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,21 +20,6 @@ from pgrealm.store import Store
 ACCOUNT = "111111111111"
 REGION = "us-west-2"
 ALL = {"CidrBlock": "0.0.0.0/0", "Protocol": "-1"}
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "state.db")
-
-
-@pytest.fixture
-def kicks() -> list[int]:
-    return []
-
-
-@pytest.fixture
-def ec2(store: Store, kicks: list[int]) -> Ec2Service:
-    return Ec2Service(store, {}, ipaddress.IPv4Network("198.18.0.0/16"), lambda: kicks.append(1))
 
 
 def ctx() -> RequestContext:

@@ -3,9 +3,7 @@ moves, who may do what across accounts and Regions, and what deleting a VPC does
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,21 +20,6 @@ from pgrealm.store import Store
 
 ALICE, BOB, CAROL = "111111111111", "222222222222", "333333333333"
 FAILED = "Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "state.db")
-
-
-@pytest.fixture
-def kicks() -> list[int]:
-    return []
-
-
-@pytest.fixture
-def ec2(store: Store, kicks: list[int]) -> Ec2Service:
-    return Ec2Service(store, {}, ipaddress.IPv4Network("198.18.0.0/16"), lambda: kicks.append(1))
 
 
 def ctx(account: str = ALICE, region: str = "us-west-2") -> RequestContext:

@@ -4,8 +4,6 @@ rule the network reconciler reads (model/network.py)."""
 
 from __future__ import annotations
 
-import ipaddress
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,21 +20,6 @@ from pgrealm.store import Store
 
 ACCOUNT, PEER = "111111111111", "222222222222"
 REGION = "us-west-2"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "state.db")
-
-
-@pytest.fixture
-def kicks() -> list[int]:
-    return []
-
-
-@pytest.fixture
-def ec2(store: Store, kicks: list[int]) -> Ec2Service:
-    return Ec2Service(store, {}, ipaddress.IPv4Network("198.18.0.0/16"), lambda: kicks.append(1))
 
 
 def ctx(account: str = ACCOUNT) -> RequestContext:

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pgrealm.model.directory import DirectoryStage
 from pgrealm.services.context import RequestContext
+from pgrealm.services.ds._mixin import DsMixin
 from pgrealm.services.errors import ServiceError
-from pgrealm.store import Doc, Store
+from pgrealm.store import Doc
 from pgrealm.store.kinds import Kind
 
 __all__ = ["ALIAS", "AliasMixin", "alias_problem"]
@@ -60,20 +61,8 @@ def _has_alias(doc: Doc) -> bool:
     return bool(doc["aws"].get("Alias") != doc["aws"]["DirectoryId"])
 
 
-class AliasMixin:
+class AliasMixin(DsMixin):
     """CreateAlias, EnableSso and DisableSso, mixed into ``DsService``."""
-
-    store: Store
-
-    if TYPE_CHECKING:
-
-        def get_directory(
-            self,
-            ctx: RequestContext,
-            directory_id: str,
-            shared: bool = False,
-            deleting: bool = False,
-        ) -> Doc: ...
 
     def create_alias(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         directory_id, alias = params["DirectoryId"], params["Alias"]

@@ -14,29 +14,19 @@ reference says; DeregisterEventTopic finds nothing to remove.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pgrealm.services.context import RequestContext
+from pgrealm.services.ds._mixin import DsMixin
 from pgrealm.services.errors import ServiceError
-from pgrealm.store import Doc
 
 __all__ = ["EventTopicsMixin"]
 
 log = logging.getLogger(__name__)
 
 
-class EventTopicsMixin:
+class EventTopicsMixin(DsMixin):
     """The event topic operations, mixed into ``DsService``."""
-
-    if TYPE_CHECKING:
-
-        def get_directory(
-            self,
-            ctx: RequestContext,
-            directory_id: str,
-            shared: bool = False,
-            deleting: bool = False,
-        ) -> Doc: ...
 
     def describe_event_topics(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("DirectoryId"):

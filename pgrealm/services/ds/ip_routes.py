@@ -27,17 +27,17 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pgrealm.model.directory import now
 from pgrealm.services.context import RequestContext
+from pgrealm.services.ds._mixin import DsMixin
 from pgrealm.services.ec2.managed_groups import CONTROLLER_PORTS
 from pgrealm.services.ec2.records import ALL_TRAFFIC_EGRESS, new_rule
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import page
-from pgrealm.store import Doc, Store
+from pgrealm.store import Doc
 from pgrealm.store.kinds import Kind
 
 __all__ = ["IP_ROUTE_LIMIT", "IpRoutesMixin", "controllers_rules_for_routes"]
@@ -102,23 +102,8 @@ def _shape(route: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class IpRoutesMixin:
+class IpRoutesMixin(DsMixin):
     """AddIpRoutes, ListIpRoutes and RemoveIpRoutes, mixed into ``DsService``."""
-
-    store: Store
-    kick: Callable[[], None]
-
-    if TYPE_CHECKING:
-
-        def get_directory(
-            self,
-            ctx: RequestContext,
-            directory_id: str,
-            shared: bool = False,
-            deleting: bool = False,
-        ) -> Doc: ...
-
-        def _active(self, ctx: RequestContext, directory_id: str) -> Doc: ...
 
     def add_ip_routes(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         directory_id = params["DirectoryId"]

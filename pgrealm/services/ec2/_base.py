@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from pgrealm.services.base import Service
 from pgrealm.services.context import RequestContext
@@ -12,6 +13,7 @@ from pgrealm.services.ec2._common import (
     SG,
     SUBNET,
     VPC,
+    by_client_token,
     group_not_found,
     subnet_not_found,
     vpc_not_found,
@@ -74,3 +76,29 @@ class Ec2Base(Service):
 
     def _groups(self, ctx: RequestContext) -> list[Doc]:
         return self.store.list(SG, ctx.account_id, ctx.region)
+
+    def _create_in_vpc(
+        self,
+        ctx: RequestContext,
+        params: dict[str, Any],
+        kind: str,
+        id_field: str,
+        build: Callable[[Doc], Doc],
+    ) -> Doc:
+        """A resource of ``params["VpcId"]`` made by ``build(vpc)``, with EC2's ClientToken
+        idempotency: the same token again answers what the first call made."""
+        token = params.get("ClientToken")
+        with self.store.transaction():
+            vpc = self._vpc(ctx, params["VpcId"])
+            existing = by_client_token(
+                self.store.list(kind, ctx.account_id, ctx.region), token, vpc["VpcId"]
+            )
+            if existing is not None:
+                return existing
+            doc = build(vpc)
+            if token:
+                doc["_client_token"] = token
+            self.store.put(kind, ctx.account_id, ctx.region, doc[id_field], doc)
+        self.kick()
+        log.info("%s %s created in %s", kind, doc[id_field], vpc["VpcId"])
+        return doc

@@ -22,7 +22,6 @@ __all__ = [
     "ADDRESS",
     "DEFAULTS",
     "PCX",
-    "REALISED",
     "RTB",
     "SG",
     "SUBNET",
@@ -54,7 +53,6 @@ SUBNET = Kind.SUBNET
 SG = Kind.SECURITY_GROUP
 ADDRESS = Kind.ADDRESS
 DEFAULTS = Kind.EC2_DEFAULTS
-REALISED = Kind.REALISED
 PCX = Kind.VPC_PEERING
 RTB = Kind.ROUTE_TABLE
 ACL = Kind.NETWORK_ACL

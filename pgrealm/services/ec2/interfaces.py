@@ -177,9 +177,9 @@ def _interface(
         "TagSet": [],
         "VpcId": str(record.get("VpcId") or subnet.get("VpcId", "")),
     }
-    # The host address (older records: the realised one) is where this machine reaches the
-    # host, as a public address reaches an ENI from outside its VPC.
-    host_ip = record.get("HostIp") or record.get("RealisedIp")
+    # The machine address is where this machine reaches the host, as a public address
+    # reaches an ENI from outside its VPC.
+    host_ip = record.get("HostIp")
     if host_ip:
         shape["Association"] = {
             "IpOwnerId": "amazon",

@@ -22,7 +22,6 @@ from pgrealm.services.ec2._common import (
     ACL,
     Getter,
     association_not_found,
-    by_client_token,
     check_dry_run,
     dependency_violation,
     filtered,
@@ -215,22 +214,16 @@ class NetworkAclOps(Ec2Base):
         check_dry_run(params)
         self._touch(ctx)
         tags = tag_specs(params, "network-acl")
-        token = params.get("ClientToken")
-        with self.store.transaction():
-            vpc = self._vpc(ctx, params["VpcId"])
-            acl = by_client_token(self._acls(ctx), token, vpc["VpcId"])
-            made = acl is None
-            if acl is None:
-                acl = new_network_acl(ctx.account_id, vpc["VpcId"], False, tags)
-                if token:
-                    acl["_client_token"] = token
-                self._put_acl(ctx, acl)
-        if made:
-            self.kick()
-            log.info("network ACL %s created in %s", acl["NetworkAclId"], vpc["VpcId"])
+        acl = self._create_in_vpc(
+            ctx,
+            params,
+            ACL,
+            "NetworkAclId",
+            lambda vpc: new_network_acl(ctx.account_id, vpc["VpcId"], False, tags),
+        )
         out: dict[str, Any] = {"NetworkAcl": _acl_shape(acl)}
-        if token:
-            out["ClientToken"] = token
+        if params.get("ClientToken"):
+            out["ClientToken"] = params["ClientToken"]
         return out
 
     def delete_network_acl(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

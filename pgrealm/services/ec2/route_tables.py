@@ -32,7 +32,6 @@ from pgrealm.services.ec2._common import (
     RTB,
     Getter,
     association_not_found,
-    by_client_token,
     check_dry_run,
     dependency_violation,
     filtered,
@@ -200,22 +199,12 @@ class RouteTableOps(Ec2Base):
         check_dry_run(params)
         self._touch(ctx)
         tags = tag_specs(params, "route-table")
-        token = params.get("ClientToken")
-        with self.store.transaction():
-            vpc = self._vpc(ctx, params["VpcId"])
-            table = by_client_token(self._route_tables(ctx), token, vpc["VpcId"])
-            made = table is None
-            if table is None:
-                table = new_route_table(ctx.account_id, vpc, tags)
-                if token:
-                    table["_client_token"] = token
-                self._put(ctx, table)
-        if made:
-            self.kick()
-            log.info("route table %s created in %s", table["RouteTableId"], vpc["VpcId"])
+        table = self._create_in_vpc(
+            ctx, params, RTB, "RouteTableId", lambda vpc: new_route_table(ctx.account_id, vpc, tags)
+        )
         out: dict[str, Any] = {"RouteTable": self._shapes([table])[0]}
-        if token:
-            out["ClientToken"] = token
+        if params.get("ClientToken"):
+            out["ClientToken"] = params["ClientToken"]
         return out
 
     def delete_route_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
