@@ -11,6 +11,7 @@ lets vpc-B in; then ``modify-db-instance --domain`` retries it. A client in a th
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import subprocess
 import sys
@@ -86,6 +87,18 @@ def _membership(stack: StackHandle, ident: str, wanted: set[str]) -> dict[str, A
         return inst if done else None
 
     return dict(stack.wait(f"{ident}'s membership to be {wanted}", settled, timeout=240))
+
+
+def _doctor_join(stack: StackHandle, ident: str) -> dict[str, Any]:
+    """The doctor's join finding for ``ident``, from the real CLI."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pgrealm", "client", "doctor", ident, "--user",
+         f"nobody@{REALM}", "--json", "--endpoint-url", stack.url],
+        env={**stack.env, "AWS_ACCESS_KEY_ID": stack.account},
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    findings = json.loads(done.stdout)["findings"]
+    return dict(next(f for f in findings if f["check"] == "join"))
 
 
 def _in_vpc(
@@ -206,6 +219,8 @@ def test_a_join_across_vpcs_needs_peering_routes_and_the_controllers_group(
     )
     said = " ".join(e["Message"] for e in events["Events"])
     assert "no active VPC peering" in said, said
+    found = _doctor_join(stack, "crossdb")
+    assert found["severity"] == "fail" and "no active VPC peering" in str(found), found
     vpc_a = directory["VpcSettings"]["VpcId"]
     pcx = _peer(stack, network["b"], vpc_a)
     _route(stack, network["b"], "172.31.0.0/16", pcx)
