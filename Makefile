@@ -27,15 +27,18 @@ unit: bootstrap
 bench: bootstrap
 	$(VENV)/python -m bench
 	$(VENV)/python -m bench.network
+	$(VENV)/python -m bench.peering
 
 # Faults under a workload (fixed seed, at most ~20 minutes): bench/results/reliability.md
 chaos: bootstrap
 	$(VENV)/python -m bench.chaos
 
 # The kernel network alone (engines/netns, no server): VPC creation time, memory per VPC,
-# connect time across a peering vs inside a VPC: bench/results/network.md
+# TCP connect time across a peering vs inside a VPC: bench/results/network.md. Then, on a
+# stack of its own, Kerberos connect time across a peering vs inside: bench/results/peering.md
 bench-network: bootstrap
 	$(VENV)/python -m bench.network
+	$(VENV)/python -m bench.peering
 
 # The two commands on a fresh Debian 12 (a debootstrap chroot); FRESH_CHECK_ARGS="--keep" etc.
 fresh-check:

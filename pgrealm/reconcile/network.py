@@ -42,6 +42,7 @@ class HostNetwork(Protocol):
 
 
 _STALE = "-"  # the account of a key that names a namespace to remove
+_PASSES = 3  # realise_host: a peering's link is made by the second of its routers
 _PROBE_TIMEOUT = 1.5  # a blocked port drops packets: waiting longer tells nothing more
 
 
@@ -99,8 +100,12 @@ class NetworkReconciler:
         starts, or a probe from it runs: the far side's routes and groups count too)."""
         if self.store.get(Kind.ADDRESS, account, region, host_ip) is None:
             raise LookupError(f"no host address {host_ip} in {account}/{region}")
-        for key in self.pending():
-            self.reconcile(key)
+        for _ in range(_PASSES):  # a router applied before its peer existed needs another
+            keys = self.pending()
+            for key in keys:
+                self.reconcile(key)
+            if not keys:
+                break
         return self.stack.host_namespace(host_ip)
 
     def first_closed(

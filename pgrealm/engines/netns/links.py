@@ -166,14 +166,22 @@ def ensure_peer_link(router_ns: str, link: PeerLink) -> None:
             _ip("link", "delete", link.name, ns=link.remote_namespace)
         _ip("link", "add", link.name, "type", "veth", "peer", "name", link.name,
             "netns", link.remote_namespace, ns=router_ns)  # fmt: skip
+        # The far router may be applied already (it was first, before this one existed):
+        # its end would stay down, and the first packets over the peering be lost, until
+        # its next apply.
+        _ready_peer_end(link.remote_namespace, link.name)
+    _ready_peer_end(router_ns, link.name)
+
+
+def _ready_peer_end(router_ns: str, name: str) -> None:
     # Proxy ARP answers for this router's hosts, at once (the kernel otherwise waits up to
     # 0.8 s, which the first connection over a peering would pay). The far router asks
     # from an address every router has (its uplink's), a martian here without accept_local.
     run([IP, "netns", "exec", router_ns, SYSCTL, "-q", "-w",
-         f"net.ipv4.conf.{link.name}.proxy_arp=1",
-         f"net.ipv4.neigh.{link.name}.proxy_delay=0",
-         f"net.ipv4.conf.{link.name}.accept_local=1"])  # fmt: skip
-    _ip("link", "set", link.name, "up", ns=router_ns)
+         f"net.ipv4.conf.{name}.proxy_arp=1",
+         f"net.ipv4.neigh.{name}.proxy_delay=0",
+         f"net.ipv4.conf.{name}.accept_local=1"])  # fmt: skip
+    _ip("link", "set", name, "up", ns=router_ns)
 
 
 def remove_stale_links(spec: RouterSpec) -> None:
