@@ -38,13 +38,16 @@ log = logging.getLogger(__name__)
 
 
 def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
-    domain = samba.DomainSpec(dns_name=doc["aws"]["Name"], netbios=doc["aws"]["ShortName"])
+    aws = doc["aws"]
+    domain = samba.DomainSpec(
+        dns_name=aws["Name"], netbios=aws["ShortName"], simple=aws.get("Type") == "SimpleAD"
+    )
     return samba.DcSpec(
         domain=domain,
         hostname=dc["hostname"],
         address=dc["vpc_ip"],
         home=directory_home(settings, doc) / dc["name"],
-        process_model=PROCESS_MODELS.get(doc["aws"].get("Edition", ""), "single"),
+        process_model=PROCESS_MODELS.get(aws.get("Edition") or aws.get("Size", ""), "single"),
         netns=host_namespace(settings, dc["address"]),
         reach=dc["address"],
     )
@@ -159,7 +162,7 @@ class DirectoryData:
             raise PasswordRejected(str(exc)) from exc
 
     def home_ou(self, doc: Doc) -> str:
-        """OU=<NETBIOS>,...: the part of the directory that customers write to."""
+        """OU=<NETBIOS>,... (Simple AD: CN=Users,...): where customers' users live."""
         return self.dc(doc).domain.home_ou_dn
 
     def describe(self, doc: Doc, kind: str, name: str, attributes: list[str] | None = None) -> Doc:

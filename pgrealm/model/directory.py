@@ -81,5 +81,11 @@ def domain_controller_id(doc: Doc, dc: Doc) -> str:
 
 # The directory's edition picks how its DCs run (engines/samba/dc.py has the numbers):
 # Standard fits a laptop, one process per DC; Enterprise, AWS's edition for bigger
-# workloads, gives the KDC a worker process per core for Kerberos throughput.
-PROCESS_MODELS = {"Standard": "single", "Enterprise": "prefork"}
+# workloads, gives the KDC a worker process per core for Kerberos throughput. Simple AD's
+# sizes follow the same line: Small as Standard, Large as Enterprise.
+PROCESS_MODELS = {
+    "Standard": "single",
+    "Enterprise": "prefork",
+    "Small": "single",
+    "Large": "prefork",
+}

@@ -197,7 +197,13 @@ def ensure_ou(samdb: Any, dn: str) -> None:
 
 
 def op_finish_provision(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
-    """AWS Managed AD layout: OU=<NETBIOS>{Users,Computers}, Admin, locked-away Administrator."""
+    """AWS Managed AD layout: OU=<NETBIOS>{Users,Computers}, Admin, locked-away Administrator.
+    Simple AD keeps AD's own layout; its administrator is Administrator."""
+    if req.get("simple"):
+        administrator = find_one(samdb, "Administrator", [])
+        set_unicode_pwd(samdb, administrator.dn, req["admin_password"])
+        set_uac_bits(samdb, administrator.dn, clear=UF_ACCOUNTDISABLE, set_=UF_DONT_EXPIRE_PASSWD)
+        return {"admin_dn": str(administrator.dn)}
     base = samdb.domain_dn()
     home_ou = "OU=%s,%s" % (req["netbios"], base)
     for dn in (

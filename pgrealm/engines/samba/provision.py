@@ -41,7 +41,8 @@ def is_provisioned(dc: DcSpec) -> bool:
 
 
 def provision_dc(dc: DcSpec, admin_password: str, kdc_addresses: list[str] | None = None) -> None:
-    """Create the domain of ``dc`` with ``Admin``/``admin_password``; no-op if already done.
+    """Create the domain of ``dc`` with ``Admin``/``admin_password`` (Simple AD:
+    ``Administrator``); no-op if already done.
 
     ``kdc_addresses``: all DCs the directory will have (see conf.py).
     """
@@ -53,7 +54,13 @@ def provision_dc(dc: DcSpec, admin_password: str, kdc_addresses: list[str] | Non
     started = time.monotonic()
     _exec.run(_provision_argv(dc), env=tool.samba_env(dc), timeout=300)
     log.info("%s: samba-tool provision took %.1fs", dc.hostname, time.monotonic() - started)
-    tool.call(dc, "finish_provision", netbios=dc.domain.netbios, admin_password=admin_password)
+    tool.call(
+        dc,
+        "finish_provision",
+        netbios=dc.domain.netbios,
+        admin_password=admin_password,
+        simple=dc.domain.simple,
+    )
     # The dnsupdate service (disabled, see conf.py) would also run samba_spnupdate; run it
     # once here instead. It edits the local sam.ldb only (no network for a writable DC) and
     # adds ldap/<fqdn>, GC/..., the DRS GUID SPN: without them GSSAPI LDAP binds and

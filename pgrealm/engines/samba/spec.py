@@ -31,10 +31,14 @@ PROCESS_MODELS = ("single", "prefork", "standard")
 
 @dataclass(frozen=True)
 class DomainSpec:
-    """An AD domain: ``dns_name`` like "corp.example.com", ``netbios`` like "CORP"."""
+    """An AD domain: ``dns_name`` like "corp.example.com", ``netbios`` like "CORP".
+
+    ``simple``: laid out as Simple AD (the built-in Administrator and CN=Users), not as
+    AWS Managed AD (Admin, OU=<NETBIOS> and the AWS delegated groups)."""
 
     dns_name: str
     netbios: str
+    simple: bool = False
 
     def __post_init__(self) -> None:
         if not _DNS_NAME.match(self.dns_name):
@@ -52,15 +56,20 @@ class DomainSpec:
 
     @property
     def home_ou_dn(self) -> str:
-        """The customer OU AWS Managed AD creates, named after the NetBIOS name."""
+        """Where customers' users live: the OU AWS Managed AD creates, named after the
+        NetBIOS name; Simple AD keeps AD's own CN=Users."""
+        if self.simple:
+            return f"CN=Users,{self.base_dn}"
         return f"OU={self.netbios},{self.base_dn}"
 
     @property
     def users_ou_dn(self) -> str:
-        return f"OU=Users,{self.home_ou_dn}"
+        return self.home_ou_dn if self.simple else f"OU=Users,{self.home_ou_dn}"
 
     @property
     def computers_ou_dn(self) -> str:
+        if self.simple:
+            return f"CN=Computers,{self.base_dn}"
         return f"OU=Computers,{self.home_ou_dn}"
 
 

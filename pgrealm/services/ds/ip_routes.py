@@ -33,6 +33,7 @@ from typing import Any
 from pgrealm.model.directory import now
 from pgrealm.services.context import RequestContext
 from pgrealm.services.ds._mixin import DsMixin
+from pgrealm.services.ds.rules import require_microsoft_ad
 from pgrealm.services.ec2.managed_groups import CONTROLLER_PORTS
 from pgrealm.services.ec2.records import ALL_TRAFFIC_EGRESS, new_rule
 from pgrealm.services.errors import ServiceError
@@ -111,6 +112,7 @@ class IpRoutesMixin(DsMixin):
         group_id = ""
         with self.store.transaction():
             doc = self._active(ctx, directory_id)
+            require_microsoft_ad(doc, "IP routing")
             new = self._new_routes(doc, params["IpRoutes"])
             have = list(doc.get("ip_routes", []))
             taken = {_route_key(r) for r in have}

@@ -8,8 +8,11 @@ Password rules are those AWS documents for the directory administrator
 from __future__ import annotations
 
 import re
+from typing import Any
 
-__all__ = ["admin_password_problem"]
+from pgrealm.services.errors import ServiceError
+
+__all__ = ["admin_password_problem", "require_microsoft_ad"]
 
 _CLASSES = (
     re.compile(r"[a-z]"),
@@ -32,3 +35,14 @@ def admin_password_problem(password: str) -> str | None:
     if "admin" in password.lower():
         return "The password cannot contain the word 'admin'."
     return None
+
+
+def require_microsoft_ad(doc: dict[str, Any], what: str) -> None:
+    """Simple AD lacks what only AWS Managed Microsoft AD offers (sharing, IP routes,
+    directory data access, Kerberos for RDS): AWS refuses it for a Simple AD directory."""
+    if doc["aws"].get("Type") == "SimpleAD":
+        raise ServiceError(
+            "UnsupportedOperationException",
+            f"{what} is not supported for Simple AD directory {doc['aws']['DirectoryId']}: "
+            "it needs an AWS Managed Microsoft AD directory.",
+        )

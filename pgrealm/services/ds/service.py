@@ -1,4 +1,5 @@
-"""Directory Service (ds): AWS Managed Microsoft AD directories, realised as Samba AD domains.
+"""Directory Service (ds): AWS Managed Microsoft AD and Simple AD directories, realised as
+Samba AD domains.
 
 The API records the desired directory and answers at once (Stage ``Requested``); the
 directory reconciler provisions and starts the domain controllers and moves the Stage
@@ -27,7 +28,7 @@ from pgrealm.services.context import RequestContext
 from pgrealm.services.ds.aliases import AliasMixin
 from pgrealm.services.ds.event_topics import EventTopicsMixin
 from pgrealm.services.ds.ip_routes import IpRoutesMixin
-from pgrealm.services.ds.rules import admin_password_problem
+from pgrealm.services.ds.rules import admin_password_problem, require_microsoft_ad
 from pgrealm.services.ds.sharing import SharingMixin
 from pgrealm.services.ec2.managed_groups import create_controllers_group
 from pgrealm.services.ec2.service import Ec2Service
@@ -112,25 +113,25 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Servi
             raise
         return taken
 
-    def _microsoft_ad_count(self, ctx: RequestContext) -> int:
+    def _count(self, ctx: RequestContext, directory_type: str) -> int:
         return sum(
             1
             for d in self.store.list(KIND, ctx.account_id, ctx.region)
-            if d["desired"] == "present" and d["aws"].get("Type", "MicrosoftAD") == "MicrosoftAD"
+            if d["desired"] == "present" and d["aws"].get("Type", "MicrosoftAD") == directory_type
         )
 
     def get_directory_limits(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        """This account's directories in this Region against AWS's default quotas; pgrealm
-        makes cloud-only Managed AD directories only, so the other counts are zero."""
-        count = self._microsoft_ad_count(ctx)
+        """This account's directories in this Region against AWS's default quotas: Simple
+        AD is the cloud-only kind; pgrealm makes no AD Connectors."""
+        simple, managed = self._count(ctx, "SimpleAD"), self._count(ctx, "MicrosoftAD")
         return {
             "DirectoryLimits": {
                 "CloudOnlyDirectoriesLimit": CLOUD_ONLY_LIMIT,
-                "CloudOnlyDirectoriesCurrentCount": 0,
-                "CloudOnlyDirectoriesLimitReached": False,
+                "CloudOnlyDirectoriesCurrentCount": simple,
+                "CloudOnlyDirectoriesLimitReached": simple >= CLOUD_ONLY_LIMIT,
                 "CloudOnlyMicrosoftADLimit": MICROSOFT_AD_LIMIT,
-                "CloudOnlyMicrosoftADCurrentCount": count,
-                "CloudOnlyMicrosoftADLimitReached": count >= MICROSOFT_AD_LIMIT,
+                "CloudOnlyMicrosoftADCurrentCount": managed,
+                "CloudOnlyMicrosoftADLimitReached": managed >= MICROSOFT_AD_LIMIT,
                 "ConnectedDirectoriesLimit": CONNECTED_LIMIT,
                 "ConnectedDirectoriesCurrentCount": 0,
                 "ConnectedDirectoriesLimitReached": False,
@@ -138,17 +139,38 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Servi
         }
 
     def create_microsoft_ad(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_new(ctx, params, "MicrosoftAD", MICROSOFT_AD_LIMIT)
+        kind = {"Type": "MicrosoftAD", "Edition": params.get("Edition", "Enterprise")}
+        return self._new_directory(ctx, params, kind)
+
+    def create_directory(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """Simple AD: on AWS it is Samba too; here two Samba DCs laid out as Simple AD."""
+        if "VpcSettings" not in params:
+            raise ServiceError(
+                "InvalidParameterException", "VpcSettings is required for a Simple AD directory."
+            )
+        self._check_new(ctx, params, "SimpleAD", CLOUD_ONLY_LIMIT)
+        return self._new_directory(ctx, params, {"Type": "SimpleAD", "Size": params["Size"]})
+
+    def _check_new(
+        self, ctx: RequestContext, params: dict[str, Any], directory_type: str, limit: int
+    ) -> None:
         problem = admin_password_problem(params["Password"])
         if problem:
             raise ServiceError(
                 "InvalidParameterException", f"Invalid directory password. {problem}"
             )
-        if self._microsoft_ad_count(ctx) >= MICROSOFT_AD_LIMIT:
+        if self._count(ctx, directory_type) >= limit:
+            name = "Simple AD" if directory_type == "SimpleAD" else "AWS Managed Microsoft AD"
             raise ServiceError(
                 "DirectoryLimitExceededException",
-                f"The account has reached its limit of {MICROSOFT_AD_LIMIT} AWS Managed "
-                "Microsoft AD directories in this Region.",
+                f"The account has reached its limit of {limit} {name} directories in this Region.",
             )
+
+    def _new_directory(
+        self, ctx: RequestContext, params: dict[str, Any], kind: dict[str, str]
+    ) -> dict[str, Any]:
+        """Record a directory of ``kind`` (Type, with Edition or Size) and its addresses."""
         subnets = self._directory_subnets(ctx, params["VpcSettings"])
         directory_id = new_id("d-", 10)
         group_id = self._security_group(ctx, subnets[0]["VpcId"], directory_id)
@@ -177,8 +199,7 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Servi
             "Name": params["Name"],
             "ShortName": params.get("ShortName") or params["Name"].split(".")[0].upper()[:15],
             "Description": params.get("Description"),
-            "Edition": params.get("Edition", "Enterprise"),
-            "Type": "MicrosoftAD",
+            **kind,
             "Alias": directory_id,
             "AccessUrl": f"{directory_id}.awsapps.com",
             "Stage": DirectoryStage.REQUESTED.value,
@@ -354,7 +375,8 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Servi
                 f"Resetting the password of {name} is not supported: only users in the "
                 f"organizational unit {data.home_ou(doc)} can be reset.",
             )
-        if name.lower() == "admin":
+        administrator = "administrator" if doc["aws"].get("Type") == "SimpleAD" else "admin"
+        if name.lower() == administrator:
             problem = admin_password_problem(params["NewPassword"])
             if problem:
                 raise ServiceError("InvalidPasswordException", problem)
@@ -401,6 +423,7 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Servi
         self, ctx: RequestContext, directory_id: str, status: str
     ) -> dict[str, Any]:
         doc = self._data_directory(ctx, directory_id)
+        require_microsoft_ad(doc, "Directory data access")
         if doc["data_access"] == status:
             raise ServiceError(
                 "DirectoryInDesiredStateException",

@@ -37,6 +37,7 @@ from typing import Any
 from pgrealm.model.rds import instances_joined_to
 from pgrealm.services.base import Service, new_id
 from pgrealm.services.context import RequestContext
+from pgrealm.services.ds.rules import require_microsoft_ad
 from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
@@ -169,6 +170,7 @@ class SharingMixin:
         owner = self._owner_doc(ctx.account_id, ctx.region, owner_id)
         if owner is None:
             raise _not_found(owner_id)
+        require_microsoft_ad(owner, "Directory sharing")
         if params["ShareMethod"] == "ORGANIZATIONS":
             raise ServiceError(
                 "OrganizationsException",

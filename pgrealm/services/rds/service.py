@@ -387,6 +387,12 @@ class RdsService(
             directory = ds.member_directory(ctx, domain)
         except ServiceError as exc:
             raise ServiceError("DomainNotFoundFault", f"Domain {domain} not found.") from exc
+        if directory["aws"].get("Type") == "SimpleAD":
+            raise CommonError(
+                "InvalidParameterCombination",
+                f"Domain {domain} is a Simple AD directory: Kerberos authentication for RDS "
+                "needs an AWS Managed Microsoft AD directory.",
+            )
         problem = self.sibling("iam", IamService).check_rds_directory_role(
             ctx.account_id, role, ctx.region
         )
