@@ -13,6 +13,7 @@ import click
 
 from pgrealm.cli.client import client_group
 from pgrealm.cli.directory import directory_group
+from pgrealm.cli.onprem import onprem_group
 from pgrealm.cli.vpc import vpc_group
 from pgrealm.config import Settings
 from pgrealm.errors import StoreError
@@ -167,6 +168,7 @@ def _instance_line(key: tuple[str, str, str], doc: dict[str, Any]) -> str:
 
 cli.add_command(client_group)
 cli.add_command(directory_group)
+cli.add_command(onprem_group)
 cli.add_command(vpc_group)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +25,24 @@ __all__ = ["Krb5Conf", "krb5_conf_paths", "parse_krb5_conf", "render_krb5_conf",
 DEFAULT_PATH = Path("/etc/krb5.conf")
 
 
-def render_krb5_conf(realm: str, kdcs: Sequence[str], host_names: Sequence[str] = ()) -> str:
+def render_krb5_conf(
+    realm: str,
+    kdcs: Sequence[str],
+    host_names: Sequence[str] = (),
+    trusted: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """``trusted``: other realms and their KDCs, a forest the directory trusts, whose users
+    kinit there and get the instance's service ticket from ``realm`` across the trust."""
     realm = realm.upper()
     domain = realm.lower()
     kdc_lines = "".join(f"        kdc = {a}\n" for a in kdcs)
     admin_lines = "".join(f"        kpasswd_server = {a}\n" for a in kdcs)
     host_lines = "".join(f"    {h} = {realm}\n" for h in host_names)
+    realms = f"    {realm} = {{\n{kdc_lines}{admin_lines}        admin_server = {kdcs[0]}\n    }}\n"
+    for other, other_kdcs in (trusted or {}).items():
+        other_lines = "".join(f"        kdc = {a}\n" for a in other_kdcs)
+        realms += f"    {other.upper()} = {{\n{other_lines}    }}\n"
+        host_lines += f"    .{other.lower()} = {other.upper()}\n"
     return (
         "# krb5.conf for the pgrealm directory " + domain + " (managed by pgrealm)\n"
         "[libdefaults]\n"
@@ -39,8 +51,7 @@ def render_krb5_conf(realm: str, kdcs: Sequence[str], host_names: Sequence[str] 
         "    dns_lookup_realm = false\n"
         "    rdns = false\n"
         "    dns_canonicalize_hostname = false\n"
-        "\n[realms]\n"
-        f"    {realm} = {{\n{kdc_lines}{admin_lines}        admin_server = {kdcs[0]}\n    }}\n"
+        f"\n[realms]\n{realms}"
         "\n[domain_realm]\n"
         f"    .{domain} = {realm}\n    {domain} = {realm}\n{host_lines}"
     )

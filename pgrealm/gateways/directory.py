@@ -21,6 +21,7 @@ from pgrealm.engines.samba import directory as samba_directory
 from pgrealm.gateways.network import host_namespace
 from pgrealm.model.directory import PROCESS_MODELS
 from pgrealm.model.layout import directory_home
+from pgrealm.model.trusts import dns_forwarders, runs_trusts
 from pgrealm.store import Doc
 
 __all__ = [
@@ -50,6 +51,8 @@ def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
         process_model=PROCESS_MODELS.get(aws.get("Edition") or aws.get("Size", ""), "single"),
         netns=host_namespace(settings, dc["address"]),
         reach=dc["address"],
+        trusts=runs_trusts(doc),
+        dns_forwarders=dns_forwarders(doc),
     )
 
 

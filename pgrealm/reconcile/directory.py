@@ -8,6 +8,11 @@ Steps for a directory (each idempotent, observed from the real world):
     supervisor.run_dc2      dc2 runs and answers; it replicates with dc1 both ways
     seal.forget_admin       the sealed Admin password is erased from the store
 
+Then, while the directory is Active or Impaired: each DC's smb.conf follows the record
+(trusts turn on the file server and winbindd, conditional forwarders the DNS forwarder
+list), rewritten and restarted one DC at a time; and each trust moves through its states
+(samba-tool makes, validates and deletes this side of it: engines/samba/trust.py).
+
 The join needs dc1 running, so it cannot overlap dc1's provisioning. Health after that:
 a DC that is down makes the directory Impaired, naming the DC (the supervisor restarts
 it), Active again once both answer; each DC's own status says the same for
@@ -25,10 +30,16 @@ from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.engines.interfaces import DirectoryEngine
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
-from pgrealm.gateways.directory import dc_spec
+from pgrealm.gateways.directory import dc_spec, live_dc_spec
 from pgrealm.model.addresses import AddressAllocator
 from pgrealm.model.directory import DirectoryStage, domain_controller_id, set_stage
 from pgrealm.model.layout import directory_home
+from pgrealm.model.trusts import (
+    AWS_TO_SAMBA_DIRECTION,
+    AWS_TO_SAMBA_TYPE,
+    TrustState,
+    set_trust_state,
+)
 from pgrealm.reconcile.network import HostNetwork
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
@@ -44,6 +55,7 @@ log = logging.getLogger(__name__)
 KIND = Kind.DIRECTORY
 _READY_TIMEOUT = 90.0
 _HEALTH_INTERVAL = 3.0  # seconds between health checks of a settled directory
+_TRUST_WORK = {"Creating", "Created", "Verifying", "Deleting"}  # states the reconciler moves on
 
 
 def process_name(doc: Doc, dc: Doc) -> str:
@@ -85,7 +97,8 @@ class DirectoryReconciler:
         out = []
         for key, doc in self.store.items(KIND):
             settled = doc["desired"] == "present" and doc["aws"]["Stage"] in ("Active", "Impaired")
-            if settled and now - self._checked.get(key, 0.0) < _HEALTH_INTERVAL:
+            busy = any(t["aws"]["TrustState"] in _TRUST_WORK for t in doc.get("trusts", []))
+            if settled and not busy and now - self._checked.get(key, 0.0) < _HEALTH_INTERVAL:
                 continue
             out.append(key)
         return out
@@ -102,6 +115,9 @@ class DirectoryReconciler:
             self._create(key, doc)
         elif stage in ("Active", "Impaired"):
             self._check_health(key, doc)
+            if self._configs_converged(key, doc):
+                for trust in doc.get("trusts", []):
+                    self._trust_step(key, doc, trust)
 
     # -- creation -----------------------------------------------------------------------
     def _steps(self, doc: Doc) -> list[Step[_Ctx]]:
@@ -256,6 +272,72 @@ class DirectoryReconciler:
         if _health_changed(doc, down):
             self._update(key, record)
 
+    # -- configuration and trusts ----------------------------------------------------------
+    def _configs_converged(self, key: Key, doc: Doc) -> bool:
+        """True when every DC runs with the configuration its record asks for; otherwise
+        rewrite and restart the first DC that does not (the other keeps serving)."""
+        for dc in doc["dcs"]:
+            spec = dc_spec(self.settings, doc, dc)
+            if self.ad.config_current(spec):
+                continue
+            log.info("directory %s: %s restarts with a new configuration", key[2], dc["name"])
+            self.ad.write_dc_configs(spec, _addresses(doc))
+            self.supervisor.stop(process_name(doc, dc))
+            self._run_dc(key, doc, dc)
+            return False
+        return True
+
+    def _trust_step(self, key: Key, doc: Doc, trust: Doc) -> None:
+        """One move of ``trust`` through its states (model/trusts.py)."""
+        aws = trust["aws"]
+        state, remote = aws["TrustState"], aws["RemoteDomainName"]
+        dc = live_dc_spec(self.settings, doc)
+        try:
+            if state == TrustState.CREATING:
+                token = trust.get("sealed_password")
+                if token is None:
+                    raise ReconcileError("the trust password is no longer available")
+                self.ad.create_trust(
+                    dc, remote, AWS_TO_SAMBA_TYPE[aws["TrustType"]],
+                    AWS_TO_SAMBA_DIRECTION[aws["TrustDirection"]],
+                    self.sealer.unseal(token), _remote_dc(doc, remote),
+                )  # fmt: skip
+                self._set_trust(key, aws["TrustId"], TrustState.CREATED, forget_password=True)
+            elif state == TrustState.CREATED:
+                self._set_trust(key, aws["TrustId"], TrustState.VERIFYING)
+            elif state == TrustState.VERIFYING:
+                problem = self.ad.validate_trust(dc, remote)
+                if problem is None:
+                    self._set_trust(key, aws["TrustId"], TrustState.VERIFIED)
+                else:
+                    self._set_trust(key, aws["TrustId"], TrustState.VERIFY_FAILED, problem)
+            elif state == TrustState.DELETING:
+                self.ad.delete_trust(dc, remote)
+                self._update(key, lambda d: _drop_trust(d, aws["TrustId"]))
+                log.info("directory %s: trust %s deleted", key[2], aws["TrustId"])
+        except (EngineError, ReconcileError) as exc:
+            log.error("directory %s: trust %s: %s", key[2], aws["TrustId"], exc)
+            failed = TrustState.FAILED if state == TrustState.CREATING else None
+            if failed is not None:
+                self._set_trust(key, aws["TrustId"], failed, one_line_reason(exc, None))
+
+    def _set_trust(
+        self,
+        key: Key,
+        trust_id: str,
+        state: TrustState,
+        reason: str | None = None,
+        forget_password: bool = False,
+    ) -> None:
+        def change(d: Doc) -> None:
+            for trust in d.get("trusts", []):
+                if trust["aws"]["TrustId"] == trust_id:
+                    set_trust_state(trust, state, reason)
+                    if forget_password:
+                        trust.pop("sealed_password", None)
+
+        self._update(key, change)
+
     # -- deletion ---------------------------------------------------------------------------
     def _delete(self, key: Key, doc: Doc) -> None:
         for dc in doc["dcs"]:
@@ -273,6 +355,21 @@ class DirectoryReconciler:
 
     def _update(self, key: Key, change: object) -> None:
         self.store.update(KIND, *key, change)  # type: ignore[arg-type]
+
+
+def _remote_dc(doc: Doc, remote: str) -> str:
+    """Where the trusted forest's DC answers: its conditional forwarder's first address
+    (a forest's DNS servers are its DCs)."""
+    for forwarder in doc.get("conditional_forwarders", []):
+        if forwarder["RemoteDomainName"].lower() == remote.lower():
+            return str(forwarder["DnsIpAddrs"][0])
+    raise ReconcileError(
+        f"no conditional forwarder for {remote}: the directory cannot find its domain controllers"
+    )
+
+
+def _drop_trust(doc: Doc, trust_id: str) -> None:
+    doc["trusts"] = [t for t in doc.get("trusts", []) if t["aws"]["TrustId"] != trust_id]
 
 
 def _addresses(doc: Doc) -> list[str]:

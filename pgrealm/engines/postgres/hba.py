@@ -48,7 +48,12 @@ def render_hba(spec: PgSpec) -> str:
     if spec.realm is not None:
         if not _REALM_RE.match(spec.realm):
             raise ValueError(f"invalid Kerberos realm {spec.realm!r}")
-        gss = f"gss include_realm=1 krb_realm={spec.realm}"
+        # No krb_realm: a user of a forest the directory trusts logs in as
+        # "bob@ONPREM.EXAMPLE.COM", with a ticket the directory's KDC issued across the
+        # trust (the keytab holds only this instance's key in the directory's realm, so
+        # no other KDC's ticket is accepted). include_realm keeps the realm in the role
+        # name: bob@ONPREM and bob@CORP are different roles.
+        gss = "gss include_realm=1"
         for net in _NETWORKS:
             out.append(_line("host", "all", "+rds_ad", net, gss))
     for net in _NETWORKS:

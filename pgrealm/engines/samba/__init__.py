@@ -13,7 +13,12 @@ DirectoryEngine`: the reconcilers are handed it, and ask nothing else.
 from __future__ import annotations
 
 from pgrealm.engines.homes import exists, free_bytes, remove_tree
-from pgrealm.engines.samba.conf import render_krb5_conf, render_smb_conf, write_dc_configs
+from pgrealm.engines.samba.conf import (
+    config_current,
+    render_krb5_conf,
+    render_smb_conf,
+    write_dc_configs,
+)
 from pgrealm.engines.samba.dc import (
     allocator_env,
     dc_alive,
@@ -44,6 +49,7 @@ from pgrealm.engines.samba.errors import (
 from pgrealm.engines.samba.join import join_dc, ntds_guid
 from pgrealm.engines.samba.provision import is_provisioned, provision_dc
 from pgrealm.engines.samba.spec import DcSpec, DomainSpec
+from pgrealm.engines.samba.trust import create_trust, delete_trust, trust_exists, validate_trust
 
 __all__ = [
     "AlreadyExistsError",
@@ -53,12 +59,15 @@ __all__ = [
     "PasswordPolicyError",
     "SambaError",
     "allocator_env",
+    "config_current",
+    "create_trust",
     "create_user",
     "dc_alive",
     "dc_argv",
     "dc_env",
     "dc_pid",
     "dc_ready",
+    "delete_trust",
     "delete_user",
     "ensure_service_account",
     "exists",
@@ -77,6 +86,8 @@ __all__ = [
     "set_enabled",
     "set_password",
     "start_failure",
+    "trust_exists",
     "update_user",
+    "validate_trust",
     "write_dc_configs",
 ]

@@ -45,6 +45,7 @@ from pgrealm.engines.samba.spec import DcSpec
 
 __all__ = [
     "REPLICATION_OPTIONS",
+    "config_current",
     "prefork_options",
     "render_krb5_conf",
     "render_resolv_conf",
@@ -63,6 +64,9 @@ HEADER = "# managed by pgrealm: rewritten on every provision/start; do not edit\
 # kpasswd and RPC all work without it, and it doubles the DC's memory (one DC: ~50 MB
 # PSS without it, ~100 MB with winbindd + its domain child + samba's tfork waiter).
 SERVER_SERVICES = "-s3fs -nbt -wrepl -dnsupdate -winbindd -ntp_signd"
+# A DC of a directory with trusts runs both (see DcSpec.trusts). The DC is alone in its
+# network namespace, so its smbd takes 445 from nobody.
+TRUST_SERVICES = "-nbt -wrepl -dnsupdate -ntp_signd"
 
 REPLICATION_OPTIONS = (
     "dreplsrv:periodic_startup_interval = 1",
@@ -98,9 +102,9 @@ def render_smb_conf(dc: DcSpec) -> str:
         "server role = active directory domain controller",
         f"interfaces = {dc.address}/{8 if dc.address.startswith('127.') else 32}",
         "bind interfaces only = yes",
-        f"server services = {SERVER_SERVICES}",
+        f"server services = {TRUST_SERVICES if dc.trusts else SERVER_SERVICES}",
         "disable netbios = yes",
-        "dns forwarder =",
+        f"dns forwarder = {' '.join(dc.dns_forwarders)}".rstrip(),
         # NetBIOS is off: no WINS or broadcast lookups, only the hosts/DNS path.
         "name resolve order = host",
         *REPLICATION_OPTIONS,
@@ -119,6 +123,9 @@ def render_smb_conf(dc: DcSpec) -> str:
         # stray /var/log/samba/log.samba.
         "max log size = 10000",
         "log level = 1",
+        # smbd and winbindd (trusts) would log to /var/log/samba; samba's own log stays
+        # where --log-basename puts it.
+        *([f"log file = {p.log / 'log.fileserver'}"] if dc.trusts else []),
         "",
         "[sysvol]",
         f"path = {p.sysvol}",
@@ -183,6 +190,15 @@ def write_atomic(path: Path, content: str | bytes, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def config_current(dc: DcSpec) -> bool:
+    """Whether the DC's smb.conf is what its spec renders now (trusts and forwarders
+    change it: the DC then needs its configs rewritten and a restart)."""
+    try:
+        return dc.paths.smb_conf.read_text() == render_smb_conf(dc)
+    except OSError:
+        return False
 
 
 def write_dc_configs(dc: DcSpec, kdc_addresses: list[str] | None = None) -> None:

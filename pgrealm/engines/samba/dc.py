@@ -64,19 +64,36 @@ SAMBA = "/usr/sbin/samba"
 UNSHARE = "/usr/bin/unshare"
 # $1 is the resolv.conf to bind; the rest is the command, exec'd so it keeps the PID.
 _BIND_RESOLV = 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"'
+# The same, and $2 (the DC's winbindd socket directory) bound where smbd looks for
+# winbindd: libwbclient ignores "winbindd socket directory", and an smbd that cannot
+# reach winbindd fails every SMB session setup with NT_STATUS_INTERNAL_ERROR (Samba
+# 4.17). The empty /run/samba/winbindd made on the machine is Debian's own path.
+_WINBINDD_DIR = "/run/samba/winbindd"
+_BIND_RESOLV_WINBINDD = (
+    f'mount --bind "$1" /etc/resolv.conf && mkdir -p "$2" {_WINBINDD_DIR} && '
+    f'mount --bind "$2" {_WINBINDD_DIR} && shift 2 && exec "$@"'
+)
 
 
 def confined(dc: DcSpec, argv: list[str]) -> list[str]:
-    """``argv`` run in a new mount namespace that sees ``dc``'s resolv.conf as the system one."""
+    """``argv`` run in a new mount namespace that sees ``dc``'s resolv.conf as the system one
+    (and, with trusts, its winbindd as the system's)."""
+    if dc.trusts:
+        script, binds = (
+            _BIND_RESOLV_WINBINDD,
+            [str(dc.paths.resolv_conf), str(dc.paths.run / "winbindd")],
+        )
+    else:
+        script, binds = _BIND_RESOLV, [str(dc.paths.resolv_conf)]
     return [
         UNSHARE,
         "--mount",
         "--propagation=private",
         "/bin/sh",
         "-c",
-        _BIND_RESOLV,
+        script,
         "pgrealm-dc",
-        str(dc.paths.resolv_conf),
+        *binds,
         *argv,
     ]
 

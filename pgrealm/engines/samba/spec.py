@@ -80,7 +80,13 @@ class DcSpec:
 
     A DC of a directory runs in its own network namespace (``netns``), and the machine
     reaches it at ``reach``; the engine tests' DCs run on a loopback address of the
-    machine's own network, with neither."""
+    machine's own network, with neither.
+
+    ``trusts``: the DC also runs Samba's file server and winbindd, which trusts need (the
+    other forest's tools query this DC's LSA over SMB named pipes; winbindd finds the
+    other forest's DCs and validates). ``dns_forwarders``: where the DC's DNS sends names
+    it is not authoritative for (a trusted forest's: Samba 4.17 forwards every such
+    name to one list, it has no per-domain conditional forwarders)."""
 
     domain: DomainSpec
     hostname: str
@@ -89,6 +95,8 @@ class DcSpec:
     process_model: str = "single"
     netns: str | None = None
     reach: str | None = None
+    trusts: bool = False
+    dns_forwarders: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not _NETBIOS.match(self.hostname.upper()):

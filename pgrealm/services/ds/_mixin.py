@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pgrealm.sealing import Sealer
 from pgrealm.services.context import RequestContext
 from pgrealm.store import Doc, Store
 
@@ -15,6 +16,7 @@ __all__ = ["DsMixin"]
 class DsMixin:
     store: Store
     kick: Callable[[], None]
+    sealer: Sealer
 
     if TYPE_CHECKING:
 

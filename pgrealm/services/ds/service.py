@@ -10,6 +10,7 @@ on, by the table in pgrealm/model/directory.py.
      +-- IpRoutesMixin      IP routes, the controllers group's rules (ip_routes.py)
      +-- AliasMixin         alias and access URL, single sign-on (aliases.py)
      +-- EventTopicsMixin   SNS event topics, which pgrealm lacks (event_topics.py)
+     +-- TrustsMixin        trusts with other forests, conditional forwarders (trusts.py)
           +-- DsService
 """
 
@@ -30,6 +31,7 @@ from pgrealm.services.ds.event_topics import EventTopicsMixin
 from pgrealm.services.ds.ip_routes import IpRoutesMixin
 from pgrealm.services.ds.rules import admin_password_problem, require_microsoft_ad
 from pgrealm.services.ds.sharing import SharingMixin
+from pgrealm.services.ds.trusts import TrustsMixin
 from pgrealm.services.ec2.managed_groups import create_controllers_group
 from pgrealm.services.ec2.service import Ec2Service
 from pgrealm.services.errors import ServiceError
@@ -52,7 +54,7 @@ CLOUD_ONLY_LIMIT = 10  # Simple AD
 CONNECTED_LIMIT = 10  # AD Connector
 
 
-class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Service):
+class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, TrustsMixin, Service):
     service_name = "ds"
 
     def __init__(

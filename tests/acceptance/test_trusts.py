@@ -1,0 +1,166 @@
+"""The guide's optional step: a trust with an on-premises AD, and a login to the DB
+instance by a user who exists only there.
+
+``pgrealm onprem`` makes a self-managed Samba forest (onprem.example.com) in a network of
+its own, linked to the directory's VPC by a peering the user accepts and routes, as a
+VPN would be. bob exists only in that forest. The directory's side of a two-way forest
+trust is made with ``aws ds create-trust``, the forest's with ``pgrealm onprem trust``
+(samba-tool on its DC, as its admin would). The master user creates
+"bob@ONPREM.EXAMPLE.COM" with rds_ad; bob kinits in his own realm and logs in to the
+instance with GSSAPI, through a cross-realm ticket from the directory's KDC.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pgrealm.cli.onprem import ONPREM_ACCOUNT
+from pgrealm.client.krb5conf import render_krb5_conf
+from tests.acceptance.conftest import REALM, new_password
+from tests.acceptance.test_seed_flow import kinit, psql
+from tests.acceptance.test_vpc_network import _membership, _route
+from tests.fixtures.stack import ROOT, StackHandle
+
+pytestmark = pytest.mark.acceptance
+
+ONPREM = "onprem.example.com"
+BOB = f"bob@{ONPREM.upper()}"
+
+
+def _onprem(stack: StackHandle, args: list[str], secret: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "pgrealm", "onprem", *args],
+        input=secret + "\n", env=stack.env, capture_output=True, text=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _trust(stack: StackHandle, trust_id: str) -> dict[str, Any]:
+    found = stack.aws("ds", "describe-trusts", "--trust-ids", trust_id)["Trusts"]
+    return dict(found[0])
+
+
+def _settled(stack: StackHandle, trust_id: str, states: set[str]) -> dict[str, Any]:
+    def done() -> Any:
+        trust = _trust(stack, trust_id)
+        assert trust["TrustState"] != "Failed", trust.get("TrustStateReason")
+        return trust if trust["TrustState"] in states else None
+
+    return dict(stack.wait(f"trust {trust_id} to be {states}", done, timeout=300))
+
+
+@pytest.fixture(scope="module")
+def forest(stack: StackHandle, directory: dict[str, Any]) -> Any:
+    """The on-premises forest, linked to the directory's VPC; the user's side of the link
+    (accept, route, let the forest reach the directory's DCs) done as on AWS."""
+    vpc_a = directory["VpcSettings"]["VpcId"]
+    made = _onprem(
+        stack,
+        ["create", "--name", ONPREM, "--short-name", "ONPREM", "--peer-vpc-id", vpc_a,
+         "--output", "json"],
+        new_password(),
+    )  # fmt: skip
+    shown = json.loads(made.stdout)
+    ec2 = stack.client("ec2")
+    pcx = shown["VpcPeeringConnectionId"]
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    _route(stack, vpc_a, shown["CidrBlock"], pcx)
+    ec2.authorize_security_group_ingress(
+        GroupId=directory["VpcSettings"]["SecurityGroupId"],
+        IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": shown["CidrBlock"]}]}],
+    )
+    yield shown
+    _onprem(stack, ["delete", "--name", ONPREM], "")
+
+
+def test_a_user_of_a_trusted_forest_logs_in(
+    stack: StackHandle,
+    directory: dict[str, Any],
+    rds_role: str,
+    forest: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    bob_password = new_password()
+    _onprem(stack, ["users", "add", "--name", ONPREM, "--user", "bob"], bob_password)
+    secret = new_password()
+    trust_id = stack.aws("ds", "create-trust", inputs={
+        "DirectoryId": directory["DirectoryId"], "RemoteDomainName": ONPREM,
+        "TrustPassword": secret, "TrustDirection": "Two-Way", "TrustType": "Forest",
+        "ConditionalForwarderIpAddrs": forest["DnsIpAddrs"],
+    })["TrustId"]  # fmt: skip
+    # Made on the directory's side; it cannot verify before the other side exists.
+    first = _settled(stack, trust_id, {"Verified", "VerifyFailed"})
+    assert first["RemoteDomainName"] == ONPREM and first["TrustDirection"] == "Two-Way"
+    forwarders = stack.aws(
+        "ds", "describe-conditional-forwarders", "--directory-id", directory["DirectoryId"]
+    )["ConditionalForwarders"]
+    assert [f["DnsIpAddrs"] for f in forwarders] == [forest["DnsIpAddrs"]]
+    addresses = [
+        a for ip in directory["DnsIpAddrs"] for a in ("--conditional-forwarder-ip-addrs", ip)
+    ]
+    _onprem(
+        stack,
+        ["trust", "--name", ONPREM, "--remote-domain", directory["Name"], "--direction",
+         "two-way", "--type", "forest", *addresses],
+        secret,
+    )  # fmt: skip
+    stack.aws("ds", "verify-trust", "--trust-id", trust_id)
+    verified = _settled(stack, trust_id, {"Verified", "VerifyFailed"})
+    assert verified["TrustState"] == "Verified", verified.get("TrustStateReason")
+
+    # bob, who exists only on premises, logs in to an instance joined to the directory.
+    rds = stack.client("rds")
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="trust-subnets", DBSubnetGroupDescription="trusts",
+        SubnetIds=directory["VpcSettings"]["SubnetIds"],
+    )  # fmt: skip
+    master = new_password()
+    rds.create_db_instance(
+        DBInstanceIdentifier="trustdb", DBInstanceClass="db.t3.micro", Engine="postgres",
+        MasterUsername="master", MasterUserPassword=master, DBSubnetGroupName="trust-subnets",
+        BackupRetentionPeriod=0, Domain=directory["DirectoryId"], DomainIAMRoleName=rds_role,
+    )  # fmt: skip
+    endpoint = _membership(stack, "trustdb", {"kerberos-enabled"})["Endpoint"]["Address"]
+    made = psql(
+        {"PATH": "/usr/bin:/bin", "PGPASSWORD": master},
+        f"host={endpoint} port=5432 dbname=postgres user=master",
+        f'CREATE USER "{BOB}" WITH LOGIN; GRANT rds_ad TO "{BOB}";',
+    )
+    assert made.returncode == 0, made.stderr
+    onprem_dcs = stack.kdcs(_forest_description(stack), account=ONPREM_ACCOUNT)
+    conf = tmp_path / "krb5.conf"
+    conf.write_text(
+        render_krb5_conf(REALM, stack.kdcs(directory), [endpoint], {ONPREM: onprem_dcs})
+    )
+    env = {"KRB5_CONFIG": str(conf), "KRB5CCNAME": f"FILE:{tmp_path}/cc", "PATH": "/usr/bin:/bin"}
+    got = kinit(env, BOB, bob_password)
+    assert got.returncode == 0, got.stderr
+    login = psql(
+        env,
+        f"host={endpoint} port=5432 dbname=postgres user={BOB}",
+        "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid()",
+    )
+    assert login.returncode == 0, login.stderr
+    assert login.stdout.strip() == f"{BOB}|t"
+
+    rds.delete_db_instance(DBInstanceIdentifier="trustdb", SkipFinalSnapshot=True)
+    stack.aws("ds", "delete-trust", "--trust-id", trust_id,
+              "--delete-associated-conditional-forwarder")  # fmt: skip
+
+    def gone() -> bool:
+        trusts = stack.aws("ds", "describe-trusts", "--directory-id", directory["DirectoryId"])
+        return not trusts["Trusts"]
+
+    stack.wait("the trust to be deleted", gone, timeout=120)
+
+
+def _forest_description(stack: StackHandle) -> dict[str, Any]:
+    found = stack.client("ds", ONPREM_ACCOUNT).describe_directories()["DirectoryDescriptions"]
+    return dict(next(d for d in found if d["Name"] == ONPREM))
