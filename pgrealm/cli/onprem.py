@@ -217,7 +217,8 @@ def trust(
     trust_type: str,
     forwarders: tuple[str, ...],
 ) -> None:
-    """Make the forest's side of a trust with REMOTE_DOMAIN (trust password from stdin)."""
+    """Make (or make anew) the forest's side of a trust with REMOTE_DOMAIN (trust password
+    from stdin)."""
     from pgrealm.engines import samba
     from pgrealm.gateways.directory import dc_spec, live_dc_spec
 
@@ -247,6 +248,7 @@ def trust(
     )
     dc = live_dc_spec(settings, doc)
     try:
+        samba.delete_trust(dc, remote_domain)  # this side is made anew, as the admin says now
         samba.create_trust(
             dc, remote_domain, trust_type, _DIRECTIONS[direction], password, forwarders[0]
         )

@@ -3,11 +3,13 @@ instance by a user who exists only there.
 
 ``pgrealm onprem`` makes a self-managed Samba forest (onprem.example.com) in a network of
 its own, linked to the directory's VPC by a peering the user accepts and routes, as a
-VPN would be. bob exists only in that forest. The directory's side of a two-way forest
-trust is made with ``aws ds create-trust``, the forest's with ``pgrealm onprem trust``
-(samba-tool on its DC, as its admin would). The master user creates
-"bob@ONPREM.EXAMPLE.COM" with rds_ad; bob kinits in his own realm and logs in to the
-instance with GSSAPI, through a cross-realm ticket from the directory's KDC.
+VPN would be. bob exists only in that forest. The directory's side of each trust is made
+with ``aws ds create-trust``, the forest's with ``pgrealm onprem trust`` (samba-tool on
+its DC, as its admin would). The master user creates "bob@ONPREM.EXAMPLE.COM" with
+rds_ad; bob kinits in his own realm and logs in to the instance with GSSAPI, through a
+cross-realm ticket from the directory's KDC: over a two-way forest trust, then over a
+one-way trust (the directory trusts the forest, the forest is trusted: AWS's "One-Way:
+Outgoing" on the directory's side).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +50,19 @@ def _trust(stack: StackHandle, trust_id: str) -> dict[str, Any]:
     return dict(found[0])
 
 
-def _settled(stack: StackHandle, trust_id: str, states: set[str]) -> dict[str, Any]:
+def _settled(stack: StackHandle, trust_id: str) -> dict[str, Any]:
     def done() -> Any:
         trust = _trust(stack, trust_id)
         assert trust["TrustState"] != "Failed", trust.get("TrustStateReason")
-        return trust if trust["TrustState"] in states else None
+        return trust if trust["TrustState"] in ("Verified", "VerifyFailed") else None
 
-    return dict(stack.wait(f"trust {trust_id} to be {states}", done, timeout=300))
+    return dict(stack.wait(f"trust {trust_id} to settle", done, timeout=300))
 
 
 @pytest.fixture(scope="module")
-def forest(stack: StackHandle, directory: dict[str, Any]) -> Any:
-    """The on-premises forest, linked to the directory's VPC; the user's side of the link
-    (accept, route, let the forest reach the directory's DCs) done as on AWS."""
+def forest(stack: StackHandle, directory: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The on-premises forest with bob, linked to the directory's VPC; the user's side of
+    the link (accept, route, let the forest reach the directory's DCs) done as on AWS."""
     vpc_a = directory["VpcSettings"]["VpcId"]
     made = _onprem(
         stack,
@@ -76,46 +79,15 @@ def forest(stack: StackHandle, directory: dict[str, Any]) -> Any:
         GroupId=directory["VpcSettings"]["SecurityGroupId"],
         IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": shown["CidrBlock"]}]}],
     )
+    shown["bob_password"] = new_password()
+    _onprem(stack, ["users", "add", "--name", ONPREM, "--user", "bob"], shown["bob_password"])
     yield shown
     _onprem(stack, ["delete", "--name", ONPREM], "")
 
 
-def test_a_user_of_a_trusted_forest_logs_in(
-    stack: StackHandle,
-    directory: dict[str, Any],
-    rds_role: str,
-    forest: dict[str, Any],
-    tmp_path: Path,
-) -> None:
-    bob_password = new_password()
-    _onprem(stack, ["users", "add", "--name", ONPREM, "--user", "bob"], bob_password)
-    secret = new_password()
-    trust_id = stack.aws("ds", "create-trust", inputs={
-        "DirectoryId": directory["DirectoryId"], "RemoteDomainName": ONPREM,
-        "TrustPassword": secret, "TrustDirection": "Two-Way", "TrustType": "Forest",
-        "ConditionalForwarderIpAddrs": forest["DnsIpAddrs"],
-    })["TrustId"]  # fmt: skip
-    # Made on the directory's side; it cannot verify before the other side exists.
-    first = _settled(stack, trust_id, {"Verified", "VerifyFailed"})
-    assert first["RemoteDomainName"] == ONPREM and first["TrustDirection"] == "Two-Way"
-    forwarders = stack.aws(
-        "ds", "describe-conditional-forwarders", "--directory-id", directory["DirectoryId"]
-    )["ConditionalForwarders"]
-    assert [f["DnsIpAddrs"] for f in forwarders] == [forest["DnsIpAddrs"]]
-    addresses = [
-        a for ip in directory["DnsIpAddrs"] for a in ("--conditional-forwarder-ip-addrs", ip)
-    ]
-    _onprem(
-        stack,
-        ["trust", "--name", ONPREM, "--remote-domain", directory["Name"], "--direction",
-         "two-way", "--type", "forest", *addresses],
-        secret,
-    )  # fmt: skip
-    stack.aws("ds", "verify-trust", "--trust-id", trust_id)
-    verified = _settled(stack, trust_id, {"Verified", "VerifyFailed"})
-    assert verified["TrustState"] == "Verified", verified.get("TrustStateReason")
-
-    # bob, who exists only on premises, logs in to an instance joined to the directory.
+@pytest.fixture(scope="module")
+def endpoint(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> Iterator[str]:
+    """An instance joined to the directory, where bob@ONPREM has a role in rds_ad."""
     rds = stack.client("rds")
     rds.create_db_subnet_group(
         DBSubnetGroupName="trust-subnets", DBSubnetGroupDescription="trusts",
@@ -127,20 +99,58 @@ def test_a_user_of_a_trusted_forest_logs_in(
         MasterUsername="master", MasterUserPassword=master, DBSubnetGroupName="trust-subnets",
         BackupRetentionPeriod=0, Domain=directory["DirectoryId"], DomainIAMRoleName=rds_role,
     )  # fmt: skip
-    endpoint = _membership(stack, "trustdb", {"kerberos-enabled"})["Endpoint"]["Address"]
+    address = _membership(stack, "trustdb", {"kerberos-enabled"})["Endpoint"]["Address"]
     made = psql(
         {"PATH": "/usr/bin:/bin", "PGPASSWORD": master},
-        f"host={endpoint} port=5432 dbname=postgres user=master",
+        f"host={address} port=5432 dbname=postgres user=master",
         f'CREATE USER "{BOB}" WITH LOGIN; GRANT rds_ad TO "{BOB}";',
     )
     assert made.returncode == 0, made.stderr
-    onprem_dcs = stack.kdcs(_forest_description(stack), account=ONPREM_ACCOUNT)
-    conf = tmp_path / "krb5.conf"
+    yield str(address)
+    rds.delete_db_instance(DBInstanceIdentifier="trustdb", SkipFinalSnapshot=True)
+
+
+def _both_sides(
+    stack: StackHandle, directory: dict[str, Any], forest: dict[str, Any], aws: str, onprem: str
+) -> str:
+    """A trust made on both sides (``aws``: the directory's TrustDirection, ``onprem``:
+    the forest's), verified; its id."""
+    secret = new_password()
+    trust_id = stack.aws("ds", "create-trust", inputs={
+        "DirectoryId": directory["DirectoryId"], "RemoteDomainName": ONPREM,
+        "TrustPassword": secret, "TrustDirection": aws, "TrustType": "Forest",
+        "ConditionalForwarderIpAddrs": forest["DnsIpAddrs"],
+    })["TrustId"]  # fmt: skip
+    # Made on the directory's side; it cannot verify before the other side exists.
+    made = _settled(stack, trust_id)
+    assert (made["RemoteDomainName"], made["TrustDirection"]) == (ONPREM, aws)
+    forwarders = [
+        a for ip in directory["DnsIpAddrs"] for a in ("--conditional-forwarder-ip-addrs", ip)
+    ]
+    _onprem(
+        stack,
+        ["trust", "--name", ONPREM, "--remote-domain", directory["Name"], "--direction",
+         onprem, "--type", "forest", *forwarders],
+        secret,
+    )  # fmt: skip
+    stack.aws("ds", "verify-trust", "--trust-id", trust_id)
+    verified = _settled(stack, trust_id)
+    assert verified["TrustState"] == "Verified", verified.get("TrustStateReason")
+    return str(trust_id)
+
+
+def _bob_logs_in(
+    stack: StackHandle, directory: dict[str, Any], forest: dict[str, Any], endpoint: str, tmp: Path
+) -> None:
+    """kinit in his own realm, then psql to the instance with GSSAPI."""
+    found = stack.client("ds", ONPREM_ACCOUNT).describe_directories()["DirectoryDescriptions"]
+    onprem_dcs = stack.kdcs(next(d for d in found if d["Name"] == ONPREM), account=ONPREM_ACCOUNT)
+    conf = tmp / "krb5.conf"
     conf.write_text(
         render_krb5_conf(REALM, stack.kdcs(directory), [endpoint], {ONPREM: onprem_dcs})
     )
-    env = {"KRB5_CONFIG": str(conf), "KRB5CCNAME": f"FILE:{tmp_path}/cc", "PATH": "/usr/bin:/bin"}
-    got = kinit(env, BOB, bob_password)
+    env = {"KRB5_CONFIG": str(conf), "KRB5CCNAME": f"FILE:{tmp}/cc", "PATH": "/usr/bin:/bin"}
+    got = kinit(env, BOB, forest["bob_password"])
     assert got.returncode == 0, got.stderr
     login = psql(
         env,
@@ -150,7 +160,8 @@ def test_a_user_of_a_trusted_forest_logs_in(
     assert login.returncode == 0, login.stderr
     assert login.stdout.strip() == f"{BOB}|t"
 
-    rds.delete_db_instance(DBInstanceIdentifier="trustdb", SkipFinalSnapshot=True)
+
+def _delete(stack: StackHandle, directory: dict[str, Any], trust_id: str) -> None:
     stack.aws("ds", "delete-trust", "--trust-id", trust_id,
               "--delete-associated-conditional-forwarder")  # fmt: skip
 
@@ -161,6 +172,29 @@ def test_a_user_of_a_trusted_forest_logs_in(
     stack.wait("the trust to be deleted", gone, timeout=120)
 
 
-def _forest_description(stack: StackHandle) -> dict[str, Any]:
-    found = stack.client("ds", ONPREM_ACCOUNT).describe_directories()["DirectoryDescriptions"]
-    return dict(next(d for d in found if d["Name"] == ONPREM))
+def test_a_user_of_a_two_way_trusted_forest_logs_in(
+    stack: StackHandle,
+    directory: dict[str, Any],
+    forest: dict[str, Any],
+    endpoint: str,
+    tmp_path: Path,
+) -> None:
+    trust_id = _both_sides(stack, directory, forest, "Two-Way", "two-way")
+    forwarders = stack.aws(
+        "ds", "describe-conditional-forwarders", "--directory-id", directory["DirectoryId"]
+    )["ConditionalForwarders"]
+    assert [f["DnsIpAddrs"] for f in forwarders] == [forest["DnsIpAddrs"]]
+    _bob_logs_in(stack, directory, forest, endpoint, tmp_path)
+    _delete(stack, directory, trust_id)
+
+
+def test_a_user_of_a_forest_the_directory_trusts_one_way_logs_in(
+    stack: StackHandle,
+    directory: dict[str, Any],
+    forest: dict[str, Any],
+    endpoint: str,
+    tmp_path: Path,
+) -> None:
+    trust_id = _both_sides(stack, directory, forest, "One-Way: Outgoing", "incoming")
+    _bob_logs_in(stack, directory, forest, endpoint, tmp_path)
+    _delete(stack, directory, trust_id)

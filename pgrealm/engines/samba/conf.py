@@ -7,7 +7,8 @@ Samba quirks handled here (Samba 4.17, Debian):
   task then dies with "no network interfaces configured". Written as ``127.x.y.z/8`` it
   matches lo's 127.0.0.0/8 network and Samba binds exactly that address, so no
   ``ip addr add`` is needed. With ``bind interfaces only`` nothing binds 0.0.0.0.
-* ``server services`` drops ``s3fs`` (smbd, would fight Debian's smbd for 445/139),
+* ``server services`` drops ``s3fs`` (smbd: no file shares are served; a directory with
+  trusts runs it, see TRUST_SERVICES),
   ``nbt`` and ``wrepl`` (NetBIOS/WINS, broadcast based) and ``dnsupdate``
   (samba_dnsupdate resolves through /etc/resolv.conf, i.e. outside). The DNS records
   it would add are written by provisioning (--host-ip); the SPNs its companion

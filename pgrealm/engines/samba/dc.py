@@ -18,8 +18,8 @@ Allocator: samba runs on jemalloc (:func:`allocator_env`). With glibc's malloc a
 processes keep the heap they grew to at their busiest: replication's first full pass
 left an RPC worker with a 28 MB heap of which 24 MB was free, and a two-DC Enterprise
 directory at ~180 MB; on jemalloc, which returns freed pages, it is ~100 MB and a
-Standard one ~55 MB. winbindd is not started in any model (see conf.SERVER_SERVICES);
-with it, each DC costs ~50 MB more.
+Standard one ~55 MB. winbindd is not started in any model (see conf.SERVER_SERVICES)
+unless the directory has trusts (DcSpec.trusts); with it, each DC costs ~50 MB more.
 
 ``--foreground`` without ``--interactive``: interactive mode exits when stdin closes and
 logs to stdout; foreground keeps logging to ``log/samba.log`` and stays up with stdin

@@ -7,9 +7,11 @@ directory's side of the trust with samba-tool and moves its TrustState on
 Conditional forwarders become the DCs' DNS forwarder list: Samba 4.17 has one list for
 every name it does not serve, so each forwarder's addresses answer for all of them.
 
-What Samba 4.17 does not do, refused rather than pretended: selective authentication
-(Samba's KDC does not check the "Allowed to Authenticate" right), and IPv6 forwarders
-(pgrealm's VPCs are IPv4 only).
+Refused rather than pretended: selective authentication, which pgrealm has not shown to
+work on Samba 4.17 (a trust with CROSS_ORGANIZATION set, samba-tool's
+``--cross-organisation``, is made, but whether its KDC then checks the "Allowed to
+Authenticate" right could not be established), and IPv6 forwarders (pgrealm's VPCs are
+IPv4 only).
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ _VERIFIABLE = {
     TrustState.UPDATED.value,
 }
 _NO_SELECTIVE_AUTH = (
-    "Selective authentication is not supported: pgrealm's domain controllers are Samba "
-    "4.17, whose KDC does not enforce it."
+    "Selective authentication is not supported: pgrealm has not verified that its Samba "
+    "4.17 domain controllers enforce it."
 )
 
 
