@@ -25,6 +25,11 @@ import pytest
 
 from pgrealm.cli.onprem import ONPREM_ACCOUNT
 from pgrealm.client.krb5conf import render_krb5_conf
+from pgrealm.config import Settings
+from pgrealm.engines import samba
+from pgrealm.gateways.directory import dc_spec
+from pgrealm.store import Store
+from pgrealm.store.kinds import Kind
 from tests.acceptance.conftest import REALM, new_password
 from tests.acceptance.test_seed_flow import kinit, psql
 from tests.acceptance.test_vpc_network import _membership, _route
@@ -83,6 +88,22 @@ def forest(stack: StackHandle, directory: dict[str, Any]) -> Iterator[dict[str, 
     _onprem(stack, ["users", "add", "--name", ONPREM, "--user", "bob"], shown["bob_password"])
     yield shown
     _onprem(stack, ["delete", "--name", ONPREM], "")
+    _dcs_settled(stack, directory["DirectoryId"])
+
+
+def _dcs_settled(stack: StackHandle, directory_id: str) -> None:
+    """With its last trust gone, the directory's DCs restart without the file server, one
+    at a time: the modules after this one find both serving again."""
+    settings = Settings.from_env(stack.env)
+    store = Store(settings.state_db)
+
+    def settled() -> bool:
+        doc = store.get(Kind.DIRECTORY, stack.account, "us-east-1", directory_id)
+        assert doc is not None
+        specs = [dc_spec(settings, doc, dc) for dc in doc["dcs"]]
+        return all(samba.config_current(s) and samba.dc_ready(s) for s in specs)
+
+    stack.wait("the directory's DCs to run without trusts", settled, timeout=120)
 
 
 @pytest.fixture(scope="module")
