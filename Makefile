@@ -28,6 +28,7 @@ bench: bootstrap
 	$(VENV)/python -m bench
 	$(VENV)/python -m bench.network
 	$(VENV)/python -m bench.peering
+	$(VENV)/python -m bench.trusts
 
 # Faults under a workload (fixed seed, at most ~20 minutes): bench/results/reliability.md
 chaos: bootstrap

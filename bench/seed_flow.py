@@ -61,6 +61,7 @@ class SeedResult:
     instance_available_api_s: float = 0.0
     alice_password: str = ""
     scram_password: str = ""
+    master_password: str = ""  # the instance's master user (benchmarks that add roles)
     client_dir: Path = Path()
 
     @property
@@ -126,7 +127,7 @@ def run_seed_flow(stack: BenchStack) -> SeedResult:
         ),
     )
     _create_instance(stack, t, subnets)
-    master = res.instance.pop("_master_password")
+    master = res.master_password = res.instance.pop("_master_password")
     res.scram_password = new_password()
     t.step("psql (master, scram): CREATE USER alice, GRANT rds_ad", lambda: _logins(res, master))
     t.step("kinit alice (password on stdin)", lambda: _kinit(res))

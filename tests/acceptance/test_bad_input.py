@@ -290,8 +290,8 @@ def test_a_role_for_a_newer_region_trusts_the_engine_principal(
 @pytest.mark.parametrize(
     "args, code",
     [
-        (["ds", "create-trust", "--directory-id", "d-1234567890", "--remote-domain-name",
-          "onprem.example.com", "--trust-direction", "Two-Way"], "UnsupportedOperationException"),
+        (["ds", "enable-ldaps", "--directory-id", "d-1234567890", "--type", "Client"],
+         "UnsupportedOperationException"),
         (["rds", "create-db-cluster", "--db-cluster-identifier", "c1", "--engine",
           "aurora-postgresql"], "InvalidAction"),
         (["ec2", "create-internet-gateway"], "UnsupportedOperation"),
@@ -301,8 +301,7 @@ def test_an_operation_pgrealm_does_not_offer(
     stack: StackHandle, args: list[str], code: str
 ) -> None:
     """The service's own error for it and a plain sentence: never a 501."""
-    inputs = {"TrustPassword": new_password()} if "create-trust" in args else None
-    done = stack.aws(*args, inputs=inputs, check=False)
+    done = stack.aws(*args, check=False)
     assert done.returncode != 0
     assert f"({code})" in done.stderr and "pgrealm does not offer" in done.stderr, done.stderr
     assert "501" not in done.stderr
