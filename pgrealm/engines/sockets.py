@@ -1,12 +1,16 @@
-"""Small network probes the engines share: is a TCP port open, does a DNS server answer."""
+"""Small network probes the engines share: is a TCP port open, does a DNS server answer,
+does an LDAP server accept a simple bind."""
 
 from __future__ import annotations
 
 import secrets
 import socket
+import ssl
 import struct
 
-__all__ = ["dns_answers", "tcp_open"]
+__all__ = ["LDAP_INVALID_CREDENTIALS", "dns_answers", "ldaps_bind", "tcp_open"]
+
+LDAP_INVALID_CREDENTIALS = 49
 
 
 def tcp_open(address: str, port: int, timeout: float) -> bool:
@@ -33,3 +37,49 @@ def dns_answers(address: str, zone: str, timeout: float) -> bool:
         return False
     rid, flags, _qd, ancount = struct.unpack_from(">HHHH", reply)
     return bool(rid == qid and flags & 0x000F == 0 and ancount > 0)
+
+
+def _ber(tag: int, body: bytes) -> bytes:
+    if len(body) < 0x80:
+        return bytes([tag, len(body)]) + body
+    size = len(body).to_bytes((len(body).bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body
+
+
+def _ber_read(data: bytes, at: int) -> tuple[int, bytes, int]:
+    """(tag, body, offset after it) of the BER element at ``at``."""
+    tag, first = data[at], data[at + 1]
+    at += 2
+    if first & 0x80:
+        count = first & 0x7F
+        size = int.from_bytes(data[at : at + count], "big")
+        at += count
+    else:
+        size = first
+    return tag, data[at : at + size], at + size
+
+
+def ldaps_bind(address: str, user: str, password: str, timeout: float) -> int | None:
+    """An LDAP simple bind over TLS (636) as ``user``: the server's resultCode (0 is
+    success, 49 invalid credentials), or None if no LDAP answer came. AD refuses simple
+    binds without TLS; the certificate is not checked (a probe, not a session)."""
+    request = _ber(0x30, _ber(0x02, b"\x01") + _ber(
+        0x60, _ber(0x02, b"\x03") + _ber(0x04, user.encode()) + _ber(0x80, password.encode())
+    ))  # fmt: skip
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection((address, 636), timeout=timeout) as raw:
+            with context.wrap_socket(raw) as tls:
+                tls.sendall(request)
+                reply = tls.recv(4096)
+    except (OSError, ssl.SSLError):
+        return None
+    try:
+        _, message, _ = _ber_read(reply, 0)
+        _, _, at = _ber_read(message, 0)  # messageID
+        tag, response, _ = _ber_read(message, at)
+        _, code, _ = _ber_read(response, 0)  # resultCode, an ENUMERATED
+    except IndexError:
+        return None
+    return int.from_bytes(code, "big") if tag == 0x61 else None

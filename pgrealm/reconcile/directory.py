@@ -29,6 +29,7 @@ import time
 from pgrealm.config import Settings
 from pgrealm.engines import samba
 from pgrealm.engines.interfaces import DirectoryEngine
+from pgrealm.engines.sockets import LDAP_INVALID_CREDENTIALS
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec, live_dc_spec
 from pgrealm.model.addresses import AddressAllocator
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 KIND = Kind.DIRECTORY
 _READY_TIMEOUT = 90.0
 _HEALTH_INTERVAL = 3.0  # seconds between health checks of a settled directory
+_CONNECT_ATTEMPTS = 20  # passes without an LDAP answer before an AD Connector fails
 _TRUST_WORK = {"Creating", "Created", "Verifying", "Deleting"}  # states the reconciler moves on
 
 
@@ -111,6 +113,10 @@ class DirectoryReconciler:
             self._delete(key, doc)
             return
         stage = doc["aws"]["Stage"]
+        if doc["aws"].get("Type") == "ADConnector":
+            if stage in ("Requested", "Creating"):
+                self._connect(key, doc)
+            return
         if stage in ("Requested", "Creating"):
             self._create(key, doc)
         elif stage in ("Active", "Impaired"):
@@ -272,6 +278,46 @@ class DirectoryReconciler:
         if _health_changed(doc, down):
             self._update(key, record)
 
+    # -- AD Connector ----------------------------------------------------------------------
+    def _connect(self, key: Key, doc: Doc) -> None:
+        """Bind as the service account to the customer's DNS servers (their DCs), over
+        LDAPS from the connector's first interface: Active on success; Failed with AWS's
+        kind of reason when the credentials are wrong, or when nothing answers for a
+        while (routes, peering and security groups count, as for any host)."""
+        self._update(key, lambda d: set_stage(d, DirectoryStage.CREATING))
+        aws, eni = doc["aws"], doc["enis"][0]
+        if self.network is None:
+            raise ReconcileError("AD Connector needs the kernel network")
+        namespace = self.network.realise_host(key[0], key[1], eni["address"])
+        user = f"{aws['ConnectSettings']['CustomerUserName']}@{aws['Name']}"
+        password = self.sealer.unseal(doc["sealed_service_password"])
+        codes = [self.network.ldap_bind(namespace, ip, user, password) for ip in aws["DnsIpAddrs"]]
+        if 0 in codes:
+            self._update(key, _connected)
+            log.info("directory %s: AD Connector Active", key[2])
+            return
+        attempts = int(doc.get("attempts", 0)) + 1
+        if LDAP_INVALID_CREDENTIALS in codes:
+            reason = (
+                f"Invalid credentials: the directory at {', '.join(aws['DnsIpAddrs'])} refused "
+                f"the service account {aws['ConnectSettings']['CustomerUserName']}."
+            )
+        elif attempts < _CONNECT_ATTEMPTS:
+            self._update(key, lambda d: d.__setitem__("attempts", attempts))
+            return
+        else:
+            reason = (
+                "Connectivity issues detected: LDAP unavailable (TCP port 636) for IP: "
+                f"{', '.join(aws['DnsIpAddrs'])}. Please ensure that the listed ports are "
+                "available and retry the operation."
+            )
+
+        def fail(d: Doc) -> None:
+            d.pop("sealed_service_password", None)
+            set_stage(d, DirectoryStage.FAILED, reason)
+
+        self._update(key, fail)
+
     # -- configuration and trusts ----------------------------------------------------------
     def _configs_converged(self, key: Key, doc: Doc) -> bool:
         """True when every DC runs with the configuration its record asks for; otherwise
@@ -345,8 +391,8 @@ class DirectoryReconciler:
         home = directory_home(self.settings, doc)
         self.ad.remove_tree(home)  # an error keeps the record: the next pass tries again
         addresses = AddressAllocator(self.store, self.settings.host_block)
-        for dc in doc["dcs"]:
-            addresses.release(key[0], key[1], dc["address"])
+        for host in [*doc["dcs"], *doc.get("enis", [])]:  # DCs, or an AD Connector's
+            addresses.release(key[0], key[1], host["address"])
         group_id = doc["aws"].get("VpcSettings", {}).get("SecurityGroupId")
         if group_id:  # AWS deletes the controllers' group with its directory
             self.store.delete(Kind.SECURITY_GROUP, key[0], key[1], group_id)
@@ -392,6 +438,12 @@ def _health_changed(doc: Doc, down: set[str]) -> bool:
     return doc["aws"]["Stage"] != expected or any(
         dc.get("status") != ("Impaired" if dc["name"] in down else "Active") for dc in doc["dcs"]
     )
+
+
+def _connected(doc: Doc) -> None:
+    doc.pop("sealed_service_password", None)  # checked once; the connector keeps no secret
+    doc.pop("attempts", None)
+    set_stage(doc, DirectoryStage.ACTIVE)
 
 
 def _finish(doc: Doc, dcs: list[Doc]) -> None:

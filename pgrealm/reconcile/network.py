@@ -18,7 +18,7 @@ from typing import IO, Protocol
 
 from pgrealm.config import Settings
 from pgrealm.engines import netns
-from pgrealm.engines.sockets import dns_answers, tcp_open
+from pgrealm.engines.sockets import dns_answers, ldaps_bind, tcp_open
 from pgrealm.errors import StoreError
 from pgrealm.gateways.network import stack_net
 from pgrealm.reconcile.netplan import Plan, plan
@@ -39,6 +39,8 @@ class HostNetwork(Protocol):
     def first_closed(
         self, namespace: str, address: str, zone: str, ports: Sequence[tuple[str, int]]
     ) -> tuple[str, int] | None: ...
+
+    def ldap_bind(self, namespace: str, address: str, user: str, password: str) -> int | None: ...
 
 
 _STALE = "-"  # the account of a key that names a namespace to remove
@@ -125,6 +127,12 @@ class NetworkReconciler:
             return None
 
         return netns.in_namespace(namespace, probe)
+
+    def ldap_bind(self, namespace: str, address: str, user: str, password: str) -> int | None:
+        """From inside ``namespace``: an LDAPS simple bind's resultCode (None: no answer)."""
+        return netns.in_namespace(
+            namespace, lambda: ldaps_bind(address, user, password, _PROBE_TIMEOUT)
+        )
 
     def forget_host(self, host_ip: str) -> None:
         """A host whose address was released: its namespace goes, its router forgets it."""

@@ -219,3 +219,53 @@ def test_a_user_of_a_forest_the_directory_trusts_one_way_logs_in(
     trust_id = _both_sides(stack, directory, forest, "One-Way: Outgoing", "incoming")
     _bob_logs_in(stack, directory, forest, endpoint, tmp_path)
     _delete(stack, directory, trust_id)
+
+
+def test_an_ad_connector_checks_its_service_account(
+    stack: StackHandle, directory: dict[str, Any], forest: dict[str, Any], rds_role: str
+) -> None:
+    """connect-directory to the forest, from the directory's VPC: Active when bob's
+    password binds over LDAP, Failed with the reason when it does not."""
+    settings = {
+        "VpcId": directory["VpcSettings"]["VpcId"],
+        "SubnetIds": directory["VpcSettings"]["SubnetIds"],
+        "CustomerDnsIps": forest["DnsIpAddrs"],
+        "CustomerUserName": "bob",
+    }
+    ids = {}
+    for label, password in (("good", forest["bob_password"]), ("bad", new_password())):
+        ids[label] = stack.aws(
+            "ds", "connect-directory", "--name", ONPREM, "--short-name", "ONPREM",
+            "--size", "Small", "--connect-settings", json.dumps(settings),
+            inputs={"Password": password},
+        )["DirectoryId"]  # fmt: skip
+
+    def stage(label: str) -> dict[str, Any]:
+        return dict(
+            stack.aws("ds", "describe-directories", "--directory-ids", ids[label])[
+                "DirectoryDescriptions"
+            ][0]
+        )
+
+    good = stack.wait("the connector", lambda: (d := stage("good"))["Stage"] == "Active" and d)
+    assert good["Type"] == "ADConnector" and good["DnsIpAddrs"] == forest["DnsIpAddrs"]
+    assert good["ConnectSettings"]["CustomerUserName"] == "bob"
+    assert len(good["ConnectSettings"]["ConnectIps"]) == 2
+    bad = stack.wait("the refusal", lambda: (d := stage("bad"))["Stage"] == "Failed" and d)
+    assert bad["StageReason"].startswith("Invalid credentials"), bad["StageReason"]
+    refused = stack.aws(
+        "rds", "create-db-instance", "--db-instance-identifier", "connectordb",
+        "--db-instance-class", "db.t3.micro", "--engine", "postgres",
+        "--master-username", "master", "--domain", ids["good"],
+        "--domain-iam-role-name", rds_role, check=False,
+        inputs={"MasterUserPassword": new_password()},
+    )  # fmt: skip
+    assert "(InvalidParameterCombination)" in refused.stderr and "AD Connector" in refused.stderr
+    for directory_id in ids.values():
+        stack.aws("ds", "delete-directory", "--directory-id", directory_id)
+
+    def gone() -> bool:
+        left = stack.client("ec2").describe_network_interfaces()["NetworkInterfaces"]
+        return not [i for i in left if any(d in (i.get("Description") or "") for d in ids.values())]
+
+    stack.wait("the connectors' interfaces to go", gone, timeout=120)

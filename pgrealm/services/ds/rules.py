@@ -12,7 +12,7 @@ from typing import Any
 
 from pgrealm.services.errors import ServiceError
 
-__all__ = ["admin_password_problem", "require_microsoft_ad"]
+__all__ = ["admin_password_problem", "require_microsoft_ad", "require_own_directory"]
 
 _CLASSES = (
     re.compile(r"[a-z]"),
@@ -37,12 +37,26 @@ def admin_password_problem(password: str) -> str | None:
     return None
 
 
+_TYPE_NAMES = {"SimpleAD": "Simple AD", "ADConnector": "AD Connector"}
+
+
 def require_microsoft_ad(doc: dict[str, Any], what: str) -> None:
-    """Simple AD lacks what only AWS Managed Microsoft AD offers (sharing, IP routes,
-    directory data access, Kerberos for RDS): AWS refuses it for a Simple AD directory."""
-    if doc["aws"].get("Type") == "SimpleAD":
+    """Simple AD and AD Connector lack what only AWS Managed Microsoft AD offers (sharing,
+    IP routes, directory data access, trusts, Kerberos for RDS): AWS refuses it for them."""
+    kind = doc["aws"].get("Type", "MicrosoftAD")
+    if kind in _TYPE_NAMES:
         raise ServiceError(
             "UnsupportedOperationException",
-            f"{what} is not supported for Simple AD directory {doc['aws']['DirectoryId']}: "
-            "it needs an AWS Managed Microsoft AD directory.",
+            f"{what} is not supported for {_TYPE_NAMES[kind]} directory "
+            f"{doc['aws']['DirectoryId']}: it needs an AWS Managed Microsoft AD directory.",
+        )
+
+
+def require_own_directory(doc: dict[str, Any], what: str) -> None:
+    """An AD Connector holds no users: they are in the customer's own AD."""
+    if doc["aws"].get("Type") == "ADConnector":
+        raise ServiceError(
+            "UnsupportedOperationException",
+            f"{what} is not supported for AD Connector directory "
+            f"{doc['aws']['DirectoryId']}: its users are in your own directory.",
         )

@@ -16,6 +16,7 @@ on, by the table in pgrealm/model/directory.py.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,11 @@ from pgrealm.services.context import RequestContext
 from pgrealm.services.ds.aliases import AliasMixin
 from pgrealm.services.ds.event_topics import EventTopicsMixin
 from pgrealm.services.ds.ip_routes import IpRoutesMixin
-from pgrealm.services.ds.rules import admin_password_problem, require_microsoft_ad
+from pgrealm.services.ds.rules import (
+    admin_password_problem,
+    require_microsoft_ad,
+    require_own_directory,
+)
 from pgrealm.services.ds.sharing import SharingMixin
 from pgrealm.services.ds.trusts import TrustsMixin
 from pgrealm.services.ec2.managed_groups import create_controllers_group
@@ -124,8 +129,9 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Trust
 
     def get_directory_limits(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """This account's directories in this Region against AWS's default quotas: Simple
-        AD is the cloud-only kind; pgrealm makes no AD Connectors."""
+        AD is the cloud-only kind, AD Connector the connected one."""
         simple, managed = self._count(ctx, "SimpleAD"), self._count(ctx, "MicrosoftAD")
+        connected = self._count(ctx, "ADConnector")
         return {
             "DirectoryLimits": {
                 "CloudOnlyDirectoriesLimit": CLOUD_ONLY_LIMIT,
@@ -135,8 +141,8 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Trust
                 "CloudOnlyMicrosoftADCurrentCount": managed,
                 "CloudOnlyMicrosoftADLimitReached": managed >= MICROSOFT_AD_LIMIT,
                 "ConnectedDirectoriesLimit": CONNECTED_LIMIT,
-                "ConnectedDirectoriesCurrentCount": 0,
-                "ConnectedDirectoriesLimitReached": False,
+                "ConnectedDirectoriesCurrentCount": connected,
+                "ConnectedDirectoriesLimitReached": connected >= CONNECTED_LIMIT,
             }
         }
 
@@ -153,6 +159,67 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Trust
             )
         self._check_new(ctx, params, "SimpleAD", CLOUD_ONLY_LIMIT)
         return self._new_directory(ctx, params, {"Type": "SimpleAD", "Size": params["Size"]})
+
+    def connect_directory(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """AD Connector: two interfaces in the caller's VPC that reach the customer's own
+        AD at CustomerDnsIps; the directory reconciler checks the service account with an
+        LDAP bind from there before the directory becomes Active."""
+        settings = params["ConnectSettings"]
+        dns = _customer_dns(settings)
+        if not settings.get("CustomerUserName"):
+            raise ServiceError("InvalidParameterException", "CustomerUserName is required.")
+        if self._count(ctx, "ADConnector") >= CONNECTED_LIMIT:
+            raise ServiceError(
+                "DirectoryLimitExceededException",
+                f"The account has reached its limit of {CONNECTED_LIMIT} AD Connector "
+                "directories in this Region.",
+            )
+        subnets = self._directory_subnets(ctx, settings)
+        directory_id = new_id("d-", 10)
+        group_id = self._security_group(ctx, subnets[0]["VpcId"], directory_id)
+        try:
+            addresses = self._dc_addresses(ctx, directory_id, subnets, group_id)
+        except ServiceError:
+            self.store.delete(SECURITY_GROUP, ctx.account_id, ctx.region, group_id)
+            raise
+        stamp = now().isoformat()
+        aws = {
+            "DirectoryId": directory_id,
+            "Name": params["Name"],
+            "ShortName": params.get("ShortName") or params["Name"].split(".")[0].upper()[:15],
+            "Description": params.get("Description"),
+            "Size": params["Size"],
+            "Type": "ADConnector",
+            "Alias": directory_id,
+            "AccessUrl": f"{directory_id}.awsapps.com",
+            "Stage": DirectoryStage.REQUESTED.value,
+            "LaunchTime": stamp,
+            "StageLastUpdatedDateTime": stamp,
+            "DnsIpAddrs": dns,
+            "ConnectSettings": {
+                "VpcId": subnets[0]["VpcId"],
+                "SubnetIds": [s["SubnetId"] for s in subnets],
+                "CustomerUserName": settings["CustomerUserName"],
+                "SecurityGroupId": group_id,
+                "AvailabilityZones": [s["AvailabilityZone"] for s in subnets],
+                "ConnectIps": [vpc_ip for vpc_ip, _ in addresses],
+            },
+            "SsoEnabled": False,
+            "NetworkType": params.get("NetworkType", "IPv4"),
+        }
+        doc: Doc = {
+            "aws": aws,
+            "dcs": [],
+            "enis": [{"vpc_ip": v, "address": a} for v, a in addresses],
+            "desired": "present",
+            "data_access": "Disabled",
+            "tags": params.get("Tags", []),
+            "sealed_service_password": self.sealer.seal(params["Password"]),
+        }
+        self.store.put(KIND, ctx.account_id, ctx.region, directory_id, doc)
+        log.info("directory %s (AD Connector to %s) requested", directory_id, params["Name"])
+        self.kick()
+        return {"DirectoryId": directory_id}
 
     def _check_new(
         self, ctx: RequestContext, params: dict[str, Any], directory_type: str, limit: int
@@ -365,6 +432,7 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Trust
         """Only users inside OU=<NETBIOS> (AWS refuses built-in and AWS-reserved accounts);
         Admin's password must also meet the rules of CreateMicrosoftAd. Re-enables the user."""
         doc = self._active(ctx, params["DirectoryId"])
+        require_own_directory(doc, "Resetting a user's password")
         name = params["UserName"]
         data = self.data
         try:
@@ -443,6 +511,26 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Trust
 
 def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _customer_dns(settings: dict[str, Any]) -> list[str]:
+    """CustomerDnsIps, checked: IPv4 addresses, at least one (no IPv6: pgrealm's VPCs)."""
+    if settings.get("CustomerDnsIpsV6"):
+        raise ServiceError(
+            "InvalidParameterException",
+            "CustomerDnsIpsV6 is not supported: pgrealm's VPCs are IPv4 only.",
+        )
+    dns = list(settings.get("CustomerDnsIps") or [])
+    if not dns:
+        raise ServiceError("InvalidParameterException", "CustomerDnsIps must name an address.")
+    for address in dns:
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            raise ServiceError(
+                "InvalidParameterException", f"Invalid IP address {address!r} in CustomerDnsIps."
+            ) from None
+    return dns
 
 
 def _describe(doc: Doc) -> dict[str, Any]:

@@ -387,11 +387,14 @@ class RdsService(
             directory = ds.member_directory(ctx, domain)
         except ServiceError as exc:
             raise ServiceError("DomainNotFoundFault", f"Domain {domain} not found.") from exc
-        if directory["aws"].get("Type") == "SimpleAD":
+        kind = {"SimpleAD": "Simple AD", "ADConnector": "AD Connector"}.get(
+            directory["aws"].get("Type", "MicrosoftAD")
+        )
+        if kind is not None:
             raise CommonError(
                 "InvalidParameterCombination",
-                f"Domain {domain} is a Simple AD directory: Kerberos authentication for RDS "
-                "needs an AWS Managed Microsoft AD directory.",
+                f"Domain {domain} is {'an' if kind[0] == 'A' else 'a'} {kind} directory: "
+                "Kerberos authentication for RDS needs an AWS Managed Microsoft AD directory.",
             )
         problem = self.sibling("iam", IamService).check_rds_directory_role(
             ctx.account_id, role, ctx.region
