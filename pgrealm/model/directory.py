@@ -76,7 +76,7 @@ def set_stage(doc: Doc, stage: DirectoryStage, reason: str | None = None) -> boo
 
 def domain_controller_id(doc: Doc, dc: Doc) -> str:
     """The DomainControllerId AWS shows for ``dc`` (dc-<directory digits><n>)."""
-    return f"dc-{doc['aws']['DirectoryId'][2:]}{dc['name'][-1]}"
+    return f"dc-{doc['aws']['DirectoryId'][2:]}{dc['name'][2:]}"
 
 
 # The directory's edition picks how its DCs run (engines/samba/dc.py has the numbers):

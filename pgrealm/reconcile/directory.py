@@ -121,7 +121,7 @@ class DirectoryReconciler:
             self._create(key, doc)
         elif stage in ("Active", "Impaired"):
             self._check_health(key, doc)
-            if self._configs_converged(key, doc):
+            if self._configs_converged(key, doc) and self._resized(key, doc):
                 for trust in doc.get("trusts", []):
                     self._trust_step(key, doc, trust)
 
@@ -256,7 +256,8 @@ class DirectoryReconciler:
     # -- health ---------------------------------------------------------------------------
     def _check_health(self, key: Key, doc: Doc) -> None:
         self._checked[key] = time.monotonic()
-        down = {dc["name"] for dc in doc["dcs"] if not self._serving(doc, dc)}
+        settled = [dc for dc in doc["dcs"] if dc.get("status") not in ("Creating", "Deleting")]
+        down = {dc["name"] for dc in settled if not self._serving(doc, dc)}
         for dc in doc["dcs"]:  # make sure the supervisor wants it; it restarts it with backoff
             if dc["name"] in down and self.supervisor.running(process_name(doc, dc)) is None:
                 self.supervisor.ensure_running(self.process_spec(doc, dc))
@@ -268,7 +269,8 @@ class DirectoryReconciler:
 
         def record(d: Doc) -> None:
             for dc in d["dcs"]:
-                _set_dc_status(dc, dc["name"] in down)
+                if dc.get("status") not in ("Creating", "Deleting"):
+                    _set_dc_status(dc, dc["name"] in down)
             if down:
                 reason = f"Domain controller {names} is not responding."
                 set_stage(d, DirectoryStage.IMPAIRED, reason)
@@ -277,6 +279,47 @@ class DirectoryReconciler:
 
         if _health_changed(doc, down):
             self._update(key, record)
+
+    # -- more or fewer DCs (UpdateNumberOfDomainControllers) ---------------------------------
+    def _resized(self, key: Key, doc: Doc) -> bool:
+        """True when no DC is joining or leaving; otherwise move the first one that is."""
+        for dc in doc["dcs"]:
+            if dc.get("status") == "Creating":
+                self._add_dc(key, doc, dc)
+                return False
+            if dc.get("status") == "Deleting":
+                self._remove_dc(key, doc, dc)
+                return False
+        return True
+
+    def _add_dc(self, key: Key, doc: Doc, dc: Doc) -> None:
+        first = next(d for d in doc["dcs"] if d.get("status") == "Active")
+        run_steps(doc["aws"]["DirectoryId"], self._join_steps(first, dc), _Ctx(key, doc))
+
+        def joined(d: Doc) -> None:
+            for record in d["dcs"]:
+                if record["name"] == dc["name"]:
+                    _set_dc_status(record, down=False)
+            d["aws"]["DnsIpAddrs"] = [x["vpc_ip"] for x in d["dcs"] if x.get("status") == "Active"]
+
+        self._update(key, joined)
+        log.info("directory %s: %s joined", key[2], dc["name"])
+
+    def _remove_dc(self, key: Key, doc: Doc, dc: Doc) -> None:
+        self.supervisor.stop(process_name(doc, dc), forget=True)
+        survivor = next(d for d in doc["dcs"] if d.get("status") == "Active")
+        self.ad.remove_dc(dc_spec(self.settings, doc, survivor), dc_spec(self.settings, doc, dc))
+        self.ad.remove_tree(dc_spec(self.settings, doc, dc).home)
+        AddressAllocator(self.store, self.settings.host_block).release(
+            key[0], key[1], dc["address"]
+        )
+
+        def removed(d: Doc) -> None:
+            d["dcs"] = [x for x in d["dcs"] if x["name"] != dc["name"]]
+            d["aws"]["DnsIpAddrs"] = [x["vpc_ip"] for x in d["dcs"]]
+
+        self._update(key, removed)
+        log.info("directory %s: %s demoted and removed", key[2], dc["name"])
 
     # -- AD Connector ----------------------------------------------------------------------
     def _connect(self, key: Key, doc: Doc) -> None:
@@ -324,7 +367,7 @@ class DirectoryReconciler:
         rewrite and restart the first DC that does not (the other keeps serving)."""
         for dc in doc["dcs"]:
             spec = dc_spec(self.settings, doc, dc)
-            if self.ad.config_current(spec):
+            if dc.get("status") in ("Creating", "Deleting") or self.ad.config_current(spec):
                 continue
             log.info("directory %s: %s restarts with a new configuration", key[2], dc["name"])
             self.ad.write_dc_configs(spec, _addresses(doc))
@@ -436,7 +479,9 @@ def _health_changed(doc: Doc, down: set[str]) -> bool:
     """Write only on a change: this runs every reconcile cycle."""
     expected = "Impaired" if down else "Active"
     return doc["aws"]["Stage"] != expected or any(
-        dc.get("status") != ("Impaired" if dc["name"] in down else "Active") for dc in doc["dcs"]
+        dc.get("status") != ("Impaired" if dc["name"] in down else "Active")
+        for dc in doc["dcs"]
+        if dc.get("status") not in ("Creating", "Deleting")
     )
 
 

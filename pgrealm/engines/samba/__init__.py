@@ -46,7 +46,7 @@ from pgrealm.engines.samba.errors import (
     PasswordPolicyError,
     SambaError,
 )
-from pgrealm.engines.samba.join import join_dc, ntds_guid
+from pgrealm.engines.samba.join import join_dc, ntds_guid, remove_dc
 from pgrealm.engines.samba.provision import is_provisioned, provision_dc
 from pgrealm.engines.samba.spec import DcSpec, DomainSpec
 from pgrealm.engines.samba.trust import create_trust, delete_trust, trust_exists, validate_trust
@@ -79,6 +79,7 @@ __all__ = [
     "list_users",
     "ntds_guid",
     "provision_dc",
+    "remove_dc",
     "remove_tree",
     "render_krb5_conf",
     "render_smb_conf",

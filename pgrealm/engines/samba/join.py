@@ -43,7 +43,7 @@ from pgrealm.engines.samba.spec import DcSpec
 from pgrealm.engines.samba.tls import ensure_tls
 from pgrealm.passwords import random_password
 
-__all__ = ["JOIN_ACCOUNT", "join_dc", "ntds_guid"]
+__all__ = ["JOIN_ACCOUNT", "join_dc", "ntds_guid", "remove_dc"]
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +127,17 @@ def _join_argv(dc: DcSpec, first: DcSpec) -> list[str]:
         "--backend-store=tdb",
         "--quiet",
     ]
+
+
+def remove_dc(first: DcSpec, gone: DcSpec) -> None:
+    """Take the stopped DC ``gone`` out of the domain, on ``first``'s own database: its
+    server and computer objects, DNS records and replication links
+    (``demote --remove-other-dead-server``); replication carries that to the others."""
+    argv = confined(first, [
+        SAMBA_TOOL, "domain", "demote", f"--remove-other-dead-server={gone.hostname.upper()}",
+        f"--configfile={first.paths.smb_conf}", "-H", f"tdb://{first.paths.sam_ldb}",
+    ])  # fmt: skip
+    if first.netns:
+        argv = netns.wrap(first.netns, argv)
+    _exec.run(argv, env=tool.samba_env(first), timeout=300)
+    log.info("%s: removed from the domain on %s", gone.hostname, first.hostname)

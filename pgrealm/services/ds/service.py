@@ -57,6 +57,7 @@ _MAX_TAGS = 50  # tags per directory
 MICROSOFT_AD_LIMIT = 20
 CLOUD_ONLY_LIMIT = 10  # Simple AD
 CONNECTED_LIMIT = 10  # AD Connector
+MIN_DOMAIN_CONTROLLERS, MAX_DOMAIN_CONTROLLERS = 2, 20  # UpdateNumberOfDomainControllers
 
 
 class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, TrustsMixin, Service):
@@ -221,6 +222,68 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Trust
         self.kick()
         return {"DirectoryId": directory_id}
 
+    def update_number_of_domain_controllers(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        """More DCs join (one in each subnet by turns) and replicate; fewer: the newest go,
+        demoted from the domain. The directory stays Active; each DC's status says where
+        it is (describe-domain-controllers)."""
+        directory_id, desired = params["DirectoryId"], params["DesiredNumber"]
+        if desired < MIN_DOMAIN_CONTROLLERS:
+            raise ServiceError(
+                "InvalidParameterException",
+                f"DesiredNumber must be at least {MIN_DOMAIN_CONTROLLERS}.",
+            )
+        if desired > MAX_DOMAIN_CONTROLLERS:
+            raise ServiceError(
+                "DomainControllerLimitExceededException",
+                f"A directory can have at most {MAX_DOMAIN_CONTROLLERS} domain controllers.",
+            )
+        doc = self._active(ctx, directory_id)
+        require_microsoft_ad(doc, "Changing the number of domain controllers")
+        if any(dc.get("status") in ("Creating", "Deleting") for dc in doc["dcs"]):
+            raise ServiceError(
+                "ClientException",
+                f"Directory {directory_id} is already changing its domain controllers.",
+            )
+        # Addresses first (each allocation is its own transaction), then the record.
+        new = self._new_dcs(ctx, doc, max(0, desired - len(doc["dcs"])))
+
+        def resize(d: Doc) -> None:
+            d["dcs"] += new
+            for dc in d["dcs"][desired:]:
+                dc["status"] = "Deleting"
+            d["aws"]["DesiredNumberOfDomainControllers"] = desired
+
+        self.store.update(KIND, ctx.account_id, ctx.region, directory_id, resize)
+        log.info("directory %s: %d domain controllers wanted", directory_id, desired)
+        self.kick()
+        return {}
+
+    def _new_dcs(self, ctx: RequestContext, doc: Doc, count: int) -> list[Doc]:
+        """Records for ``count`` more DCs, each with an address in the directory's subnets
+        by turns (dc3 in the first, dc4 in the second, ...)."""
+        directory_id = doc["aws"]["DirectoryId"]
+        group_id = doc["aws"]["VpcSettings"]["SecurityGroupId"]
+        network = self.sibling("ec2", Ec2Service).network
+        first = len(doc["dcs"]) + 1
+        out = []
+        for number in range(first, first + count):
+            home = doc["dcs"][(number - 1) % 2]
+            vpc_ip, address = network.allocate_address(
+                ctx.account_id, ctx.region, home["subnet_id"], f"{directory_id}/dc{number}",
+                f"AWS created network interface for directory {directory_id}", [group_id],
+            )  # fmt: skip
+            out.append(
+                {
+                    **_dc_record(number, vpc_ip, address),
+                    "subnet_id": home["subnet_id"],
+                    "az": home["az"],
+                    "status": "Creating",
+                }
+            )
+        return out
+
     def _check_new(
         self, ctx: RequestContext, params: dict[str, Any], directory_type: str, limit: int
     ) -> None:
@@ -254,10 +317,7 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Trust
         ):
             dcs.append(
                 {
-                    "name": f"dc{number}",
-                    "hostname": "IP-" + "".join(f"{int(o):02X}" for o in vpc_ip.split(".")),
-                    "address": address,
-                    "vpc_ip": vpc_ip,
+                    **_dc_record(number, vpc_ip, address),
                     "subnet_id": subnet["SubnetId"],
                     "az": subnet["AvailabilityZone"],
                 }
@@ -511,6 +571,16 @@ class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, Trust
 
 def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _dc_record(number: int, vpc_ip: str, address: str) -> Doc:
+    """A DC's name, its host name after its VPC address (as AWS names them), addresses."""
+    return {
+        "name": f"dc{number}",
+        "hostname": "IP-" + "".join(f"{int(o):02X}" for o in vpc_ip.split(".")),
+        "address": address,
+        "vpc_ip": vpc_ip,
+    }
 
 
 def _customer_dns(settings: dict[str, Any]) -> list[str]:
