@@ -36,6 +36,7 @@ from pgrealm.services.rds import rules
 from pgrealm.services.rds.catalog import ENGINE_VERSION, CatalogMixin
 from pgrealm.services.rds.events import EventsMixin
 from pgrealm.services.rds.filters import filter_tests, one
+from pgrealm.services.rds.logs import LogsMixin
 from pgrealm.services.rds.option_groups import DEFAULT_OPTION_GROUP, OptionGroupsMixin
 from pgrealm.services.rds.parameter_groups import (
     DEFAULT_GROUP,
@@ -90,6 +91,7 @@ class RdsService(
     CatalogMixin,
     EventsMixin,
     OptionGroupsMixin,
+    LogsMixin,
     Service,
 ):
     service_name = "rds"
