@@ -21,6 +21,7 @@ from pgrealm.engines.samba import directory as samba_directory
 from pgrealm.gateways.network import host_namespace
 from pgrealm.model.directory import PROCESS_MODELS
 from pgrealm.model.layout import directory_home
+from pgrealm.model.settings import tls_priority
 from pgrealm.model.trusts import dns_forwarders, runs_trusts
 from pgrealm.store import Doc
 
@@ -53,6 +54,7 @@ def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
         reach=dc["address"],
         trusts=runs_trusts(doc),
         dns_forwarders=dns_forwarders(doc),
+        tls_priority=tls_priority(doc),
     )
 
 

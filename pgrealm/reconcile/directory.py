@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 
 from pgrealm.config import Settings
 from pgrealm.engines import samba
@@ -122,6 +123,7 @@ class DirectoryReconciler:
         elif stage in ("Active", "Impaired"):
             self._check_health(key, doc)
             if self._configs_converged(key, doc) and self._resized(key, doc):
+                self._settings_applied(key, doc)
                 for trust in doc.get("trusts", []):
                     self._trust_step(key, doc, trust)
 
@@ -375,6 +377,29 @@ class DirectoryReconciler:
             self._run_dc(key, doc, dc)
             return False
         return True
+
+    def _settings_applied(self, key: Key, doc: Doc) -> None:
+        """Every DC runs the settings as ``doc`` (read before the DCs were checked) asks:
+        those requests are Updated; one made since waits for the next pass."""
+        checked = {
+            name: state["LastRequestedDateTime"]
+            for name, state in doc.get("settings", {}).items()
+            if state.get("RequestStatus") == "Updating"
+        }
+        if not checked:
+            return
+
+        def applied(d: Doc) -> None:
+            stamp = datetime.now(UTC).isoformat()
+            for name, state in d.get("settings", {}).items():
+                if checked.get(name) == state.get("LastRequestedDateTime"):
+                    state.update(
+                        AppliedValue=state["RequestedValue"],
+                        RequestStatus="Updated",
+                        LastUpdatedDateTime=stamp,
+                    )
+
+        self._update(key, applied)
 
     def _trust_step(self, key: Key, doc: Doc, trust: Doc) -> None:
         """One move of ``trust`` through its states (model/trusts.py)."""

@@ -127,6 +127,7 @@ def render_smb_conf(dc: DcSpec) -> str:
         # smbd and winbindd (trusts) would log to /var/log/samba; samba's own log stays
         # where --log-basename puts it.
         *([f"log file = {p.log / 'log.fileserver'}"] if dc.trusts else []),
+        *([f"tls priority = {dc.tls_priority}"] if dc.tls_priority else []),
         "",
         "[sysvol]",
         f"path = {p.sysvol}",

@@ -97,6 +97,7 @@ class DcSpec:
     reach: str | None = None
     trusts: bool = False
     dns_forwarders: tuple[str, ...] = ()
+    tls_priority: str | None = None  # GnuTLS priority for LDAPS/StartTLS (Samba's default)
 
     def __post_init__(self) -> None:
         if not _NETBIOS.match(self.hostname.upper()):

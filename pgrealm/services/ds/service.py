@@ -11,6 +11,7 @@ on, by the table in pgrealm/model/directory.py.
      +-- AliasMixin         alias and access URL, single sign-on (aliases.py)
      +-- EventTopicsMixin   SNS event topics, which pgrealm lacks (event_topics.py)
      +-- TrustsMixin        trusts with other forests, conditional forwarders (trusts.py)
+     +-- SettingsMixin      the TLS settings the DCs apply (settings.py)
           +-- DsService
 """
 
@@ -35,6 +36,7 @@ from pgrealm.services.ds.rules import (
     require_microsoft_ad,
     require_own_directory,
 )
+from pgrealm.services.ds.settings import SettingsMixin
 from pgrealm.services.ds.sharing import SharingMixin
 from pgrealm.services.ds.trusts import TrustsMixin
 from pgrealm.services.ec2.managed_groups import create_controllers_group
@@ -60,7 +62,15 @@ CONNECTED_LIMIT = 10  # AD Connector
 MIN_DOMAIN_CONTROLLERS, MAX_DOMAIN_CONTROLLERS = 2, 20  # UpdateNumberOfDomainControllers
 
 
-class DsService(SharingMixin, IpRoutesMixin, AliasMixin, EventTopicsMixin, TrustsMixin, Service):
+class DsService(
+    SharingMixin,
+    IpRoutesMixin,
+    AliasMixin,
+    EventTopicsMixin,
+    TrustsMixin,
+    SettingsMixin,
+    Service,
+):
     service_name = "ds"
 
     def __init__(
