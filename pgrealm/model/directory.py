@@ -3,6 +3,7 @@
 Stage transitions allowed (one table, as the service documents them):
 
     Requested -> Creating -> Active <-> Impaired
+    Active/Impaired -> Restoring -> Active | RestoreFailed (restore-from-snapshot)
     any -> Deleting -> (gone);  Creating -> Failed
 """
 
@@ -34,6 +35,8 @@ class DirectoryStage(str, Enum):
     IMPAIRED = "Impaired"
     DELETING = "Deleting"
     FAILED = "Failed"
+    RESTORING = "Restoring"
+    RESTORE_FAILED = "RestoreFailed"
 
 
 ALLOWED = {
@@ -42,6 +45,11 @@ ALLOWED = {
     (DirectoryStage.CREATING, DirectoryStage.FAILED),
     (DirectoryStage.ACTIVE, DirectoryStage.IMPAIRED),
     (DirectoryStage.IMPAIRED, DirectoryStage.ACTIVE),
+    (DirectoryStage.ACTIVE, DirectoryStage.RESTORING),
+    (DirectoryStage.IMPAIRED, DirectoryStage.RESTORING),
+    (DirectoryStage.RESTORE_FAILED, DirectoryStage.RESTORING),
+    (DirectoryStage.RESTORING, DirectoryStage.ACTIVE),
+    (DirectoryStage.RESTORING, DirectoryStage.RESTORE_FAILED),
     *((s, DirectoryStage.DELETING) for s in DirectoryStage),
 }
 

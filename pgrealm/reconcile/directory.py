@@ -35,7 +35,7 @@ from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec, live_dc_spec
 from pgrealm.model.addresses import AddressAllocator
 from pgrealm.model.directory import DirectoryStage, domain_controller_id, set_stage
-from pgrealm.model.layout import directory_home
+from pgrealm.model.layout import directory_home, directory_snapshot
 from pgrealm.model.trusts import (
     AWS_TO_SAMBA_DIRECTION,
     AWS_TO_SAMBA_TYPE,
@@ -118,11 +118,14 @@ class DirectoryReconciler:
             if stage in ("Requested", "Creating"):
                 self._connect(key, doc)
             return
-        if stage in ("Requested", "Creating"):
+        if stage == "Restoring":
+            self._restore(key, doc)
+        elif stage in ("Requested", "Creating"):
             self._create(key, doc)
         elif stage in ("Active", "Impaired"):
             self._check_health(key, doc)
             if self._configs_converged(key, doc) and self._resized(key, doc):
+                self._snapshots(key, doc)
                 self._settings_applied(key, doc)
                 for trust in doc.get("trusts", []):
                     self._trust_step(key, doc, trust)
@@ -323,6 +326,66 @@ class DirectoryReconciler:
         self._update(key, removed)
         log.info("directory %s: %s demoted and removed", key[2], dc["name"])
 
+    # -- snapshots (CreateSnapshot, RestoreFromSnapshot) ------------------------------------
+    def _snapshots(self, key: Key, doc: Doc) -> None:
+        """Take the snapshots asked for (a backup of the first DC); drop deleted ones' files."""
+        did = doc["aws"]["DirectoryId"]
+        for snapshot_id in doc.get("snapshot_files_to_remove", []):
+            directory_snapshot(self.settings, did, snapshot_id).unlink(missing_ok=True)
+        if doc.get("snapshot_files_to_remove"):
+            self._update(key, lambda d: d.pop("snapshot_files_to_remove", None))
+        for snapshot in doc.get("snapshots", []):
+            if snapshot["Status"] != "Creating":
+                continue
+            target = directory_snapshot(self.settings, did, snapshot["SnapshotId"])
+            try:
+                self.ad.backup_dc(live_dc_spec(self.settings, doc), target)
+                status = "Completed"
+            except EngineError as exc:
+                log.error("directory %s: snapshot %s: %s", did, snapshot["SnapshotId"], exc)
+                status = "Failed"
+            self._update(
+                key, lambda d, s=snapshot["SnapshotId"], v=status: _snapshot_status(d, s, v)
+            )
+
+    def _restore(self, key: Key, doc: Doc) -> None:
+        """The first DC gets the snapshot's database back; every other DC is wiped and
+        joins again from it (they have seen its later changes: see engines/samba/backup.py)."""
+        did, snapshot_id = doc["aws"]["DirectoryId"], doc.get("restoring", "")
+        backup = directory_snapshot(self.settings, did, snapshot_id)
+        first, *others = doc["dcs"]
+        try:
+            for dc in doc["dcs"]:
+                self.supervisor.stop(process_name(doc, dc), forget=True)
+            self.ad.restore_dc(dc_spec(self.settings, doc, first), backup)
+            self._run_dc(key, doc, first)
+            for dc in others:
+                try:  # a DC made after the snapshot is not in it: nothing to remove
+                    self.ad.remove_dc(
+                        dc_spec(self.settings, doc, first), dc_spec(self.settings, doc, dc)
+                    )
+                except EngineError as exc:
+                    log.info("directory %s: %s not in the snapshot: %s", did, dc["name"], exc)
+                self.ad.remove_tree(dc_spec(self.settings, doc, dc).home)
+                run_steps(did, self._join_steps(first, dc), _Ctx(key, doc))
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the stage must say so
+            reason = f"Restoring snapshot {snapshot_id} failed: {one_line_reason(exc)}."
+            log.error("directory %s: %s", did, reason)
+
+            def failed(d: Doc) -> None:
+                d.pop("restoring", None)
+                set_stage(d, DirectoryStage.RESTORE_FAILED, reason)
+
+            self._update(key, failed)
+            return
+
+        def restored(d: Doc) -> None:
+            d.pop("restoring", None)
+            set_stage(d, DirectoryStage.ACTIVE)
+
+        self._update(key, restored)
+        log.info("directory %s: restored from %s", did, snapshot_id)
+
     # -- AD Connector ----------------------------------------------------------------------
     def _connect(self, key: Key, doc: Doc) -> None:
         """Bind as the service account to the customer's DNS servers (their DCs), over
@@ -458,6 +521,7 @@ class DirectoryReconciler:
             self.supervisor.stop(process_name(doc, dc), forget=True)
         home = directory_home(self.settings, doc)
         self.ad.remove_tree(home)  # an error keeps the record: the next pass tries again
+        self.ad.remove_tree(directory_snapshot(self.settings, key[2], "x").parent)
         addresses = AddressAllocator(self.store, self.settings.host_block)
         for host in [*doc["dcs"], *doc.get("enis", [])]:  # DCs, or an AD Connector's
             addresses.release(key[0], key[1], host["address"])
@@ -508,6 +572,12 @@ def _health_changed(doc: Doc, down: set[str]) -> bool:
         for dc in doc["dcs"]
         if dc.get("status") not in ("Creating", "Deleting")
     )
+
+
+def _snapshot_status(doc: Doc, snapshot_id: str, status: str) -> None:
+    for snapshot in doc.get("snapshots", []):
+        if snapshot["SnapshotId"] == snapshot_id:
+            snapshot["Status"] = status
 
 
 def _connected(doc: Doc) -> None:

@@ -13,6 +13,7 @@ DirectoryEngine`: the reconcilers are handed it, and ask nothing else.
 from __future__ import annotations
 
 from pgrealm.engines.homes import exists, free_bytes, remove_tree
+from pgrealm.engines.samba.backup import backup_dc, restore_dc
 from pgrealm.engines.samba.conf import (
     config_current,
     render_krb5_conf,
@@ -59,6 +60,7 @@ __all__ = [
     "PasswordPolicyError",
     "SambaError",
     "allocator_env",
+    "backup_dc",
     "config_current",
     "create_trust",
     "create_user",
@@ -81,6 +83,7 @@ __all__ = [
     "provision_dc",
     "remove_dc",
     "remove_tree",
+    "restore_dc",
     "render_krb5_conf",
     "render_smb_conf",
     "service_account_ou",

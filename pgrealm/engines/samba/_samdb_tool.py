@@ -230,6 +230,23 @@ def op_finish_provision(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
     return {"admin_dn": str(admin.dn)}
 
 
+# What samba-tool domain backup writes into @SAMBA_DSDB so that samba refuses to start on
+# a backup ("Database is a backup. Please run samba-tool domain backup restore").
+BACKUP_MARKERS = ("backupDate", "backupType", "backupRename", "sidForRestore")
+
+
+def op_clear_backup_markers(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """A DC's own backup put back in place (engines/samba/backup.py) may start again."""
+    found = samdb.search(base="@SAMBA_DSDB", scope=ldb.SCOPE_BASE, attrs=list(BACKUP_MARKERS))
+    m = ldb.Message(ldb.Dn(samdb, "@SAMBA_DSDB"))
+    for marker in BACKUP_MARKERS:
+        if found and marker in found[0]:
+            m[marker] = ldb.MessageElement([], ldb.FLAG_MOD_DELETE, marker)
+    if len(m):
+        samdb.modify(m)
+    return {"cleared": [name for name in BACKUP_MARKERS if found and name in found[0]]}
+
+
 # The delegated groups AWS Managed AD creates (a subset: those whose rights we model),
 # each nested into the built-in group whose rights it carries. Admin is a member of
 # "AWS Delegated Administrators", which is a member of the others, never of Domain Admins.
@@ -521,6 +538,7 @@ def op_domain_info(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
 
 OPS = {
     "finish_provision": op_finish_provision,
+    "clear_backup_markers": op_clear_backup_markers,
     "delegate_admin": op_delegate_admin,
     "create_user": op_create_user,
     "set_password": op_set_password,

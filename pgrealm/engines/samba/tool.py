@@ -121,13 +121,22 @@ def _ask_serving(dc: DcSpec, request: str, timeout: float) -> str | None:
     return line
 
 
-def call(dc: DcSpec, op: str, timeout: float = 60.0, helper: Path = HELPER, **args: Any) -> Any:
-    """Run ``helper``'s operation ``op`` against ``dc``'s sam.ldb and return its result."""
+def call(
+    dc: DcSpec,
+    op: str,
+    timeout: float = 60.0,
+    helper: Path = HELPER,
+    fresh: bool = False,
+    **args: Any,
+) -> Any:
+    """Run ``helper``'s operation ``op`` against ``dc``'s sam.ldb and return its result
+    (``fresh``: in a process of its own, never the serving helper, which may hold the
+    sam.ldb a restore has just replaced)."""
     request = json.dumps({"op": op, "smbconf": str(dc.paths.smb_conf), **args})
     # -I: isolated mode, so no PYTHONPATH/user site from our environment leaks in.
     argv = [SYSTEM_PYTHON, "-I", str(helper)]
     # A faked runner (unit tests) stands for every process, the serving helper's too.
-    serving = helper == HELPER and _exec.runner is _exec.REAL_RUNNER
+    serving = helper == HELPER and _exec.runner is _exec.REAL_RUNNER and not fresh
     line = _ask_serving(dc, request, timeout) if serving else None
     if line is None:
         done = _exec.run(argv, env=samba_env(dc), input=request, timeout=timeout, check=False)

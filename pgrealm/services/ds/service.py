@@ -12,6 +12,7 @@ on, by the table in pgrealm/model/directory.py.
      +-- EventTopicsMixin   SNS event topics, which pgrealm lacks (event_topics.py)
      +-- TrustsMixin        trusts with other forests, conditional forwarders (trusts.py)
      +-- SettingsMixin      the TLS settings the DCs apply (settings.py)
+     +-- SnapshotsMixin     snapshots of the directory, and restoring one (snapshots.py)
           +-- DsService
 """
 
@@ -38,6 +39,7 @@ from pgrealm.services.ds.rules import (
 )
 from pgrealm.services.ds.settings import SettingsMixin
 from pgrealm.services.ds.sharing import SharingMixin
+from pgrealm.services.ds.snapshots import SnapshotsMixin
 from pgrealm.services.ds.trusts import TrustsMixin
 from pgrealm.services.ec2.managed_groups import create_controllers_group
 from pgrealm.services.ec2.service import Ec2Service
@@ -69,6 +71,7 @@ class DsService(
     EventTopicsMixin,
     TrustsMixin,
     SettingsMixin,
+    SnapshotsMixin,
     Service,
 ):
     service_name = "ds"
