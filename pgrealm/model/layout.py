@@ -4,7 +4,7 @@
     instances/<account>-<region>-<id>/         a DB instance: data/, krb5.keytab, log/,
                                                wal-archive/, backups/
     snapshots/<account>-<region>-<snapshot>/   a DB snapshot (pg_basebackup)
-    directory-snapshots/<directory>/<s-id>.tar.bz2   a directory snapshot (samba-tool backup)
+    directory-snapshots/<directory>/<s-id>/backup.tar.bz2  a directory snapshot (samba-tool)
     retained-backups/<account>-<region>-<dbi>/ automated backups kept after their instance
 
 Pure path rules: nothing here reads or writes the disk.
@@ -21,6 +21,7 @@ from pgrealm.config import Settings
 __all__ = [
     "directory_home",
     "directory_snapshot",
+    "directory_snapshots",
     "instance_home",
     "instance_keytab",
     "instances_root",
@@ -33,8 +34,12 @@ def directory_home(settings: Settings, doc: dict[str, Any]) -> Path:
     return settings.home / "directories" / str(doc["aws"]["DirectoryId"])
 
 
+def directory_snapshots(settings: Settings, directory_id: str) -> Path:
+    return settings.home / "directory-snapshots" / directory_id
+
+
 def directory_snapshot(settings: Settings, directory_id: str, snapshot_id: str) -> Path:
-    return settings.home / "directory-snapshots" / directory_id / f"{snapshot_id}.tar.bz2"
+    return directory_snapshots(settings, directory_id) / snapshot_id / "backup.tar.bz2"
 
 
 def instances_root(settings: Settings) -> Path:

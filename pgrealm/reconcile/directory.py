@@ -35,7 +35,7 @@ from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec, live_dc_spec
 from pgrealm.model.addresses import AddressAllocator
 from pgrealm.model.directory import DirectoryStage, domain_controller_id, set_stage
-from pgrealm.model.layout import directory_home, directory_snapshot
+from pgrealm.model.layout import directory_home, directory_snapshot, directory_snapshots
 from pgrealm.model.trusts import (
     AWS_TO_SAMBA_DIRECTION,
     AWS_TO_SAMBA_TYPE,
@@ -331,7 +331,7 @@ class DirectoryReconciler:
         """Take the snapshots asked for (a backup of the first DC); drop deleted ones' files."""
         did = doc["aws"]["DirectoryId"]
         for snapshot_id in doc.get("snapshot_files_to_remove", []):
-            directory_snapshot(self.settings, did, snapshot_id).unlink(missing_ok=True)
+            self.ad.remove_tree(directory_snapshot(self.settings, did, snapshot_id).parent)
         if doc.get("snapshot_files_to_remove"):
             self._update(key, lambda d: d.pop("snapshot_files_to_remove", None))
         for snapshot in doc.get("snapshots", []):
@@ -521,7 +521,7 @@ class DirectoryReconciler:
             self.supervisor.stop(process_name(doc, dc), forget=True)
         home = directory_home(self.settings, doc)
         self.ad.remove_tree(home)  # an error keeps the record: the next pass tries again
-        self.ad.remove_tree(directory_snapshot(self.settings, key[2], "x").parent)
+        self.ad.remove_tree(directory_snapshots(self.settings, key[2]))
         addresses = AddressAllocator(self.store, self.settings.host_block)
         for host in [*doc["dcs"], *doc.get("enis", [])]:  # DCs, or an AD Connector's
             addresses.release(key[0], key[1], host["address"])

@@ -47,16 +47,16 @@ def test_more_domain_controllers_join_and_fewer_leave(
     assert sorted(desc["DnsIpAddrs"]) == sorted(c["DnsIpAddr"] for c in found)
 
     # A user made now reaches the new DCs by replication: kinit against dc3 alone.
-    password = new_directory_user(stack, did, "carol")
+    password = new_directory_user(stack, did, "dcuser")
     dc3 = stack.kdcs({**desc, "DnsIpAddrs": [found[2]["DnsIpAddr"]]})
     conf = tmp_path / "krb5.conf"
     conf.write_text(render_krb5_conf(REALM, dc3))
     env = {"KRB5_CONFIG": str(conf), "KRB5CCNAME": f"FILE:{tmp_path}/cc", "PATH": "/usr/bin:/bin"}
 
     def replicated() -> bool:
-        return kinit(env, f"carol@{REALM}", password).returncode == 0
+        return kinit(env, f"dcuser@{REALM}", password).returncode == 0
 
-    stack.wait("carol on dc3", replicated, timeout=120, every=1.0)
+    stack.wait("dcuser on dc3", replicated, timeout=120, every=1.0)
 
     stack.aws("ds", "update-number-of-domain-controllers", "--directory-id", did,
               "--desired-number", "2")  # fmt: skip
@@ -73,13 +73,13 @@ def test_more_domain_controllers_join_and_fewer_leave(
     )["NetworkInterfaces"]  # fmt: skip
     assert len(interfaces) == 2
     # The two left still replicate with each other: a user made now kinits on dc2 alone.
-    password = new_directory_user(stack, did, "dave2")
+    password = new_directory_user(stack, did, "dcuser2")
     conf.write_text(
         render_krb5_conf(REALM, stack.kdcs({**desc, "DnsIpAddrs": [left[1]["DnsIpAddr"]]}))
     )
     stack.wait(
-        "dave2 on dc2",
-        lambda: kinit(env, f"dave2@{REALM}", password).returncode == 0,
+        "dcuser2 on dc2",
+        lambda: kinit(env, f"dcuser2@{REALM}", password).returncode == 0,
         timeout=120,
         every=1.0,
     )
