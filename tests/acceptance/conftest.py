@@ -120,3 +120,31 @@ def kerberos(
         "KRB5CCNAME": f"FILE:{tmp}/ccache",
         "PATH": os.environ["PATH"],
     }
+
+
+def joined_instance(
+    stack: StackHandle, directory: dict[str, Any], role: str, ident: str
+) -> tuple[str, str]:
+    """A DB instance joined to ``directory`` over a subnet group of its own, once its
+    membership is kerberos-enabled: (its endpoint, its master password)."""
+    rds = stack.client("rds")
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=f"{ident}-subnets", DBSubnetGroupDescription=ident,
+        SubnetIds=directory["VpcSettings"]["SubnetIds"],
+    )  # fmt: skip
+    master = new_password()
+    rds.create_db_instance(
+        DBInstanceIdentifier=ident, DBInstanceClass="db.t3.micro", Engine="postgres",
+        MasterUsername="master", MasterUserPassword=master, DBSubnetGroupName=f"{ident}-subnets",
+        BackupRetentionPeriod=0, Domain=directory["DirectoryId"], DomainIAMRoleName=role,
+    )  # fmt: skip
+
+    def kerberos_enabled() -> Any:
+        inst = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+        ready = inst["DBInstanceStatus"] == "available" and all(
+            m["Status"] == "kerberos-enabled" for m in inst["DomainMemberships"]
+        )
+        return inst if ready else None
+
+    inst = stack.wait(f"{ident} to be kerberos-enabled", kerberos_enabled, timeout=240)
+    return str(inst["Endpoint"]["Address"]), master

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from pgrealm.client.krb5conf import render_krb5_conf
-from tests.acceptance.conftest import REALM, new_password
+from tests.acceptance.conftest import REALM, joined_instance
 from tests.acceptance.test_seed_flow import kinit, new_directory_user, psql
-from tests.acceptance.test_vpc_network import _membership
 from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
@@ -21,18 +20,7 @@ pytestmark = pytest.mark.acceptance
 def test_a_failed_gssapi_login_is_in_the_instance_logs(
     stack: StackHandle, directory: dict[str, Any], rds_role: str, tmp_path: Path
 ) -> None:
-    rds = stack.client("rds")
-    rds.create_db_subnet_group(
-        DBSubnetGroupName="logs-subnets", DBSubnetGroupDescription="logs",
-        SubnetIds=directory["VpcSettings"]["SubnetIds"],
-    )  # fmt: skip
-    master = new_password()
-    rds.create_db_instance(
-        DBInstanceIdentifier="logsdb", DBInstanceClass="db.t3.micro", Engine="postgres",
-        MasterUsername="master", MasterUserPassword=master, DBSubnetGroupName="logs-subnets",
-        BackupRetentionPeriod=0, Domain=directory["DirectoryId"], DomainIAMRoleName=rds_role,
-    )  # fmt: skip
-    endpoint = _membership(stack, "logsdb", {"kerberos-enabled"})["Endpoint"]["Address"]
+    endpoint, master = joined_instance(stack, directory, rds_role, "logsdb")
     victim = f"mallory@{REALM}"
     made = psql(
         {"PATH": "/usr/bin:/bin", "PGPASSWORD": master},
@@ -70,4 +58,4 @@ def test_a_failed_gssapi_login_is_in_the_instance_logs(
         "--log-file-name", "error/postgresql.log.1999-01-01-00", check=False,
     )  # fmt: skip
     assert "(DBLogFileNotFoundFault)" in missing.stderr
-    rds.delete_db_instance(DBInstanceIdentifier="logsdb", SkipFinalSnapshot=True)
+    stack.client("rds").delete_db_instance(DBInstanceIdentifier="logsdb", SkipFinalSnapshot=True)

@@ -13,22 +13,13 @@ import pytest
 
 from pgrealm.client.krb5conf import render_krb5_conf
 from tests.acceptance.conftest import new_password
-from tests.acceptance.test_seed_flow import kinit
+from tests.acceptance.test_seed_flow import kinit, new_directory_user
 from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
 
 DOMAIN = "snap.example.com"
 REALM = DOMAIN.upper()
-
-
-def _user(stack: StackHandle, directory_id: str, name: str) -> str:
-    password = new_password()
-    stack.client("ds-data").create_user(DirectoryId=directory_id, SAMAccountName=name)
-    stack.client("ds").reset_user_password(
-        DirectoryId=directory_id, UserName=name, NewPassword=password
-    )
-    return password
 
 
 def _stage(stack: StackHandle, directory_id: str) -> dict[str, Any]:
@@ -50,7 +41,7 @@ def test_restore_takes_the_directory_back_to_its_snapshot(
     )["DirectoryId"]  # fmt: skip
     stack.wait("Active", lambda: _stage(stack, did)["Stage"] == "Active", timeout=240)
     stack.aws("ds", "enable-directory-data-access", "--directory-id", did)
-    before = _user(stack, did, "before")
+    before = new_directory_user(stack, did, "before")
 
     snapshot_id = stack.aws("ds", "create-snapshot", "--directory-id", did, "--name", "nightly")[
         "SnapshotId"
@@ -65,7 +56,7 @@ def test_restore_takes_the_directory_back_to_its_snapshot(
     assert (shown["Type"], shown["Name"], shown["DirectoryId"]) == ("Manual", "nightly", did)
     limits = stack.aws("ds", "get-snapshot-limits", "--directory-id", did)["SnapshotLimits"]
     assert limits["ManualSnapshotsCurrentCount"] == 1
-    after = _user(stack, did, "after")
+    after = new_directory_user(stack, did, "after")
 
     stack.aws("ds", "restore-from-snapshot", "--snapshot-id", snapshot_id)
     stack.wait("Active again", lambda: _stage(stack, did)["Stage"] == "Active", timeout=300)

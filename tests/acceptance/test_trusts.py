@@ -30,9 +30,9 @@ from pgrealm.engines import samba
 from pgrealm.gateways.directory import dc_spec
 from pgrealm.store import Store
 from pgrealm.store.kinds import Kind
-from tests.acceptance.conftest import REALM, new_password
+from tests.acceptance.conftest import REALM, joined_instance, new_password
 from tests.acceptance.test_seed_flow import kinit, psql
-from tests.acceptance.test_vpc_network import _membership, _route
+from tests.acceptance.test_vpc_network import _route
 from tests.fixtures.stack import ROOT, StackHandle
 
 pytestmark = pytest.mark.acceptance
@@ -109,26 +109,15 @@ def _dcs_settled(stack: StackHandle, directory_id: str) -> None:
 @pytest.fixture(scope="module")
 def endpoint(stack: StackHandle, directory: dict[str, Any], rds_role: str) -> Iterator[str]:
     """An instance joined to the directory, where bob@ONPREM has a role in rds_ad."""
-    rds = stack.client("rds")
-    rds.create_db_subnet_group(
-        DBSubnetGroupName="trust-subnets", DBSubnetGroupDescription="trusts",
-        SubnetIds=directory["VpcSettings"]["SubnetIds"],
-    )  # fmt: skip
-    master = new_password()
-    rds.create_db_instance(
-        DBInstanceIdentifier="trustdb", DBInstanceClass="db.t3.micro", Engine="postgres",
-        MasterUsername="master", MasterUserPassword=master, DBSubnetGroupName="trust-subnets",
-        BackupRetentionPeriod=0, Domain=directory["DirectoryId"], DomainIAMRoleName=rds_role,
-    )  # fmt: skip
-    address = _membership(stack, "trustdb", {"kerberos-enabled"})["Endpoint"]["Address"]
+    address, master = joined_instance(stack, directory, rds_role, "trustdb")
     made = psql(
         {"PATH": "/usr/bin:/bin", "PGPASSWORD": master},
         f"host={address} port=5432 dbname=postgres user=master",
         f'CREATE USER "{BOB}" WITH LOGIN; GRANT rds_ad TO "{BOB}";',
     )
     assert made.returncode == 0, made.stderr
-    yield str(address)
-    rds.delete_db_instance(DBInstanceIdentifier="trustdb", SkipFinalSnapshot=True)
+    yield address
+    stack.client("rds").delete_db_instance(DBInstanceIdentifier="trustdb", SkipFinalSnapshot=True)
 
 
 def _both_sides(
@@ -193,30 +182,26 @@ def _delete(stack: StackHandle, directory: dict[str, Any], trust_id: str) -> Non
     stack.wait("the trust to be deleted", gone, timeout=120)
 
 
-def test_a_user_of_a_two_way_trusted_forest_logs_in(
+@pytest.mark.parametrize(
+    ("directory_side", "forest_side"),
+    [("Two-Way", "two-way"), ("One-Way: Outgoing", "incoming")],
+)
+def test_a_user_of_a_trusted_forest_logs_in(
     stack: StackHandle,
     directory: dict[str, Any],
     forest: dict[str, Any],
     endpoint: str,
     tmp_path: Path,
+    directory_side: str,
+    forest_side: str,
 ) -> None:
-    trust_id = _both_sides(stack, directory, forest, "Two-Way", "two-way")
+    """Two-way, and one-way with the directory trusting the forest (the forest's side
+    "incoming"): either way bob's login works."""
+    trust_id = _both_sides(stack, directory, forest, directory_side, forest_side)
     forwarders = stack.aws(
         "ds", "describe-conditional-forwarders", "--directory-id", directory["DirectoryId"]
     )["ConditionalForwarders"]
     assert [f["DnsIpAddrs"] for f in forwarders] == [forest["DnsIpAddrs"]]
-    _bob_logs_in(stack, directory, forest, endpoint, tmp_path)
-    _delete(stack, directory, trust_id)
-
-
-def test_a_user_of_a_forest_the_directory_trusts_one_way_logs_in(
-    stack: StackHandle,
-    directory: dict[str, Any],
-    forest: dict[str, Any],
-    endpoint: str,
-    tmp_path: Path,
-) -> None:
-    trust_id = _both_sides(stack, directory, forest, "One-Way: Outgoing", "incoming")
     _bob_logs_in(stack, directory, forest, endpoint, tmp_path)
     _delete(stack, directory, trust_id)
 

@@ -190,25 +190,9 @@ class DsService(
             )
         subnets = self._directory_subnets(ctx, settings)
         directory_id = new_id("d-", 10)
-        group_id = self._security_group(ctx, subnets[0]["VpcId"], directory_id)
-        try:
-            addresses = self._dc_addresses(ctx, directory_id, subnets, group_id)
-        except ServiceError:
-            self.store.delete(SECURITY_GROUP, ctx.account_id, ctx.region, group_id)
-            raise
-        stamp = now().isoformat()
+        group_id, addresses = self._interfaces(ctx, directory_id, subnets)
         aws = {
-            "DirectoryId": directory_id,
-            "Name": params["Name"],
-            "ShortName": params.get("ShortName") or params["Name"].split(".")[0].upper()[:15],
-            "Description": params.get("Description"),
-            "Size": params["Size"],
-            "Type": "ADConnector",
-            "Alias": directory_id,
-            "AccessUrl": f"{directory_id}.awsapps.com",
-            "Stage": DirectoryStage.REQUESTED.value,
-            "LaunchTime": stamp,
-            "StageLastUpdatedDateTime": stamp,
+            **_described(params, directory_id, {"Type": "ADConnector", "Size": params["Size"]}),
             "DnsIpAddrs": dns,
             "ConnectSettings": {
                 "VpcId": subnets[0]["VpcId"],
@@ -218,22 +202,14 @@ class DsService(
                 "AvailabilityZones": [s["AvailabilityZone"] for s in subnets],
                 "ConnectIps": [vpc_ip for vpc_ip, _ in addresses],
             },
-            "SsoEnabled": False,
-            "NetworkType": params.get("NetworkType", "IPv4"),
         }
         doc: Doc = {
             "aws": aws,
             "dcs": [],
             "enis": [{"vpc_ip": v, "address": a} for v, a in addresses],
-            "desired": "present",
-            "data_access": "Disabled",
-            "tags": params.get("Tags", []),
             "sealed_service_password": self.sealer.seal(params["Password"]),
         }
-        self.store.put(KIND, ctx.account_id, ctx.region, directory_id, doc)
-        log.info("directory %s (AD Connector to %s) requested", directory_id, params["Name"])
-        self.kick()
-        return {"DirectoryId": directory_id}
+        return self._record(ctx, doc, params)
 
     def update_number_of_domain_controllers(
         self, ctx: RequestContext, params: dict[str, Any]
@@ -318,35 +294,19 @@ class DsService(
         """Record a directory of ``kind`` (Type, with Edition or Size) and its addresses."""
         subnets = self._directory_subnets(ctx, params["VpcSettings"])
         directory_id = new_id("d-", 10)
-        group_id = self._security_group(ctx, subnets[0]["VpcId"], directory_id)
-        try:
-            addresses = self._dc_addresses(ctx, directory_id, subnets, group_id)
-        except ServiceError:
-            self.store.delete(SECURITY_GROUP, ctx.account_id, ctx.region, group_id)
-            raise
-        dcs = []
-        for number, (subnet, (vpc_ip, address)) in enumerate(
-            zip(subnets, addresses, strict=True), start=1
-        ):
-            dcs.append(
-                {
-                    **_dc_record(number, vpc_ip, address),
-                    "subnet_id": subnet["SubnetId"],
-                    "az": subnet["AvailabilityZone"],
-                }
+        group_id, addresses = self._interfaces(ctx, directory_id, subnets)
+        dcs = [
+            {
+                **_dc_record(number, vpc_ip, address),
+                "subnet_id": subnet["SubnetId"],
+                "az": subnet["AvailabilityZone"],
+            }
+            for number, (subnet, (vpc_ip, address)) in enumerate(
+                zip(subnets, addresses, strict=True), start=1
             )
-        stamp = now().isoformat()
+        ]
         aws = {
-            "DirectoryId": directory_id,
-            "Name": params["Name"],
-            "ShortName": params.get("ShortName") or params["Name"].split(".")[0].upper()[:15],
-            "Description": params.get("Description"),
-            **kind,
-            "Alias": directory_id,
-            "AccessUrl": f"{directory_id}.awsapps.com",
-            "Stage": DirectoryStage.REQUESTED.value,
-            "LaunchTime": stamp,
-            "StageLastUpdatedDateTime": stamp,
+            **_described(params, directory_id, kind),
             # The DCs' VPC addresses, as AWS shows them; the machine reaches each DC at its
             # "address" (the ENI's public address, describe-network-interfaces).
             "DnsIpAddrs": [dc["vpc_ip"] for dc in dcs],
@@ -356,20 +316,35 @@ class DsService(
                 "SecurityGroupId": group_id,
                 "AvailabilityZones": [s["AvailabilityZone"] for s in subnets],
             },
-            "SsoEnabled": False,
             "DesiredNumberOfDomainControllers": 2,
-            "NetworkType": params.get("NetworkType", "IPv4"),
         }
         doc: Doc = {
             "aws": aws,
             "dcs": dcs,
-            "desired": "present",
-            "data_access": "Disabled",
-            "tags": params.get("Tags", []),
             "sealed_admin_password": self.sealer.seal(params["Password"]),
         }
+        return self._record(ctx, doc, params)
+
+    def _interfaces(
+        self, ctx: RequestContext, directory_id: str, subnets: list[Doc]
+    ) -> tuple[str, list[tuple[str, str]]]:
+        """The directory's security group and an address in each subnet (DCs', or an AD
+        Connector's); all or none."""
+        group_id = self._security_group(ctx, subnets[0]["VpcId"], directory_id)
+        try:
+            return group_id, self._dc_addresses(ctx, directory_id, subnets, group_id)
+        except ServiceError:
+            self.store.delete(SECURITY_GROUP, ctx.account_id, ctx.region, group_id)
+            raise
+
+    def _record(self, ctx: RequestContext, doc: Doc, params: dict[str, Any]) -> dict[str, Any]:
+        """Store a new directory record, which the directory reconciler takes from there."""
+        doc.update(desired="present", data_access="Disabled", tags=params.get("Tags", []))
+        directory_id = doc["aws"]["DirectoryId"]
         self.store.put(KIND, ctx.account_id, ctx.region, directory_id, doc)
-        log.info("directory %s (%s) requested", directory_id, params["Name"])
+        log.info(
+            "directory %s (%s, %s) requested", directory_id, doc["aws"]["Type"], params["Name"]
+        )
         self.kick()
         return {"DirectoryId": directory_id}
 
@@ -584,6 +559,25 @@ class DsService(
 
 def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def _described(params: dict[str, Any], directory_id: str, kind: dict[str, str]) -> Doc:
+    """What DescribeDirectories shows of any new directory, its type's fields aside."""
+    stamp = now().isoformat()
+    return {
+        "DirectoryId": directory_id,
+        "Name": params["Name"],
+        "ShortName": params.get("ShortName") or params["Name"].split(".")[0].upper()[:15],
+        "Description": params.get("Description"),
+        **kind,
+        "Alias": directory_id,
+        "AccessUrl": f"{directory_id}.awsapps.com",
+        "Stage": DirectoryStage.REQUESTED.value,
+        "LaunchTime": stamp,
+        "StageLastUpdatedDateTime": stamp,
+        "SsoEnabled": False,
+        "NetworkType": params.get("NetworkType", "IPv4"),
+    }
 
 
 def _dc_record(number: int, vpc_ip: str, address: str) -> Doc:

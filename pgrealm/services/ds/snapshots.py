@@ -57,19 +57,7 @@ class SnapshotsMixin(DsMixin):
         return {"SnapshotId": snapshot_id}
 
     def describe_snapshots(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        if params.get("DirectoryId"):
-            docs = [self.get_directory(ctx, params["DirectoryId"])]
-        else:
-            docs = self.store.list(_KIND, ctx.account_id, ctx.region)
-        snapshots = [s for d in docs for s in d.get("snapshots", [])]
-        wanted = params.get("SnapshotIds")
-        if wanted:
-            missing = set(wanted) - {s["SnapshotId"] for s in snapshots}
-            if missing:
-                raise ServiceError(
-                    "EntityDoesNotExistException", f"Snapshot {sorted(missing)[0]} does not exist."
-                )
-            snapshots = [s for s in snapshots if s["SnapshotId"] in wanted]
+        snapshots = self._listed(ctx, params, "snapshots", "SnapshotIds")
         shown = [
             {k: v for k, v in {**s, "StartTime": datetime.fromisoformat(s["StartTime"])}.items()
              if v is not None}

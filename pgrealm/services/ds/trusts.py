@@ -121,19 +121,7 @@ class TrustsMixin(DsMixin):
         return {"TrustId": trust_id}
 
     def describe_trusts(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        if params.get("DirectoryId"):
-            docs = [self.get_directory(ctx, params["DirectoryId"])]
-        else:
-            docs = self.store.list(_KIND, ctx.account_id, ctx.region)
-        trusts = [t["aws"] for d in docs for t in d.get("trusts", [])]
-        wanted = params.get("TrustIds")
-        if wanted:
-            missing = set(wanted) - {t["TrustId"] for t in trusts}
-            if missing:
-                raise ServiceError(
-                    "EntityDoesNotExistException", f"Trust {sorted(missing)[0]} does not exist."
-                )
-            trusts = [t for t in trusts if t["TrustId"] in wanted]
+        trusts = [t["aws"] for t in self._listed(ctx, params, "trusts", "TrustIds")]
         return page("ds", "DescribeTrusts", [_shown(t) for t in trusts], params)
 
     def verify_trust(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
