@@ -35,6 +35,7 @@ import click
 
 from pgrealm.cli.directory import _Api
 from pgrealm.config import Settings
+from pgrealm.model.trusts import put_forwarder
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -226,16 +227,10 @@ def trust(
     settings = Settings.from_env()
     store = Store(settings.state_db)
     doc = _forest(store, region, name)
-    forwarder = {"RemoteDomainName": remote_domain, "DnsIpAddrs": list(forwarders)}
-
-    def forward(d: Doc) -> None:
-        others = [
-            f for f in d.get("conditional_forwarders", [])
-            if f["RemoteDomainName"].lower() != remote_domain.lower()
-        ]  # fmt: skip
-        d["conditional_forwarders"] = [*others, forwarder]
-
-    store.update(Kind.DIRECTORY, ONPREM_ACCOUNT, region, doc["aws"]["DirectoryId"], forward)
+    store.update(
+        Kind.DIRECTORY, ONPREM_ACCOUNT, region, doc["aws"]["DirectoryId"],
+        lambda d: put_forwarder(d, remote_domain, list(forwarders)),
+    )  # fmt: skip
     doc = _forest(store, region, name)
     # The server restarts the forest's DCs with the forwarder: wait for both.
     _wait(

@@ -16,9 +16,13 @@ from typing import Any
 
 __all__ = [
     "ALLOWED",
+    "CHANGING",
+    "LIMITED_TYPES",
     "PROCESS_MODELS",
     "DirectoryStage",
+    "dc_changing",
     "domain_controller_id",
+    "limited_type",
     "now",
     "set_stage",
 ]
@@ -80,6 +84,21 @@ def set_stage(doc: Doc, stage: DirectoryStage, reason: str | None = None) -> boo
         return False
     _set_stage(doc, stage, reason)
     return True
+
+
+# Directory types that lack what only AWS Managed Microsoft AD offers, as AWS names them.
+LIMITED_TYPES = {"SimpleAD": "Simple AD", "ADConnector": "AD Connector"}
+# A DC joining or leaving (UpdateNumberOfDomainControllers): health leaves it alone.
+CHANGING = ("Creating", "Deleting")
+
+
+def limited_type(doc: Doc) -> str | None:
+    """Simple AD or AD Connector, named as AWS names them; None for Managed AD."""
+    return LIMITED_TYPES.get(doc["aws"].get("Type", "MicrosoftAD"))
+
+
+def dc_changing(dc: Doc) -> bool:
+    return dc.get("status") in CHANGING
 
 
 def domain_controller_id(doc: Doc, dc: Doc) -> str:

@@ -23,6 +23,7 @@ __all__ = [
     "LIVE",
     "TrustState",
     "dns_forwarders",
+    "put_forwarder",
     "runs_trusts",
     "set_trust_state",
 ]
@@ -94,3 +95,15 @@ def set_trust_state(trust: Doc, state: TrustState, reason: str | None = None) ->
         aws["TrustStateReason"] = reason
     else:
         aws.pop("TrustStateReason", None)
+
+
+def put_forwarder(doc: Doc, remote: str, addresses: list[str]) -> None:
+    """The directory's conditional forwarder for ``remote`` is ``addresses`` (made or
+    replaced; names compare without case, as DNS does)."""
+    others = [
+        f
+        for f in doc.get("conditional_forwarders", [])
+        if f["RemoteDomainName"].lower() != remote.lower()
+    ]
+    forwarder = {"RemoteDomainName": remote, "DnsIpAddrs": addresses, "ReplicationScope": "Domain"}
+    doc["conditional_forwarders"] = [*others, forwarder]

@@ -32,7 +32,7 @@ from pgrealm.engines.interfaces import DirectoryEngine
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec
 from pgrealm.model.addresses import AddressAllocator
-from pgrealm.model.directory import DirectoryStage, domain_controller_id, set_stage
+from pgrealm.model.directory import DirectoryStage, dc_changing, domain_controller_id, set_stage
 from pgrealm.model.layout import directory_home, directory_snapshots
 from pgrealm.reconcile._directory_parts import StepCtx, addresses, process_name, set_dc_status
 from pgrealm.reconcile.directory_trusts import TrustsPart
@@ -243,7 +243,7 @@ class DirectoryReconciler(TrustsPart, UpkeepPart):
     # -- health ---------------------------------------------------------------------------
     def _check_health(self, key: Key, doc: Doc) -> None:
         self._checked[key] = time.monotonic()
-        settled = [dc for dc in doc["dcs"] if dc.get("status") not in ("Creating", "Deleting")]
+        settled = [dc for dc in doc["dcs"] if not dc_changing(dc)]
         down = {dc["name"] for dc in settled if not self._serving(doc, dc)}
         for dc in doc["dcs"]:  # make sure the supervisor wants it; it restarts it with backoff
             if dc["name"] in down and self.supervisor.running(process_name(doc, dc)) is None:
@@ -256,7 +256,7 @@ class DirectoryReconciler(TrustsPart, UpkeepPart):
 
         def record(d: Doc) -> None:
             for dc in d["dcs"]:
-                if dc.get("status") not in ("Creating", "Deleting"):
+                if not dc_changing(dc):
                     set_dc_status(dc, dc["name"] in down)
             if down:
                 reason = f"Domain controller {names} is not responding."
@@ -293,7 +293,7 @@ def _health_changed(doc: Doc, down: set[str]) -> bool:
     return doc["aws"]["Stage"] != expected or any(
         dc.get("status") != ("Impaired" if dc["name"] in down else "Active")
         for dc in doc["dcs"]
-        if dc.get("status") not in ("Creating", "Deleting")
+        if not dc_changing(dc)
     )
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec, live_dc_spec
+from pgrealm.model.directory import dc_changing
 from pgrealm.model.trusts import (
     AWS_TO_SAMBA_DIRECTION,
     AWS_TO_SAMBA_TYPE,
@@ -32,7 +33,7 @@ class TrustsPart(DirectoryParts):
         rewrite and restart the first DC that does not (the other keeps serving)."""
         for dc in doc["dcs"]:
             spec = dc_spec(self.settings, doc, dc)
-            if dc.get("status") in ("Creating", "Deleting") or self.ad.config_current(spec):
+            if dc_changing(dc) or self.ad.config_current(spec):
                 continue
             log.info("directory %s: %s restarts with a new configuration", key[2], dc["name"])
             self.ad.write_dc_configs(spec, addresses(doc))

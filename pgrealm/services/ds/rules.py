@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pgrealm.model.directory import limited_type
 from pgrealm.services.errors import ServiceError
 
 __all__ = ["admin_password_problem", "require_microsoft_ad", "require_own_directory"]
@@ -37,17 +38,14 @@ def admin_password_problem(password: str) -> str | None:
     return None
 
 
-_TYPE_NAMES = {"SimpleAD": "Simple AD", "ADConnector": "AD Connector"}
-
-
 def require_microsoft_ad(doc: dict[str, Any], what: str) -> None:
     """Simple AD and AD Connector lack what only AWS Managed Microsoft AD offers (sharing,
     IP routes, directory data access, trusts, Kerberos for RDS): AWS refuses it for them."""
-    kind = doc["aws"].get("Type", "MicrosoftAD")
-    if kind in _TYPE_NAMES:
+    kind = limited_type(doc)
+    if kind is not None:
         raise ServiceError(
             "UnsupportedOperationException",
-            f"{what} is not supported for {_TYPE_NAMES[kind]} directory "
+            f"{what} is not supported for {kind} directory "
             f"{doc['aws']['DirectoryId']}: it needs an AWS Managed Microsoft AD directory.",
         )
 

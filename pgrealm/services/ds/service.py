@@ -24,7 +24,13 @@ from datetime import datetime
 from typing import Any
 
 from pgrealm.gateways.directory import DirectoryGateway, NotFound, PasswordRejected
-from pgrealm.model.directory import DirectoryStage, domain_controller_id, now, set_stage
+from pgrealm.model.directory import (
+    DirectoryStage,
+    dc_changing,
+    domain_controller_id,
+    now,
+    set_stage,
+)
 from pgrealm.model.rds import instances_joined_to
 from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, merge_tags, new_id
@@ -230,7 +236,7 @@ class DsService(
             )
         doc = self._active(ctx, directory_id)
         require_microsoft_ad(doc, "Changing the number of domain controllers")
-        if any(dc.get("status") in ("Creating", "Deleting") for dc in doc["dcs"]):
+        if any(dc_changing(dc) for dc in doc["dcs"]):
             raise ServiceError(
                 "ClientException",
                 f"Directory {directory_id} is already changing its domain controllers.",

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from pgrealm.model.directory import now
-from pgrealm.model.trusts import LIVE, TrustState, set_trust_state
+from pgrealm.model.trusts import LIVE, TrustState, put_forwarder, set_trust_state
 from pgrealm.services.base import new_id
 from pgrealm.services.context import RequestContext
 from pgrealm.services.ds._mixin import DsMixin
@@ -114,7 +114,7 @@ class TrustsMixin(DsMixin):
 
             doc["trusts"] = [*doc.get("trusts", []), trust]
             if forwarders:
-                _put_forwarder(doc, params["RemoteDomainName"], forwarders)
+                put_forwarder(doc, params["RemoteDomainName"], forwarders)
             self.store.put(_KIND, ctx.account_id, ctx.region, directory_id, doc)
         log.info("directory %s: trust %s with %s requested", directory_id, trust_id, remote)
         self.kick()
@@ -242,7 +242,7 @@ class TrustsMixin(DsMixin):
                 code = "EntityDoesNotExistException" if exists else "EntityAlreadyExistsException"
                 verb = "does not exist" if exists else "already exists"
                 raise ServiceError(code, f"A conditional forwarder for {remote} {verb}.")
-            _put_forwarder(doc, remote, addresses)
+            put_forwarder(doc, remote, addresses)
             self.store.put(_KIND, ctx.account_id, ctx.region, params["DirectoryId"], doc)
         self.kick()
         return {}
@@ -253,16 +253,6 @@ def _forwarder(doc: Doc, remote: str) -> Doc | None:
         if forwarder["RemoteDomainName"].lower() == remote.lower():
             return dict(forwarder)
     return None
-
-
-def _put_forwarder(doc: Doc, remote: str, addresses: list[str]) -> None:
-    others = [
-        f
-        for f in doc.get("conditional_forwarders", [])
-        if f["RemoteDomainName"].lower() != remote.lower()
-    ]
-    forwarder = {"RemoteDomainName": remote, "DnsIpAddrs": addresses, "ReplicationScope": "Domain"}
-    doc["conditional_forwarders"] = [*others, forwarder]
 
 
 def _shown(trust: Doc) -> Doc:

@@ -22,6 +22,7 @@ from typing import Any
 
 from pgrealm.config import Settings
 from pgrealm.gateways.parameters import PostgresCatalog, SettingsCatalog
+from pgrealm.model.directory import limited_type
 from pgrealm.model.membership import KERBEROS_ON, MembershipStatus, applied_status, check_move
 from pgrealm.model.rds import InstanceStatus, move_instance
 from pgrealm.sealing import Sealer
@@ -389,9 +390,7 @@ class RdsService(
             directory = ds.member_directory(ctx, domain)
         except ServiceError as exc:
             raise ServiceError("DomainNotFoundFault", f"Domain {domain} not found.") from exc
-        kind = {"SimpleAD": "Simple AD", "ADConnector": "AD Connector"}.get(
-            directory["aws"].get("Type", "MicrosoftAD")
-        )
+        kind = limited_type(directory)
         if kind is not None:
             raise CommonError(
                 "InvalidParameterCombination",
