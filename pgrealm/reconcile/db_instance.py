@@ -82,6 +82,7 @@ _READY_TIMEOUT = 60.0
 _JOIN_ATTEMPTS = 3
 # What a join needs of every DC, checked from the instance's VPC (udp: a DNS query).
 _JOIN_PORTS = (("udp", 53), ("tcp", 53), ("tcp", 88), ("tcp", 389), ("tcp", 464))
+_RECHECK_PAUSE = 1.0  # before a join check asks again (see _check_network)
 
 
 class _NetworkBlocked(ReconcileError):
@@ -385,6 +386,17 @@ class DbInstanceReconciler:
                 continue
             dst = self.store.get(ADDRESS, dir_account, dir_region, dc["address"])
             why = blocked_because(self.store, src, dst, *closed) if src and dst else None
+            if why is None:
+                # The records allow it: not a block of the user's making, but a namespace
+                # still settling (seen once: an address freed and reused within 2 s).
+                # Make sure the routers are current and ask once more.
+                time.sleep(_RECHECK_PAUSE)
+                namespace = self.network.realise_host(account, region, ctx.doc["address"])
+                closed = self.network.first_closed(
+                    namespace, dc["vpc_ip"], directory["aws"]["Name"], _JOIN_PORTS
+                )
+                if closed is None:
+                    continue
             raise _NetworkBlocked(
                 f"the domain controller {dc['vpc_ip']} does not answer on "
                 f"{closed[1]}/{closed[0]} from the DB instance's subnet: "
