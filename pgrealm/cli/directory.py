@@ -7,6 +7,11 @@ confirmed) or read from stdin with ``--password-stdin``; never taken as an argum
     pgrealm directory users list|create|describe|update|delete|disable|reset-password
     pgrealm directory groups list|create|describe|update|delete
     pgrealm directory members list|add|remove|groups-of
+    pgrealm directory ca-certificate
+
+``ca-certificate`` prints the certificate of the directory's own certificate authority,
+which issues its DCs' LDAPS certificates: what an admin exports from AD CS, to register
+with ``aws ds register-certificate`` and to give LDAPS clients to trust.
 """
 
 from __future__ import annotations
@@ -123,6 +128,25 @@ def directory_group(
 ) -> None:
     """Users, groups and members of a directory (through the ds-data API)."""
     ctx.obj = _Api(account, region, directory_id)
+
+
+@directory_group.command("ca-certificate")
+@pass_api
+def ca_certificate(api: _Api) -> None:
+    """Print the PEM certificate of the directory's certificate authority."""
+    from pgrealm.store import Store
+    from pgrealm.store.kinds import Kind
+
+    account = api.call("sts", "get_caller_identity")["Account"]
+    directory_id = api.directory_id
+    doc = Store(Settings.from_env().state_db).get(Kind.DIRECTORY, account, api.region, directory_id)
+    authority = (doc or {}).get("authority")
+    if authority is None:
+        raise click.ClickException(
+            f"directory {directory_id} has no certificate authority yet: it makes one as its "
+            "first domain controller starts"
+        )
+    click.echo(authority["certificate"], nl=False)
 
 
 # -- users ---------------------------------------------------------------------------------

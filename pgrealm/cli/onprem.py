@@ -7,6 +7,7 @@ company's own AD stands beside AWS, to build trusts with.
     pgrealm onprem trust --name onprem.example.com --remote-domain corp.example.com
                          --direction two-way --type forest
                          --conditional-forwarder-ip-addrs IP [IP ...]
+    pgrealm onprem ca-certificate --name onprem.example.com
     pgrealm onprem delete --name onprem.example.com
 
 The forest's network is a VPC of its own in the account ONPREM_ACCOUNT, which stands for
@@ -252,6 +253,17 @@ def trust(
     problem = samba.validate_trust(dc, remote_domain)
     click.echo(f"trust of {name} with {remote_domain} made ({trust_type}, {direction})")
     click.echo("validated" if problem is None else f"not validated yet: {problem}")
+
+
+@onprem_group.command("ca-certificate")
+@click.option("--name", required=True, help="The forest's DNS name.")
+@click.pass_obj
+def ca_certificate(region: str, name: str) -> None:
+    """Print the certificate of the forest's CA (for an AD Connector's client LDAPS)."""
+    doc = _forest(Store(Settings.from_env().state_db), region, name)
+    if "authority" not in doc:
+        raise click.ClickException(f"{name} has no certificate authority yet")
+    click.echo(doc["authority"]["certificate"], nl=False)
 
 
 @onprem_group.command("delete")

@@ -1,5 +1,5 @@
 """Small network probes the engines share: is a TCP port open, does a DNS server answer,
-does an LDAP server accept a simple bind."""
+does an LDAP server accept a simple bind, does a TLS server's certificate chain to a CA."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ import socket
 import ssl
 import struct
 
-__all__ = ["LDAP_INVALID_CREDENTIALS", "dns_answers", "ldaps_bind", "tcp_open"]
+__all__ = [
+    "LDAP_INVALID_CREDENTIALS",
+    "LDAPS_PORT",
+    "dns_answers",
+    "ldaps_bind",
+    "tcp_open",
+    "tls_problem",
+]
 
 LDAP_INVALID_CREDENTIALS = 49
+LDAPS_PORT = 636
 
 
 def tcp_open(address: str, port: int, timeout: float) -> bool:
@@ -59,17 +67,22 @@ def _ber_read(data: bytes, at: int) -> tuple[int, bytes, int]:
     return tag, data[at : at + size], at + size
 
 
-def ldaps_bind(address: str, user: str, password: str, timeout: float) -> int | None:
+def ldaps_bind(
+    address: str, user: str, password: str, timeout: float, cadata: str | None = None
+) -> int | None:
     """An LDAP simple bind over TLS (636) as ``user``: the server's resultCode (0 is
     success, 49 invalid credentials), or None if no LDAP answer came. AD refuses simple
-    binds without TLS; the certificate is not checked (a probe, not a session)."""
+    binds without TLS. The certificate is checked against the CA certificates ``cadata``
+    (PEM) when given, and not at all otherwise (a probe, not a session)."""
     request = _ber(0x30, _ber(0x02, b"\x01") + _ber(
         0x60, _ber(0x02, b"\x03") + _ber(0x04, user.encode()) + _ber(0x80, password.encode())
     ))  # fmt: skip
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context = ssl.create_default_context(cadata=cadata)
+    context.check_hostname = False
+    if cadata is None:
+        context.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((address, 636), timeout=timeout) as raw:
+        with socket.create_connection((address, LDAPS_PORT), timeout=timeout) as raw:
             with context.wrap_socket(raw) as tls:
                 tls.sendall(request)
                 reply = tls.recv(4096)
@@ -83,3 +96,21 @@ def ldaps_bind(address: str, user: str, password: str, timeout: float) -> int | 
     except IndexError:
         return None
     return int.from_bytes(code, "big") if tag == 0x61 else None
+
+
+def tls_problem(
+    address: str, port: int, cadata: str, hostname: str | None, timeout: float
+) -> str | None:
+    """Why a TLS client that trusts only the CA certificates ``cadata`` (PEM) refuses the
+    server at ``address``:``port``, or None when the handshake succeeds. ``hostname``:
+    the name the certificate must carry (None: the chain alone is checked)."""
+    context = ssl.create_default_context(cadata=cadata)
+    context.check_hostname = hostname is not None
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=hostname or address):
+                return None
+    except ssl.SSLCertVerificationError as exc:
+        return str(exc.verify_message or exc.reason)
+    except (OSError, ssl.SSLError) as exc:
+        return f"no TLS answer on port {port} ({exc.strerror or exc})"

@@ -55,6 +55,7 @@ def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
         trusts=runs_trusts(doc),
         dns_forwarders=dns_forwarders(doc),
         tls_priority=tls_priority(doc),
+        tls_ca=doc.get("authority", {}).get("certificate"),
     )
 
 

@@ -1,7 +1,7 @@
 """What the directory reconciler's parts share: process names, the steps' context, the
 DCs' addresses and status, and the reconciler's attributes for the mixins' type checks
-(directory.py holds the reconciler; directory_trusts.py and directory_upkeep.py its
-duties for a settled directory)."""
+(directory.py holds the reconciler; directory_trusts.py, directory_upkeep.py and
+directory_ldaps.py its duties for a settled directory)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ class DirectoryParts:
         def _update(self, key: Key, change: Callable[[Doc], Any]) -> None: ...
         def _run_dc(self, key: Key, doc: Doc, dc: Doc) -> None: ...
         def _join_steps(self, dc1: Doc, dc: Doc) -> list[Step[StepCtx]]: ...
+        def _authority(self, key: Key, doc: Doc) -> Doc: ...
 
 
 def addresses(doc: Doc) -> list[str]:

@@ -32,9 +32,11 @@ from pgrealm.engines.interfaces import DirectoryEngine
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec
 from pgrealm.model.addresses import AddressAllocator
+from pgrealm.model.certificates import certificate_work
 from pgrealm.model.directory import DirectoryStage, dc_changing, domain_controller_id, set_stage
 from pgrealm.model.layout import directory_home, directory_snapshots
 from pgrealm.reconcile._directory_parts import StepCtx, addresses, process_name, set_dc_status
+from pgrealm.reconcile.directory_ldaps import LdapsPart
 from pgrealm.reconcile.directory_trusts import TrustsPart
 from pgrealm.reconcile.directory_upkeep import UpkeepPart
 from pgrealm.reconcile.network import HostNetwork
@@ -55,7 +57,7 @@ _HEALTH_INTERVAL = 3.0  # seconds between health checks of a settled directory
 _TRUST_WORK = {"Creating", "Created", "Verifying", "Deleting"}  # states the reconciler moves on
 
 
-class DirectoryReconciler(TrustsPart, UpkeepPart):
+class DirectoryReconciler(TrustsPart, UpkeepPart, LdapsPart):
     kind = KIND
 
     def __init__(
@@ -82,7 +84,9 @@ class DirectoryReconciler(TrustsPart, UpkeepPart):
         out = []
         for key, doc in self.store.items(KIND):
             settled = doc["desired"] == "present" and doc["aws"]["Stage"] in ("Active", "Impaired")
-            busy = any(t["aws"]["TrustState"] in _TRUST_WORK for t in doc.get("trusts", []))
+            busy = certificate_work(doc) or any(
+                t["aws"]["TrustState"] in _TRUST_WORK for t in doc.get("trusts", [])
+            )
             if settled and not busy and now - self._checked.get(key, 0.0) < _HEALTH_INTERVAL:
                 continue
             out.append(key)
@@ -99,6 +103,8 @@ class DirectoryReconciler(TrustsPart, UpkeepPart):
         if doc["aws"].get("Type") == "ADConnector":
             if stage in ("Requested", "Creating"):
                 self._connect(key, doc)
+            elif stage == "Active":
+                self._certificates(key, doc)
             return
         if stage == "Restoring":
             self._restore(key, doc)
@@ -111,6 +117,7 @@ class DirectoryReconciler(TrustsPart, UpkeepPart):
                 self._settings_applied(key, doc)
                 for trust in doc.get("trusts", []):
                     self._trust_step(key, doc, trust)
+                self._certificates(key, doc)
 
     # -- creation -----------------------------------------------------------------------
     def _steps(self, doc: Doc) -> list[Step[StepCtx]]:
@@ -214,8 +221,9 @@ class DirectoryReconciler(TrustsPart, UpkeepPart):
         return self.supervisor.running(process_name(doc, dc)) is not None and self.ad.dc_ready(spec)
 
     def _run_dc(self, key: Key, doc: Doc, dc: Doc) -> None:
-        spec = dc_spec(self.settings, doc, dc)
         self._realise(key, dc)
+        self._issue_certificate(key, doc, dc)
+        spec = dc_spec(self.settings, doc, dc)
         self.supervisor.ensure_running(self.process_spec(doc, dc))
         deadline = time.monotonic() + _READY_TIMEOUT
         while time.monotonic() < deadline:

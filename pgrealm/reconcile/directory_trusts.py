@@ -29,11 +29,15 @@ log = logging.getLogger(__name__)
 
 class TrustsPart(DirectoryParts):
     def _configs_converged(self, key: Key, doc: Doc) -> bool:
-        """True when every DC runs with the configuration its record asks for; otherwise
-        rewrite and restart the first DC that does not (the other keeps serving)."""
+        """True when every DC runs with the configuration its record asks for, and with a
+        certificate from the directory's authority (one made before there was any gets
+        one); otherwise rewrite and restart the first DC that does not (the other keeps
+        serving)."""
+        self._authority(key, doc)
         for dc in doc["dcs"]:
             spec = dc_spec(self.settings, doc, dc)
-            if dc_changing(dc) or self.ad.config_current(spec):
+            current = self.ad.config_current(spec) and self.ad.certificate_current(spec)
+            if dc_changing(dc) or current:
                 continue
             log.info("directory %s: %s restarts with a new configuration", key[2], dc["name"])
             self.ad.write_dc_configs(spec, addresses(doc))

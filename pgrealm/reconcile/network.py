@@ -18,7 +18,7 @@ from typing import IO, Protocol
 
 from pgrealm.config import Settings
 from pgrealm.engines import netns
-from pgrealm.engines.sockets import dns_answers, ldaps_bind, tcp_open
+from pgrealm.engines.sockets import LDAPS_PORT, dns_answers, ldaps_bind, tcp_open, tls_problem
 from pgrealm.errors import StoreError
 from pgrealm.gateways.network import stack_net
 from pgrealm.reconcile.netplan import Plan, plan
@@ -41,6 +41,9 @@ class HostNetwork(Protocol):
     ) -> tuple[str, int] | None: ...
 
     def ldap_bind(self, namespace: str, address: str, user: str, password: str) -> int | None: ...
+    def ldaps_problem(
+        self, namespace: str | None, address: str, cadata: str, hostname: str | None
+    ) -> str | None: ...
 
 
 _STALE = "-"  # the account of a key that names a namespace to remove
@@ -133,6 +136,17 @@ class NetworkReconciler:
         return netns.in_namespace(
             namespace, lambda: ldaps_bind(address, user, password, _PROBE_TIMEOUT)
         )
+
+    def ldaps_problem(
+        self, namespace: str | None, address: str, cadata: str, hostname: str | None
+    ) -> str | None:
+        """From inside ``namespace`` (None: this machine's own): why an LDAPS client that
+        trusts only ``cadata`` refuses ``address`` (None: it accepts it)."""
+
+        def probe() -> str | None:
+            return tls_problem(address, LDAPS_PORT, cadata, hostname, _PROBE_TIMEOUT)
+
+        return probe() if namespace is None else netns.in_namespace(namespace, probe)
 
     def forget_host(self, host_ip: str) -> None:
         """A host whose address was released: its namespace goes, its router forgets it."""

@@ -290,7 +290,7 @@ def test_a_role_for_a_newer_region_trusts_the_engine_principal(
 @pytest.mark.parametrize(
     "args, code",
     [
-        (["ds", "enable-ldaps", "--directory-id", "d-1234567890", "--type", "Client"],
+        (["ds", "list-schema-extensions", "--directory-id", "d-1234567890"],
          "UnsupportedOperationException"),
         (["rds", "create-db-cluster", "--db-cluster-identifier", "c1", "--engine",
           "aurora-postgresql"], "InvalidAction"),

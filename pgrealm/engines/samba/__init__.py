@@ -50,6 +50,7 @@ from pgrealm.engines.samba.errors import (
 from pgrealm.engines.samba.join import join_dc, ntds_guid, remove_dc
 from pgrealm.engines.samba.provision import is_provisioned, provision_dc
 from pgrealm.engines.samba.spec import DcSpec, DomainSpec
+from pgrealm.engines.samba.tls import certificate_current, issue_dc_certificate, new_authority
 from pgrealm.engines.samba.trust import create_trust, delete_trust, trust_exists, validate_trust
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "SambaError",
     "allocator_env",
     "backup_dc",
+    "certificate_current",
     "config_current",
     "create_trust",
     "create_user",
@@ -77,8 +79,10 @@ __all__ = [
     "free_bytes",
     "get_user",
     "is_provisioned",
+    "issue_dc_certificate",
     "join_dc",
     "list_users",
+    "new_authority",
     "ntds_guid",
     "provision_dc",
     "remove_dc",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["DcPaths", "DcSpec", "DomainSpec", "MAX_HOME_LEN", "PROCESS_MODELS"]
@@ -98,6 +98,7 @@ class DcSpec:
     trusts: bool = False
     dns_forwarders: tuple[str, ...] = ()
     tls_priority: str | None = None  # GnuTLS priority for LDAPS/StartTLS (Samba's default)
+    tls_ca: str | None = field(default=None, repr=False)  # PEM of the CA that issues its cert
 
     def __post_init__(self) -> None:
         if not _NETBIOS.match(self.hostname.upper()):

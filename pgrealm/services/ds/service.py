@@ -12,6 +12,7 @@ on, by the table in pgrealm/model/directory.py.
      +-- EventTopicsMixin   SNS event topics, which pgrealm lacks (event_topics.py)
      +-- TrustsMixin        trusts with other forests, conditional forwarders (trusts.py)
      +-- SettingsMixin      the TLS settings the DCs apply (settings.py)
+     +-- CertificatesMixin  registered CA certificates and client LDAPS (certificates.py)
      +-- SnapshotsMixin     snapshots of the directory, and restoring one (snapshots.py)
           +-- DsService
 """
@@ -36,6 +37,7 @@ from pgrealm.sealing import Sealer
 from pgrealm.services.base import Service, merge_tags, new_id
 from pgrealm.services.context import RequestContext
 from pgrealm.services.ds.aliases import AliasMixin
+from pgrealm.services.ds.certificates import CertificatesMixin
 from pgrealm.services.ds.event_topics import EventTopicsMixin
 from pgrealm.services.ds.ip_routes import IpRoutesMixin
 from pgrealm.services.ds.rules import (
@@ -77,6 +79,7 @@ class DsService(
     EventTopicsMixin,
     TrustsMixin,
     SettingsMixin,
+    CertificatesMixin,
     SnapshotsMixin,
     Service,
 ):
