@@ -1,6 +1,7 @@
 """describe-settings and update-settings on the session's directory, checked on the wire:
 with TLS_1_0 disabled the DCs' LDAPS refuses a TLS 1.0 handshake and still speaks TLS 1.2;
-the DCs restart one at a time and the directory stays Active."""
+with AES_128 disabled it refuses a client that offers only AES-128 suites; the DCs restart
+one at a time and the directory stays Active."""
 
 from __future__ import annotations
 
@@ -16,14 +17,19 @@ from tests.fixtures.stack import StackHandle
 pytestmark = pytest.mark.acceptance
 
 
-def _handshake(address: str, version: ssl.TLSVersion) -> bool:
-    """Whether the DC's LDAPS completes a TLS handshake pinned to ``version``."""
+_AES_128_ONLY = "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA256:AES128-GCM-SHA256"
+_AES_256_ONLY = "ECDHE-RSA-AES256-GCM-SHA384:AES256-GCM-SHA384"
+
+
+def _handshake(address: str, version: ssl.TLSVersion, ciphers: str = "DEFAULT:@SECLEVEL=0") -> bool:
+    """Whether the DC's LDAPS completes a TLS handshake pinned to ``version``, offering
+    ``ciphers`` (OpenSSL 3 refuses TLS 1.0 without @SECLEVEL=0)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     with warnings.catch_warnings():  # TLSv1 is deprecated: testing its refusal is the point
         warnings.simplefilter("ignore", DeprecationWarning)
         context.minimum_version = context.maximum_version = version
-    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # OpenSSL 3 refuses TLS 1.0 otherwise
+    context.set_ciphers(ciphers)
     try:
         with socket.create_connection((address, 636), timeout=5) as raw:
             with context.wrap_socket(raw):
@@ -37,15 +43,15 @@ def _entries(stack: StackHandle, directory_id: str) -> dict[str, dict[str, Any]]
     return {e["Name"]: e for e in found}
 
 
-def _set(stack: StackHandle, directory_id: str, value: str) -> dict[str, Any]:
+def _set(stack: StackHandle, directory_id: str, value: str, name: str = "TLS_1_0") -> Any:
     stack.aws("ds", "update-settings", "--directory-id", directory_id,
-              "--settings", f"Name=TLS_1_0,Value={value}")  # fmt: skip
+              "--settings", f"Name={name},Value={value}")  # fmt: skip
 
     def updated() -> Any:
-        entry = _entries(stack, directory_id)["TLS_1_0"]
+        entry = _entries(stack, directory_id)[name]
         return entry if entry["RequestStatus"] == "Updated" else None
 
-    return dict(stack.wait(f"TLS_1_0 {value}d on every DC", updated, timeout=180))
+    return dict(stack.wait(f"{name} {value}d on every DC", updated, timeout=180))
 
 
 def test_disabling_tls_1_0_reaches_every_dc(stack: StackHandle, directory: dict[str, Any]) -> None:
@@ -67,10 +73,24 @@ def test_disabling_tls_1_0_reaches_every_dc(stack: StackHandle, directory: dict[
     assert all(_handshake(dc, ssl.TLSVersion.TLSv1) for dc in dcs)
 
 
+def test_disabling_aes_128_reaches_every_dc(stack: StackHandle, directory: dict[str, Any]) -> None:
+    did, dcs, tls12 = directory["DirectoryId"], stack.kdcs(directory), ssl.TLSVersion.TLSv1_2
+    assert _entries(stack, did)["AES_128"]["Type"] == "Cipher"
+    assert all(_handshake(dc, tls12, _AES_128_ONLY) for dc in dcs)
+    try:
+        assert _set(stack, did, "Disable", "AES_128")["AppliedValue"] == "Disable"
+        assert not any(_handshake(dc, tls12, _AES_128_ONLY) for dc in dcs)
+        assert all(_handshake(dc, tls12, _AES_256_ONLY) for dc in dcs)
+    finally:
+        _set(stack, did, "Enable", "AES_128")
+    assert all(_handshake(dc, tls12, _AES_128_ONLY) for dc in dcs)
+
+
 @pytest.mark.parametrize(
     ("setting", "code"),
     [("Name=SSL_9_9,Value=Disable", "UnsupportedSettingsException"),
-     ("Name=TLS_1_1,Value=Sometimes", "InvalidParameterException")],
+     ("Name=TLS_1_1,Value=Sometimes", "InvalidParameterException"),
+     ("Name=RC2_40,Value=Enable", "UnsupportedSettingsException")],
 )  # fmt: skip
 def test_bad_settings_are_refused(
     stack: StackHandle, directory: dict[str, Any], setting: str, code: str

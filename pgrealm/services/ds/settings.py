@@ -1,5 +1,5 @@
-"""DescribeSettings and UpdateSettings, mixed into ``DsService`` (the settings themselves:
-model/settings.py). The directory reconciler restarts the DCs with a new value one at a
+"""DescribeSettings and UpdateSettings, mixed into ``DsService`` (the settings themselves,
+protocols and ciphers: model/settings.py). The directory reconciler restarts the DCs with a new value one at a
 time, so the directory stays Active, and then marks the setting Updated."""
 
 from __future__ import annotations
@@ -45,9 +45,15 @@ class SettingsMixin(DsMixin):
                     f"The setting {name} is not supported: pgrealm's Samba DCs apply "
                     f"{', '.join(SETTINGS)}.",
                 )
-            if value not in SETTINGS[name].allowed:
+            if value not in ("Enable", "Disable"):
                 raise ServiceError(
                     "InvalidParameterException", f"{name} must be Enable or Disable, not {value}."
+                )
+            if value not in SETTINGS[name].allowed:
+                raise ServiceError(
+                    "UnsupportedSettingsException",
+                    f"{name} cannot be {value}d: pgrealm's Samba DCs (GnuTLS) have no such "
+                    "protocol or cipher suite, so it is always Disable.",
                 )
         with self.store.transaction():
             doc = self._active(ctx, directory_id)
