@@ -25,6 +25,7 @@ __all__ = [
     "limited_type",
     "now",
     "set_stage",
+    "updating",
 ]
 
 log = logging.getLogger(__name__)
@@ -116,3 +117,10 @@ PROCESS_MODELS = {
     "Small": "single",
     "Large": "prefork",
 }
+
+
+def updating(doc: Doc) -> list[Doc]:
+    """The directory's UpdateDirectorySetup activities still Updating (services/ds/updates.py)."""
+    return [
+        a for kind in doc.get("updates", {}).values() for a in kind if a["Status"] == "Updating"
+    ]

@@ -33,7 +33,13 @@ from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec
 from pgrealm.model.addresses import AddressAllocator
 from pgrealm.model.certificates import certificate_work
-from pgrealm.model.directory import DirectoryStage, dc_changing, domain_controller_id, set_stage
+from pgrealm.model.directory import (
+    DirectoryStage,
+    dc_changing,
+    domain_controller_id,
+    set_stage,
+    updating,
+)
 from pgrealm.model.layout import directory_home, directory_snapshots
 from pgrealm.reconcile._directory_parts import StepCtx, addresses, process_name, set_dc_status
 from pgrealm.reconcile.directory_ldaps import LdapsPart
@@ -84,8 +90,10 @@ class DirectoryReconciler(TrustsPart, UpkeepPart, LdapsPart):
         out = []
         for key, doc in self.store.items(KIND):
             settled = doc["desired"] == "present" and doc["aws"]["Stage"] in ("Active", "Impaired")
-            busy = certificate_work(doc) or any(
-                t["aws"]["TrustState"] in _TRUST_WORK for t in doc.get("trusts", [])
+            busy = (
+                certificate_work(doc)
+                or bool(updating(doc))
+                or any(t["aws"]["TrustState"] in _TRUST_WORK for t in doc.get("trusts", []))
             )
             if settled and not busy and now - self._checked.get(key, 0.0) < _HEALTH_INTERVAL:
                 continue
@@ -104,6 +112,7 @@ class DirectoryReconciler(TrustsPart, UpkeepPart, LdapsPart):
             if stage in ("Requested", "Creating"):
                 self._connect(key, doc)
             elif stage == "Active":
+                self._updates_applied(key, doc)  # its size is capacity: nothing to restart
                 self._certificates(key, doc)
             return
         if stage == "Restoring":
@@ -115,6 +124,7 @@ class DirectoryReconciler(TrustsPart, UpkeepPart, LdapsPart):
             if self._configs_converged(key, doc) and self._resized(key, doc):
                 self._snapshots(key, doc)
                 self._settings_applied(key, doc)
+                self._updates_applied(key, doc)
                 for trust in doc.get("trusts", []):
                     self._trust_step(key, doc, trust)
                 self._certificates(key, doc)

@@ -1,17 +1,19 @@
 """A settled directory's other duties, part of the directory reconciler: more or fewer
-DCs (UpdateNumberOfDomainControllers), snapshots and restoring one, and an AD Connector's
-one check (an LDAPS bind from its interface in the VPC)."""
+DCs (UpdateNumberOfDomainControllers), snapshots and restoring one, an AD Connector's
+one check (an LDAPS bind from its interface in the VPC), and an UpdateDirectorySetup
+activity's end (the DCs already run as the record asks)."""
 
 from __future__ import annotations
 
 import functools
 import logging
+from datetime import UTC, datetime
 
 from pgrealm.engines.sockets import LDAP_INVALID_CREDENTIALS
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
 from pgrealm.gateways.directory import dc_spec, live_dc_spec
 from pgrealm.model.addresses import AddressAllocator
-from pgrealm.model.directory import DirectoryStage, set_stage
+from pgrealm.model.directory import DirectoryStage, set_stage, updating
 from pgrealm.model.layout import directory_snapshot
 from pgrealm.reconcile._directory_parts import (
     DirectoryParts,
@@ -70,6 +72,22 @@ class UpkeepPart(DirectoryParts):
 
         self._update(key, removed)
         log.info("directory %s: %s demoted and removed", key[2], dc["name"])
+
+    def _updates_applied(self, key: Key, doc: Doc) -> None:
+        """Every DC runs as ``doc`` (read before the DCs were checked) asks: the update
+        activities it holds are Updated; one asked for since waits for the next pass."""
+        started = {a["StartTime"] for a in updating(doc)}
+        if not started:
+            return
+
+        def applied(d: Doc) -> None:
+            stamp = datetime.now(UTC).isoformat()
+            for activity in updating(d):
+                if activity["StartTime"] in started:
+                    activity.update(Status="Updated", LastUpdatedDateTime=stamp)
+
+        self._update(key, applied)
+        log.info("directory %s: update applied", key[2])
 
     # -- snapshots (CreateSnapshot, RestoreFromSnapshot) ------------------------------------
     def _snapshots(self, key: Key, doc: Doc) -> None:

@@ -78,7 +78,9 @@ def page(
     the results under its result key, and the token of the next page if one follows."""
     definition = _definitions(service)[operation]
     policy = _POLICIES[service]
-    size = params.get(definition["limit_key"])
+    size = (
+        params.get(definition["limit_key"]) if "limit_key" in definition else None
+    )  # some lack one
     if size is not None and policy.bounds and not policy.bounds[0] <= size <= policy.bounds[1]:
         low, high = policy.bounds
         raise CommonError(

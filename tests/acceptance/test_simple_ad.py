@@ -1,7 +1,8 @@
 """Simple AD through the aws CLI on real Samba: ``ds create-directory`` makes two DCs laid
 out as Simple AD (its administrator is Administrator, with the password given), which
 answer Kerberos; RDS refuses it for Kerberos authentication, as it refuses it on AWS;
-deleting it gives back its addresses."""
+update-directory-setup takes it from Small to Large (its DCs restart by turns, Kerberos
+keeps answering); deleting it gives back its addresses."""
 
 from __future__ import annotations
 
@@ -81,6 +82,23 @@ def test_a_simple_ad_serves_kerberos_and_rds_refuses_it(
     assert error["Code"] == "InvalidParameterCombination" and "Simple AD" in error["Message"]
     instances = stack.client("rds").describe_db_instances()["DBInstances"]
     assert "simplead-db" not in [i["DBInstanceIdentifier"] for i in instances]
+
+    # It grows from Small to Large: describe-update-directory shows the activity end.
+    grow = ["update-directory-setup", "--directory-id", directory_id, "--update-type"]
+    stack.aws("ds", *grow, "SIZE", "--directory-size-update-settings", "DirectorySize=Large")
+
+    def updated() -> Any:
+        [activity] = stack.aws("ds", "describe-update-directory", "--directory-id", directory_id,
+                               "--update-type", "SIZE")["UpdateActivities"]  # fmt: skip
+        return activity if activity["Status"] == "Updated" else None
+
+    stack.wait("the Simple AD to be Large", updated, timeout=240)
+    desc = _described(stack, directory_id)
+    assert (desc["Size"], desc["Stage"]) == ("Large", "Active")
+    assert kinit(env, f"Administrator@{REALM}", renewed).returncode == 0
+    refused_os = stack.aws("ds", *grow, "OS", "--os-update-settings", "OSVersion=SERVER_2019",
+                           check=False)  # fmt: skip
+    assert "(UnsupportedOperationException)" in refused_os.stderr, refused_os.stderr
 
     # Deleting it gives back its DCs' addresses.
     stack.aws("ds", "delete-directory", "--directory-id", directory_id)

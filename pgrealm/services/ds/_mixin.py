@@ -32,6 +32,9 @@ class DsMixin:
         ) -> Doc: ...
 
         def _active(self, ctx: RequestContext, directory_id: str) -> Doc: ...
+        def create_snapshot(
+            self, ctx: RequestContext, params: dict[str, Any]
+        ) -> dict[str, Any]: ...
 
     def _listed(
         self, ctx: RequestContext, params: dict[str, Any], field: str, ids: str

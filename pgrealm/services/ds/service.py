@@ -14,6 +14,7 @@ on, by the table in pgrealm/model/directory.py.
      +-- SettingsMixin      the TLS settings the DCs apply (settings.py)
      +-- CertificatesMixin  registered CA certificates and client LDAPS (certificates.py)
      +-- SnapshotsMixin     snapshots of the directory, and restoring one (snapshots.py)
+     +-- UpdatesMixin       a Simple AD or AD Connector going Large (updates.py)
           +-- DsService
 """
 
@@ -49,6 +50,7 @@ from pgrealm.services.ds.settings import SettingsMixin
 from pgrealm.services.ds.sharing import SharingMixin
 from pgrealm.services.ds.snapshots import SnapshotsMixin
 from pgrealm.services.ds.trusts import TrustsMixin
+from pgrealm.services.ds.updates import UpdatesMixin
 from pgrealm.services.ec2.managed_groups import create_controllers_group
 from pgrealm.services.ec2.service import Ec2Service
 from pgrealm.services.errors import ServiceError
@@ -81,6 +83,7 @@ class DsService(
     SettingsMixin,
     CertificatesMixin,
     SnapshotsMixin,
+    UpdatesMixin,
     Service,
 ):
     service_name = "ds"

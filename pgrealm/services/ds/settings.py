@@ -1,6 +1,7 @@
 """DescribeSettings and UpdateSettings, mixed into ``DsService`` (the settings themselves,
-protocols and ciphers: model/settings.py). The directory reconciler restarts the DCs with a new value one at a
-time, so the directory stays Active, and then marks the setting Updated."""
+protocols and ciphers: model/settings.py). The directory reconciler restarts the DCs with
+a new value one at a time, so the directory stays Active, and then marks the setting
+Updated."""
 
 from __future__ import annotations
 
