@@ -15,7 +15,7 @@ from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step
 from pgrealm.sealing import Sealer
 from pgrealm.store import Doc, Store
-from pgrealm.supervisor import Supervisor
+from pgrealm.supervisor import ProcessSpec, Supervisor
 
 __all__ = ["DirectoryParts", "StepCtx", "addresses", "process_name", "set_dc_status"]
 
@@ -48,6 +48,7 @@ class DirectoryParts:
         def _run_dc(self, key: Key, doc: Doc, dc: Doc) -> None: ...
         def _join_steps(self, dc1: Doc, dc: Doc) -> list[Step[StepCtx]]: ...
         def _authority(self, key: Key, doc: Doc) -> Doc: ...
+        def process_spec(self, doc: Doc, dc: Doc) -> ProcessSpec: ...
 
 
 def addresses(doc: Doc) -> list[str]:

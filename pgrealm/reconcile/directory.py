@@ -117,6 +117,8 @@ class DirectoryReconciler(TrustsPart, UpkeepPart, LdapsPart):
             return
         if stage == "Restoring":
             self._restore(key, doc)
+        elif stage == "RestoreFailed":
+            self._run_what_remains(doc)
         elif stage in ("Requested", "Creating"):
             self._create(key, doc)
         elif stage in ("Active", "Impaired"):

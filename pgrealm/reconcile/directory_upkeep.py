@@ -140,6 +140,7 @@ class UpkeepPart(DirectoryParts):
                 set_stage(d, DirectoryStage.RESTORE_FAILED, reason)
 
             self._update(key, failed)
+            self._run_what_remains(doc)
             return
 
         def restored(d: Doc) -> None:
@@ -148,6 +149,15 @@ class UpkeepPart(DirectoryParts):
 
         self._update(key, restored)
         log.info("directory %s: restored from %s", did, snapshot_id)
+
+    def _run_what_remains(self, doc: Doc) -> None:
+        """A directory whose restore failed keeps serving from every DC that still has a
+        whole database (a snapshot that could not be read changed none): it stays
+        RestoreFailed, as on AWS, until a restore succeeds or it is deleted."""
+        for dc in doc["dcs"]:
+            spec = dc_spec(self.settings, doc, dc)
+            if self.ad.is_provisioned(spec) and not self.supervisor.running(process_name(doc, dc)):
+                self.supervisor.ensure_running(self.process_spec(doc, dc))
 
     # -- AD Connector ----------------------------------------------------------------------
     def _connect(self, key: Key, doc: Doc) -> None:

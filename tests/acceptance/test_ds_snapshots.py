@@ -1,7 +1,9 @@
 """Directory snapshots on real Samba, through the aws CLI: create-snapshot backs the
 directory up, restore-from-snapshot takes it back to that moment (a user made before is
-there on both DCs, one made after is gone), delete-snapshot removes it. A directory of
-its own, so the session's keeps its users."""
+there on both DCs, one made after is gone), delete-snapshot removes it. A snapshot whose
+backup was lost on disk fails to restore (RestoreFailed, with the reason) and leaves the
+DCs serving; restoring a good one then brings the directory back. A directory of its
+own, so the session's keeps its users."""
 
 from __future__ import annotations
 
@@ -27,6 +29,41 @@ def _stage(stack: StackHandle, directory_id: str) -> dict[str, Any]:
     return dict(found["DirectoryDescriptions"][0])
 
 
+def _snapshot(stack: StackHandle, did: str, name: str) -> str:
+    """A Completed snapshot of ``did``, named ``name``."""
+    snapshot_id = str(
+        stack.aws("ds", "create-snapshot", "--directory-id", did, "--name", name)["SnapshotId"]
+    )
+
+    def completed() -> Any:
+        found = stack.aws("ds", "describe-snapshots", "--snapshot-ids", snapshot_id)["Snapshots"]
+        assert found[0]["Status"] != "Failed"
+        return found[0]["Status"] == "Completed"
+
+    stack.wait(f"the snapshot {name}", completed, timeout=120)
+    return snapshot_id
+
+
+def _each_dc(stack: StackHandle, did: str, tmp_path: Path) -> list[dict[str, str]]:
+    """A Kerberos client environment for each of the directory's DCs, alone."""
+    envs = []
+    for n, address in enumerate(stack.kdcs(_stage(stack, did))):
+        conf = tmp_path / f"krb5-{n}.conf"
+        conf.write_text(render_krb5_conf(REALM, [address]))
+        envs.append({"KRB5_CONFIG": str(conf), "KRB5CCNAME": f"FILE:{tmp_path}/cc{n}",
+                     "PATH": "/usr/bin:/bin"})  # fmt: skip
+    return envs
+
+
+def _kinit_works(stack: StackHandle, env: dict[str, str], password: str) -> None:
+    stack.wait(
+        f"before@ with {env['KRB5_CONFIG']}",
+        lambda: kinit(env, f"before@{REALM}", password).returncode == 0,
+        timeout=120,
+        every=1.0,
+    )
+
+
 def test_restore_takes_the_directory_back_to_its_snapshot(
     stack: StackHandle, tmp_path: Path
 ) -> None:
@@ -43,16 +80,8 @@ def test_restore_takes_the_directory_back_to_its_snapshot(
     stack.aws("ds", "enable-directory-data-access", "--directory-id", did)
     before = new_directory_user(stack, did, "before")
 
-    snapshot_id = stack.aws("ds", "create-snapshot", "--directory-id", did, "--name", "nightly")[
-        "SnapshotId"
-    ]
-
-    def completed() -> Any:
-        found = stack.aws("ds", "describe-snapshots", "--snapshot-ids", snapshot_id)["Snapshots"]
-        assert found[0]["Status"] != "Failed"
-        return found[0] if found[0]["Status"] == "Completed" else None
-
-    shown = stack.wait("the snapshot", completed, timeout=120)
+    snapshot_id = _snapshot(stack, did, "nightly")
+    shown = stack.aws("ds", "describe-snapshots", "--snapshot-ids", snapshot_id)["Snapshots"][0]
     assert (shown["Type"], shown["Name"], shown["DirectoryId"]) == ("Manual", "nightly", did)
     limits = stack.aws("ds", "get-snapshot-limits", "--directory-id", did)["SnapshotLimits"]
     assert limits["ManualSnapshotsCurrentCount"] == 1
@@ -61,25 +90,30 @@ def test_restore_takes_the_directory_back_to_its_snapshot(
     stack.aws("ds", "restore-from-snapshot", "--snapshot-id", snapshot_id)
     stack.wait("Active again", lambda: _stage(stack, did)["Stage"] == "Active", timeout=300)
 
-    desc = _stage(stack, did)
-    for address in stack.kdcs(desc):  # each DC on its own: dc2 joined again from dc1
-        conf = tmp_path / "krb5.conf"
-        conf.write_text(render_krb5_conf(REALM, [address]))
-        env = {
-            "KRB5_CONFIG": str(conf),
-            "KRB5CCNAME": f"FILE:{tmp_path}/cc",
-            "PATH": "/usr/bin:/bin",
-        }
-        stack.wait(
-            f"before@ on {address}",
-            lambda e=env: kinit(e, f"before@{REALM}", before).returncode == 0,
-            timeout=120,
-            every=1.0,
-        )
+    for env in _each_dc(stack, did, tmp_path):  # each on its own: dc2 joined again from dc1
+        _kinit_works(stack, env, before)
         gone = kinit(env, f"after@{REALM}", after)
         assert gone.returncode != 0 and "not found" in gone.stderr, gone.stderr
 
-    stack.aws("ds", "delete-snapshot", "--snapshot-id", snapshot_id)
+    # A snapshot whose backup is lost fails to restore; the DCs keep serving.
+    lost = _snapshot(stack, did, "lost")
+    backup = stack.home / "directory-snapshots" / did / lost / "backup.tar.bz2"
+    backup.write_bytes(backup.read_bytes()[:4096])  # what a failing disk leaves
+    stack.aws("ds", "restore-from-snapshot", "--snapshot-id", lost)
+
+    def restore_failed() -> Any:
+        shown = _stage(stack, did)
+        return shown if shown["Stage"] == "RestoreFailed" else None
+
+    failed = stack.wait("RestoreFailed", restore_failed, timeout=120)
+    assert lost in failed["StageReason"], failed
+    for env in _each_dc(stack, did, tmp_path):
+        _kinit_works(stack, env, before)
+    stack.aws("ds", "restore-from-snapshot", "--snapshot-id", snapshot_id)
+    stack.wait("Active again", lambda: _stage(stack, did)["Stage"] == "Active", timeout=300)
+
+    for sid in (snapshot_id, lost):
+        stack.aws("ds", "delete-snapshot", "--snapshot-id", sid)
     assert stack.aws("ds", "describe-snapshots", "--directory-id", did)["Snapshots"] == []
     stack.aws("ds", "delete-directory", "--directory-id", did)
 

@@ -28,6 +28,7 @@ import sys
 from typing import Any
 
 import ldb  # type: ignore[import-not-found]
+from samba import ntacls  # type: ignore[import-not-found]
 from samba.auth import system_session  # type: ignore[import-not-found]
 from samba.dcerpc import drsblobs, misc, security  # type: ignore[import-not-found]
 from samba.ndr import ndr_unpack  # type: ignore[import-not-found]
@@ -245,6 +246,13 @@ def op_clear_backup_markers(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
     if len(m):
         samdb.modify(m)
     return {"cleared": [name for name in BACKUP_MARKERS if found and name in found[0]]}
+
+
+def op_restore_sysvol(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
+    """A backup's sysvol.tar.gz back into the DC's (empty) sysvol, each file and folder
+    with the NT ACL recorded beside it, as ``samba-tool domain backup restore`` does."""
+    ntacls.backup_restore(req["tarball"], req["sysvol"], samdb, req["smbconf"])
+    return {}
 
 
 # The delegated groups AWS Managed AD creates (a subset: those whose rights we model),
@@ -539,6 +547,7 @@ def op_domain_info(samdb: Any, req: dict[str, Any]) -> dict[str, Any]:
 OPS = {
     "finish_provision": op_finish_provision,
     "clear_backup_markers": op_clear_backup_markers,
+    "restore_sysvol": op_restore_sysvol,
     "delegate_admin": op_delegate_admin,
     "create_user": op_create_user,
     "set_password": op_set_password,

@@ -59,9 +59,15 @@ def restore_dc(dc: DcSpec, backup: Path) -> None:
             shutil.move(str(unpacked / name), into)
         sysvol = unpacked / "sysvol.tar.gz"
         if sysvol.exists():
+            # Samba's own restore of it sets each file's NT ACL from the .NTACL file the
+            # backup wrote beside it, and leaves those out: a plain unpack would leave them
+            # in the sysvol, where the next backup trips over them (init_files_struct:
+            # NT_STATUS_INVALID_PARAMETER).
+            _check_members(sysvol, "r:gz")
             shutil.rmtree(dc.paths.sysvol, ignore_errors=True)
             dc.paths.sysvol.mkdir(parents=True)
-            _extract(sysvol, "r:gz", dc.paths.sysvol)
+            tool.call(dc, "restore_sysvol", fresh=True, timeout=300,
+                      tarball=str(sysvol), sysvol=str(dc.paths.sysvol))  # fmt: skip
     cleared = tool.call(dc, "clear_backup_markers", fresh=True)["cleared"]
     log.debug("%s: backup markers cleared: %s", dc.hostname, cleared)
     log.info("%s: restored from %s", dc.hostname, backup.name)
@@ -70,14 +76,21 @@ def restore_dc(dc: DcSpec, backup: Path) -> None:
 def _extract(archive_path: Path, mode: str, into: Path) -> None:
     """Unpack an archive of ours, refusing any member that would land outside ``into``
     (Debian's Python 3.11.2 has no extraction filters)."""
+    members = _check_members(archive_path, mode)
     with tarfile.open(archive_path, mode) as archive:  # type: ignore[call-overload]
-        members = archive.getmembers()
-        for member in members:
-            name = Path(member.name)
-            if name.is_absolute() or ".." in name.parts or member.isdev():
-                raise SambaError(["restore"], f"{archive_path.name}: unsafe member {member.name}")
-            if member.issym() or member.islnk():
-                target = Path(member.linkname)
-                if target.is_absolute() or ".." in target.parts:
-                    raise SambaError(["restore"], f"{archive_path.name}: unsafe link {member.name}")
-        archive.extractall(into, members=members)  # noqa: S202 (checked above)
+        archive.extractall(into, members=members)  # noqa: S202 (checked)
+
+
+def _check_members(archive_path: Path, mode: str) -> list[tarfile.TarInfo]:
+    """The archive's members, once none would land outside where it is unpacked."""
+    with tarfile.open(archive_path, mode) as archive:  # type: ignore[call-overload]
+        members: list[tarfile.TarInfo] = archive.getmembers()
+    for member in members:
+        name = Path(member.name)
+        if name.is_absolute() or ".." in name.parts or member.isdev():
+            raise SambaError(["restore"], f"{archive_path.name}: unsafe member {member.name}")
+        if member.issym() or member.islnk():
+            target = Path(member.linkname)
+            if target.is_absolute() or ".." in target.parts:
+                raise SambaError(["restore"], f"{archive_path.name}: unsafe link {member.name}")
+    return members
