@@ -153,6 +153,15 @@ def _bob_logs_in(
     stack: StackHandle, directory: dict[str, Any], forest: dict[str, Any], endpoint: str, tmp: Path
 ) -> None:
     """kinit in his own realm, then psql to the instance with GSSAPI."""
+    login = _bob_login(stack, directory, forest, endpoint, tmp)
+    assert login.returncode == 0, login.stderr
+    assert login.stdout.strip() == f"{BOB}|t"
+
+
+def _bob_login(
+    stack: StackHandle, directory: dict[str, Any], forest: dict[str, Any], endpoint: str, tmp: Path
+) -> subprocess.CompletedProcess[str]:
+    """bob's kinit in his own realm (which must work), then his psql to the instance."""
     found = stack.client("ds", ONPREM_ACCOUNT).describe_directories()["DirectoryDescriptions"]
     onprem_dcs = stack.kdcs(next(d for d in found if d["Name"] == ONPREM), account=ONPREM_ACCOUNT)
     conf = tmp / "krb5.conf"
@@ -162,13 +171,11 @@ def _bob_logs_in(
     env = {"KRB5_CONFIG": str(conf), "KRB5CCNAME": f"FILE:{tmp}/cc", "PATH": "/usr/bin:/bin"}
     got = kinit(env, BOB, forest["bob_password"])
     assert got.returncode == 0, got.stderr
-    login = psql(
+    return psql(
         env,
         f"host={endpoint} port=5432 dbname=postgres user={BOB}",
         "SELECT current_user, gss_authenticated FROM pg_stat_gssapi WHERE pid = pg_backend_pid()",
     )
-    assert login.returncode == 0, login.stderr
-    assert login.stdout.strip() == f"{BOB}|t"
 
 
 def _delete(stack: StackHandle, directory: dict[str, Any], trust_id: str) -> None:
@@ -204,6 +211,60 @@ def test_a_user_of_a_trusted_forest_logs_in(
     assert [f["DnsIpAddrs"] for f in forwarders] == [forest["DnsIpAddrs"]]
     _bob_logs_in(stack, directory, forest, endpoint, tmp_path)
     _delete(stack, directory, trust_id)
+
+
+# Marks the trust's TDO in a DC's sam.ldb for selective authentication, as samba-tool
+# domain trust create --cross-organisation would (run by Debian's python3, for Samba's
+# bindings): argv is smb.conf, sam.ldb, the other forest's name.
+_MARK_SELECTIVE = """
+import sys, ldb
+from samba.auth import system_session
+from samba.param import LoadParm
+from samba.samdb import SamDB
+lp = LoadParm()
+lp.load(sys.argv[1])
+db = SamDB(url=sys.argv[2], lp=lp, session_info=system_session())
+[tdo] = db.search(base=db.domain_dn(), attrs=["trustAttributes"],
+                  expression="(&(objectClass=trustedDomain)(trustPartner=%s))" % sys.argv[3])
+m = ldb.Message(tdo.dn)
+m["trustAttributes"] = ldb.MessageElement(
+    str(int(tdo["trustAttributes"][0]) | 0x10), ldb.FLAG_MOD_REPLACE, "trustAttributes")
+db.modify(m)
+"""
+
+
+def test_samba_refuses_every_ticket_across_a_selective_trust(
+    stack: StackHandle,
+    directory: dict[str, Any],
+    forest: dict[str, Any],
+    endpoint: str,
+    tmp_path: Path,
+) -> None:
+    """Why update-trust refuses SelectiveAuth: with the directory's side of a verified
+    trust marked for selective authentication, Samba 4.17's KDC gives bob no ticket to
+    the instance at all ("The ticket isn't for us"), so nobody could be let in."""
+    trust_id = _both_sides(stack, directory, forest, "Two-Way", "two-way")
+    try:
+        refused = stack.aws("ds", "update-trust", "--trust-id", trust_id,
+                            "--selective-auth", "Enabled", check=False)  # fmt: skip
+        assert "(ClientException)" in refused.stderr, refused.stderr
+        settings = Settings.from_env(stack.env)
+        doc = Store(settings.state_db).get(
+            Kind.DIRECTORY, stack.account, "us-east-1", directory["DirectoryId"]
+        )
+        assert doc is not None
+        for dc in doc["dcs"]:
+            spec = dc_spec(settings, doc, dc)
+            marked = subprocess.run(
+                ["/usr/bin/python3", "-c", _MARK_SELECTIVE, str(spec.paths.smb_conf),
+                 str(spec.paths.private / "sam.ldb"), ONPREM],
+                capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert marked.returncode == 0, marked.stderr
+        login = _bob_login(stack, directory, forest, endpoint, tmp_path)
+        assert login.returncode != 0 and "The ticket isn't for us" in login.stderr, login
+    finally:
+        _delete(stack, directory, trust_id)
 
 
 def test_an_ad_connector_checks_its_service_account(

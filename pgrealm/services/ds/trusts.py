@@ -43,9 +43,14 @@ _VERIFIABLE = {
     TrustState.VERIFY_FAILED.value,
     TrustState.UPDATED.value,
 }
+# Measured (tests/acceptance/test_trusts.py): with the trust's TDO marked
+# TRUST_ATTRIBUTE_CROSS_ORGANIZATION, Samba 4.17's KDC answers every TGS request made
+# with the other forest's cross-realm TGT with KRB5KRB_AP_ERR_NOT_US, whoever asks and
+# whatever rights the target carries: nobody of the other forest gets in.
 _NO_SELECTIVE_AUTH = (
-    "Selective authentication is not supported: pgrealm has not verified that its Samba "
-    "4.17 domain controllers enforce it."
+    "Selective authentication is not supported: pgrealm's Samba 4.17 domain controllers "
+    "refuse every ticket across a trust that has it (\"The ticket isn't for us\"), so no "
+    "user of the other forest could sign in."
 )
 
 
