@@ -31,6 +31,7 @@ from pgrealm.gateways.directory import dc_spec
 from pgrealm.store import Store
 from pgrealm.store.kinds import Kind
 from tests.acceptance.conftest import REALM, joined_instance, new_password
+from tests.acceptance.test_ds_ldaps import _register, _settled_ldaps
 from tests.acceptance.test_seed_flow import kinit, psql
 from tests.acceptance.test_vpc_network import _route
 from tests.fixtures.stack import ROOT, StackHandle
@@ -268,10 +269,15 @@ def test_samba_refuses_every_ticket_across_a_selective_trust(
 
 
 def test_an_ad_connector_checks_its_service_account(
-    stack: StackHandle, directory: dict[str, Any], forest: dict[str, Any], rds_role: str
+    stack: StackHandle,
+    directory: dict[str, Any],
+    forest: dict[str, Any],
+    rds_role: str,
+    tmp_path: Path,
 ) -> None:
     """connect-directory to the forest, from the directory's VPC: Active when bob's
-    password binds over LDAP, Failed with the reason when it does not."""
+    password binds over LDAP, Failed with the reason when it does not. With the forest's
+    CA registered, client LDAPS is Enabled: the forest's DCs chain to it."""
     settings = {
         "VpcId": directory["VpcSettings"]["VpcId"],
         "SubnetIds": directory["VpcSettings"]["SubnetIds"],
@@ -307,6 +313,13 @@ def test_an_ad_connector_checks_its_service_account(
         inputs={"MasterUserPassword": new_password()},
     )  # fmt: skip
     assert "(InvalidParameterCombination)" in refused.stderr and "AD Connector" in refused.stderr
+
+    ca = _onprem(stack, ["ca-certificate", "--name", ONPREM], "").stdout
+    (tmp_path / "onprem-ca.pem").write_text(ca)
+    _register(stack, ids["good"], tmp_path / "onprem-ca.pem")
+    stack.aws("ds", "enable-ldaps", "--directory-id", ids["good"], "--type", "Client")
+    ldaps = _settled_ldaps(stack, ids["good"])
+    assert ldaps["LDAPSStatus"] == "Enabled", ldaps
     for directory_id in ids.values():
         stack.aws("ds", "delete-directory", "--directory-id", directory_id)
 
