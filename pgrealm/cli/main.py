@@ -162,6 +162,10 @@ def _instance_line(key: tuple[str, str, str], doc: dict[str, Any]) -> str:
     line = f"  db instance {key[2]} ({key[0]}, {key[1]}): {doc['aws']['DBInstanceStatus']}"
     for member in doc["aws"].get("DomainMemberships") or []:
         line += f"; {member['Domain']}: {member['Status']}"
+    if doc.get("replica_of"):
+        lag = doc.get("replica_lag")
+        shown = "not streaming" if lag is None else f"lag {lag:.1f} s"
+        line += f"; read replica of {doc['replica_of'][2]}, {shown}"
     reason = doc.get("membership_reason") or doc.get("status_reason")
     return f"{line} ({reason})" if reason else line
 

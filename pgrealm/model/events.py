@@ -26,7 +26,7 @@ _PRUNE_EVERY = 500  # records; pruning reads every event
 CATEGORIES = {
     "db-instance": [
         "availability", "backup", "configuration change", "creation", "deletion", "failure",
-        "notification", "recovery", "restoration",
+        "notification", "read replica", "recovery", "restoration",
     ],
     "db-snapshot": ["creation", "deletion", "notification", "restoration"],
     "db-parameter-group": ["configuration change"],
@@ -58,6 +58,8 @@ def instance_events(before: Doc, after: Doc) -> list[tuple[str, str]]:
             out.append(
                 (f"{message}: {reason}" if new == "failed" and reason else message, category)
             )
+    if before.get("promote_requested") and not after.get("promote_requested"):
+        out.append(("Promoted Read Replica to a stand-alone database instance", "read replica"))
     out += _membership_events(before, after)
     return out
 

@@ -7,12 +7,15 @@ Steps (each idempotent, observed from the real world):
                               a join that cannot complete leaves the membership
                               enable-kerberos-failed and the instance serving passwords
     samba.left_domain         (disabling-kerberos) its computer account and keytab gone
-    postgres.initdb           the cluster exists (made by initdb, or from a DB snapshot)
+    postgres.initdb           the cluster exists (made by initdb, from a DB snapshot, or,
+                              for a read replica, cloned from its source over the VPC)
     postgres.config           postgresql.conf / pg_hba.conf say what the instance should be
     supervisor.postmaster     postgres runs and accepts connections
     postgres.recovered        (a point-in-time restore) WAL replayed to the target, promoted
     postgres.reload           a running server has read the current configuration
     postgres.roles            rds_superuser, rds_ad and the master user exist (password erased)
+    postgres.replication      (a source) its read replicas may stream from it
+    postgres.standalone       (promote-read-replica) the standby has left recovery
     hosts.endpoint            the endpoint name resolves to the instance's address
 
 then its automated backups (db_backups.py): the first base backup (backing-up), and every
@@ -22,6 +25,7 @@ few minutes after that.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import logging
 import signal
@@ -83,6 +87,7 @@ _JOIN_ATTEMPTS = 3
 # What a join needs of every DC, checked from the instance's VPC (udp: a DNS query).
 _JOIN_PORTS = (("udp", 53), ("tcp", 53), ("tcp", 88), ("tcp", 389), ("tcp", 464))
 _RECHECK_PAUSE = 1.0  # before a join check asks again (see _check_network)
+_LAG_EVERY = 30.0  # seconds between two readings of a source's replicas' lag
 
 
 class _NetworkBlocked(ReconcileError):
@@ -126,6 +131,7 @@ class DbInstanceReconciler:
         self.sealer = sealer
         self.directories = directories
         self.pg, self.ad, self.names = pg, ad, names
+        self._lag_checked: dict[str, float] = {}  # source ARN -> when its replicas' lag was read
         self.backups = AutomatedBackups(
             store, instances_root(settings), retained_backups_root(settings), pg
         )
@@ -168,12 +174,14 @@ class DbInstanceReconciler:
     def _needs_work(self, doc: Doc, running: bool) -> bool:
         if doc["desired"] == "absent" or doc.get("reboot_requested") or _window_due(doc):
             return True
+        if running and self._lag_due(doc):
+            return True
         status = doc["aws"]["DBInstanceStatus"]
         if status == InstanceStatus.FAILED:
             return False
         if status == InstanceStatus.STOPPED:
             return _restart_due(doc)
-        if doc.get("parameters_due"):
+        if doc.get("parameters_due") or doc.get("promote_requested"):
             return True
         return status not in RUNNING or not running or backup_due(doc)
 
@@ -194,16 +202,30 @@ class DbInstanceReconciler:
             keytab=instance_keytab(self.settings, doc) if realm else None,
             wal_archive=home / WAL_ARCHIVE if backups_on(doc) else None,
             recovery=self.backups.recovery(doc),
+            primary=self._source_address(doc),
+            replicas=self._replica_addresses(doc),
             **self._group_settings(doc),
         )
+
+    def _source_address(self, doc: Doc) -> str | None:
+        """A read replica's source's VPC address, where it streams from."""
+        source = self.store.get(KIND, *doc["replica_of"]) if doc.get("replica_of") else None
+        return str(source["vpc_ip"]) if source and source.get("vpc_ip") else None
+
+    def _replica_addresses(self, doc: Doc) -> tuple[str, ...]:
+        """The VPC addresses of the instance's read replicas (those placed already)."""
+        account, region = _account_region(doc)
+        found = []
+        for ident in doc["aws"].get("ReadReplicaDBInstanceIdentifiers") or []:
+            replica = self.store.get(KIND, account, region, ident)
+            if replica and replica.get("vpc_ip") and replica["desired"] == "present":
+                found.append(str(replica["vpc_ip"]))
+        return tuple(sorted(found))
 
     def _group_settings(self, doc: Doc) -> dict[str, Any]:
         """The PgSpec fields its DB parameter group sets; krb_caseins_users is a field
         of its own, because pg_hba's Kerberos lines depend on it."""
-        account, region = (
-            doc["aws"]["DBInstanceArn"].split(":")[4],
-            doc["aws"]["DBInstanceArn"].split(":")[3],
-        )
+        account, region = _account_region(doc)
         values = group_parameters(self.store, account, region, doc.get("parameter_group") or "")
         caseins = values.pop("krb_caseins_users", None)
         return {
@@ -237,6 +259,8 @@ class DbInstanceReconciler:
         if status in RUNNING and self._healthy(doc) and not _changes_due(doc):
             if backup_due(doc):
                 self.backups.run(key, doc, self.spec(doc))
+            if self._lag_due(doc):
+                self._record_lag(doc)
             return
         ctx = _Ctx(key, doc, self.spec(doc))
         try:
@@ -259,6 +283,28 @@ class DbInstanceReconciler:
         log.info("db instance %s: %s", key[2], status.value)
         if first_backup:
             self.backups.run(key, doc, ctx.spec)
+
+    def _lag_due(self, doc: Doc) -> bool:
+        """A source with replicas has their lag measured every _LAG_EVERY seconds."""
+        if not doc["aws"].get("ReadReplicaDBInstanceIdentifiers"):
+            return False
+        last = self._lag_checked.get(doc["aws"]["DBInstanceArn"], 0.0)
+        return time.monotonic() - last >= _LAG_EVERY
+
+    def _record_lag(self, doc: Doc) -> None:
+        """Each replica's replay lag, as the source sees it, into the replica's record
+        (``pgrealm status`` shows it; ReplicaLag is a CloudWatch metric on RDS)."""
+        self._lag_checked[doc["aws"]["DBInstanceArn"]] = time.monotonic()
+        try:
+            lags = self.pg.replica_lag(self.spec(doc))
+        except EngineError as exc:
+            log.warning("db instance %s: replica lag: %s", doc["aws"]["DBInstanceIdentifier"], exc)
+            return
+        account, region = _account_region(doc)
+        for ident in doc["aws"]["ReadReplicaDBInstanceIdentifiers"]:
+            replica = self.store.get(KIND, account, region, ident)
+            lag = lags.get(str(replica.get("vpc_ip"))) if replica else None
+            self.store.update(KIND, account, region, ident, functools.partial(_set_lag, lag=lag))
 
     def _healthy(self, doc: Doc) -> bool:
         return self.supervisor.running(_process_name(doc)) is not None
@@ -325,6 +371,16 @@ class DbInstanceReconciler:
                 "postgres.roles",
                 lambda c: bool(c.doc.get("roles_bootstrapped")),
                 self._bootstrap_roles,
+            ),
+            Step(
+                "postgres.replication",
+                lambda c: c.doc.get("replication_open", []) == list(c.spec.replicas),
+                self._open_replication,
+            ),
+            Step(
+                "postgres.standalone",
+                lambda c: not c.doc.get("promote_requested"),
+                self._promote,
             ),
             Step("hosts.endpoint", self._published, self._publish),
         ]
@@ -426,7 +482,9 @@ class DbInstanceReconciler:
 
     def _make_cluster(self, ctx: _Ctx) -> None:
         snapshot, point = ctx.doc.get("restore_from"), ctx.doc.get("restore_point")
-        if snapshot is not None:
+        if ctx.doc.get("replica_of"):
+            self._clone(ctx)
+        elif snapshot is not None:
             path = snapshot_home(self.settings, snapshot)
             if not self.pg.exists(path):
                 raise ReconcileError(f"DB snapshot {snapshot[2]} is gone; it cannot be restored")
@@ -435,6 +493,31 @@ class DbInstanceReconciler:
             self.pg.restore_cluster(ctx.spec, self._base_for(point), recover=True)
         else:
             self.pg.init_cluster(ctx.spec)
+
+    def _clone(self, ctx: _Ctx) -> None:
+        """A read replica's cluster: a copy of its source's, once the source lets it in."""
+        source = self.store.get(KIND, *ctx.doc["replica_of"])
+        if source is None or source["desired"] != "present":
+            raise ReconcileError(f"source DB instance {ctx.doc['replica_of'][2]} is gone")
+        if ctx.doc.get("vpc_ip") not in source.get("replication_open", []):
+            raise _Waiting(f"source {ctx.doc['replica_of'][2]} to let the replica in")
+        if self.network is not None:  # its namespace, and the routers' rules for its stream
+            self.network.realise_host(ctx.key[0], ctx.key[1], ctx.doc["address"])
+        self.pg.clone_from_primary(ctx.spec)
+
+    def _open_replication(self, ctx: _Ctx) -> None:
+        """The read replicas named in the (reloaded) pg_hba may stream as rdsrepladmin."""
+        if ctx.spec.replicas:
+            self.pg.ensure_replication_role(ctx.spec)
+        opened = list(ctx.spec.replicas)
+        ctx.doc["replication_open"] = opened
+        self._update(ctx.key, lambda d: d.__setitem__("replication_open", opened))
+
+    def _promote(self, ctx: _Ctx) -> None:
+        """promote-read-replica: its config no longer names the source; recovery ends."""
+        self.pg.promote(ctx.spec)
+        ctx.doc.pop("promote_requested", None)
+        self._update(ctx.key, lambda d: d.pop("promote_requested", None))
 
     def _base_for(self, point: Doc) -> Path:
         if point.get("retained"):  # kept after its instance was deleted
@@ -636,6 +719,15 @@ class DbInstanceReconciler:
         return snapshot is not None and snapshot["aws"]["Status"] == SnapshotStatus.CREATING
 
 
+def _set_lag(doc: Doc, lag: float | None) -> None:
+    doc["replica_lag"] = lag  # None: not streaming now
+
+
+def _account_region(doc: Doc) -> tuple[str, str]:
+    arn = doc["aws"]["DBInstanceArn"].split(":")
+    return arn[4], arn[3]
+
+
 def _account_region_id(doc: Doc) -> str:
     arn = doc["aws"]["DBInstanceArn"].split(":")
     return f"{arn[4]}-{arn[3]}-{doc['aws']['DBInstanceIdentifier']}"
@@ -679,7 +771,9 @@ def _changes_due(doc: Doc) -> bool:
     """A running instance has work: new parameters, or a domain to join or leave."""
     settling = (MembershipStatus.ENABLING, MembershipStatus.DISABLING)
     members = doc["aws"].get("DomainMemberships") or []
-    return bool(doc.get("parameters_due")) or any(m["Status"] in settling for m in members)
+    return bool(doc.get("parameters_due") or doc.get("promote_requested")) or any(
+        m["Status"] in settling for m in members
+    )
 
 
 def _window_due(doc: Doc) -> bool:
@@ -717,5 +811,9 @@ def _mark_available(doc: Doc, status: InstanceStatus, parameters: str) -> None:
             doc.pop("membership_reason", None)
     if not aws["DomainMemberships"]:
         doc["directory"] = None  # delete-directory no longer counts it
+    if doc.get("replica_of"):
+        aws["StatusInfos"] = [
+            {"StatusType": "read replication", "Normal": True, "Status": "replicating"}
+        ]
     doc.pop("attempts", None)
     doc.pop("status_reason", None)

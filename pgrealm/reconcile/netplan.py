@@ -4,6 +4,11 @@ A VPC is realised (has a router namespace) while it has at least one host addres
 Everything the router enforces comes from records the EC2 API writes: the hosts' security
 groups (their ENIs' SecurityGroupIds), the subnets' network ACLs and route tables, and
 the active peerings (model/network.py says which record governs what).
+
+One thing more: a read replica's replication connection to its source (5432) passes
+whatever the two instances' security groups say, as RDS's replication runs on the
+service's own network and not under the customer's groups. Routes and network ACLs still
+apply: a replica in another VPC needs the peering and its routes.
 """
 
 from __future__ import annotations
@@ -65,8 +70,9 @@ def plan(store: Store, stack: StackNet) -> Plan:
         by_vpc[(record["OwnerId"], record["Region"], record["VpcId"])].append(record)
     members = _group_members(addresses)
     peerings = active_peerings(store)
+    replication = _replication_rules(store)
     routers = {
-        key: _router(store, stack, key, hosts, members, peerings, set(by_vpc))
+        key: _router(store, stack, key, hosts, members, peerings, set(by_vpc), replication)
         for key, hosts in by_vpc.items()
     }
     return Plan(routers)
@@ -89,6 +95,7 @@ def _router(
     members: dict[str, list[str]],
     peerings: list[Doc],
     realised: set[VpcKey],
+    replication: dict[tuple[str, bool], tuple[SgRule, ...]],
 ) -> RouterSpec:
     account, region, vpc_id = key
     ports = tuple(
@@ -99,8 +106,16 @@ def _router(
     subnets = [s for s in store.list(Kind.SUBNET, account, region) if s["VpcId"] == vpc_id]
     subnet_tables, routes = _routes(store, key, subnets, {p.name for p in links})
     firewall = FirewallSpec(
-        ingress={port_name(h["HostIp"]): _sg_rules(store, key, h, members, False) for h in hosts},
-        egress={port_name(h["HostIp"]): _sg_rules(store, key, h, members, True) for h in hosts},
+        ingress={
+            port_name(h["HostIp"]): _sg_rules(store, key, h, members, False)
+            + replication.get((h["HostIp"], False), ())
+            for h in hosts
+        },
+        egress={
+            port_name(h["HostIp"]): _sg_rules(store, key, h, members, True)
+            + replication.get((h["HostIp"], True), ())
+            for h in hosts
+        },
         acl_in={s["CidrBlock"]: _acl(store, key, s, False) for s in subnets},
         acl_out={s["CidrBlock"]: _acl(store, key, s, True) for s in subnets},
         dnat={h["HostIp"]: h["VpcIp"] for h in hosts},
@@ -109,6 +124,23 @@ def _router(
         stack.router_namespace(vpc_id), stack.uplink(vpc_id), ports, links,
         subnet_tables, routes, firewall,
     )  # fmt: skip
+
+
+def _replication_rules(store: Store) -> dict[tuple[str, bool], tuple[SgRule, ...]]:
+    """(host address, egress) -> the rules that let each read replica stream from its
+    source: in at the source from the replica, out at the replica to the source."""
+    rules: dict[tuple[str, bool], list[SgRule]] = defaultdict(list)
+    for replica in store.list(Kind.DB_INSTANCE):
+        source = (
+            store.get(Kind.DB_INSTANCE, *replica["replica_of"])
+            if replica.get("replica_of")
+            else None
+        )
+        if source is None or not replica.get("vpc_ip") or not source.get("vpc_ip"):
+            continue
+        rules[(source["address"], False)].append(SgRule((replica["vpc_ip"],), "tcp", 5432, 5432))
+        rules[(replica["address"], True)].append(SgRule((source["vpc_ip"],), "tcp", 5432, 5432))
+    return {key: tuple(found) for key, found in rules.items()}
 
 
 def _side(info: dict[str, Any]) -> VpcKey:

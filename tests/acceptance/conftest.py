@@ -123,10 +123,11 @@ def kerberos(
 
 
 def joined_instance(
-    stack: StackHandle, directory: dict[str, Any], role: str, ident: str
+    stack: StackHandle, directory: dict[str, Any], role: str, ident: str, backups: int = 0
 ) -> tuple[str, str]:
     """A DB instance joined to ``directory`` over a subnet group of its own, once its
-    membership is kerberos-enabled: (its endpoint, its master password)."""
+    membership is kerberos-enabled: (its endpoint, its master password). ``backups``:
+    its BackupRetentionPeriod (none by default: they cost a base backup)."""
     rds = stack.client("rds")
     rds.create_db_subnet_group(
         DBSubnetGroupName=f"{ident}-subnets", DBSubnetGroupDescription=ident,
@@ -136,7 +137,7 @@ def joined_instance(
     rds.create_db_instance(
         DBInstanceIdentifier=ident, DBInstanceClass="db.t3.micro", Engine="postgres",
         MasterUsername="master", MasterUserPassword=master, DBSubnetGroupName=f"{ident}-subnets",
-        BackupRetentionPeriod=0, Domain=directory["DirectoryId"], DomainIAMRoleName=role,
+        BackupRetentionPeriod=backups, Domain=directory["DirectoryId"], DomainIAMRoleName=role,
     )  # fmt: skip
 
     def kerberos_enabled() -> Any:

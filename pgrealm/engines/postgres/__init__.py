@@ -11,6 +11,7 @@ given its RDS-style roles. It knows nothing of AWS; reconcilers call it.
     scram.py       SCRAM-SHA-256 verifiers
     snapshot.py    DB snapshots: taking one, and a new cluster from one
     pitr.py        WAL archiving and point-in-time recovery
+    replica.py     read replicas: a standby cloned from its source, streaming, promoted
 
 With engines/homes.py (a home's files), this module is the local :class:`pgrealm.engines.
 interfaces.InstanceEngine`: the reconcilers are handed it, and ask nothing else.
@@ -51,6 +52,12 @@ from pgrealm.engines.postgres.postmaster import (
     signal_reload,
     stop,
 )
+from pgrealm.engines.postgres.replica import (
+    clone_from_primary,
+    ensure_replication_role,
+    promote,
+    replica_lag,
+)
 from pgrealm.engines.postgres.roles import (
     bootstrap_roles,
     ensure_database,
@@ -73,12 +80,14 @@ __all__ = [
     "as_user",
     "base_backups",
     "bootstrap_roles",
+    "clone_from_primary",
     "config_digest",
     "copy_snapshot",
     "ensure_database",
     "ensure_dir",
     "ensure_layout",
     "ensure_os_user",
+    "ensure_replication_role",
     "exists",
     "free_bytes",
     "in_recovery",
@@ -94,6 +103,7 @@ __all__ = [
     "postmaster_argv",
     "postmaster_env",
     "postmaster_pid",
+    "promote",
     "prune",
     "quote_ident",
     "quote_literal",
@@ -104,6 +114,7 @@ __all__ = [
     "render_hba",
     "render_ident",
     "render_krb5_conf",
+    "replica_lag",
     "restore_cluster",
     "run_sql",
     "scram_verifier",

@@ -23,7 +23,13 @@ import re
 import shlex
 
 from pgrealm.engines.postgres._files import HEADER
-from pgrealm.engines.postgres.spec import PgSpec, keytab_path, log_dir, socket_dir
+from pgrealm.engines.postgres.spec import (
+    REPLICATION_USER,
+    PgSpec,
+    keytab_path,
+    log_dir,
+    socket_dir,
+)
 
 __all__ = ["INCLUDE_LINE", "MANAGED_PARAMETERS", "quote_conf_value", "render_conf"]
 
@@ -57,6 +63,8 @@ MANAGED_PARAMETERS = frozenset(
         "restore_command",
         "recovery_target_time",
         "recovery_target_action",
+        "primary_conninfo",
+        "hot_standby",
     }
 )
 # pgrealm's defaults, which a parameter group may override.
@@ -108,6 +116,9 @@ def _managed_lines(spec: PgSpec) -> list[str]:
     if spec.realm is not None:
         out.append(_setting("krb_server_keyfile", str(keytab_path(spec))))
         out.append(f"krb_caseins_users = {'on' if spec.krb_caseins_users else 'off'}\n")
+    if spec.primary is not None:  # a read replica: a hot standby streaming from its source
+        conninfo = f"host={spec.primary} port={int(spec.port)} user={REPLICATION_USER}"
+        out += ["hot_standby = on\n", _setting("primary_conninfo", conninfo)]
     return out + _archive_lines(spec)
 
 

@@ -10,6 +10,10 @@ asked for a password. ``host`` lines match plain, SSL and GSS-encrypted connecti
 The internal superuser gets in only through the unix socket, by peer authentication of
 the OS user that runs the cluster (map ``pgrealm`` in pg_ident.conf), for SQL and for the
 replication connection that takes snapshots.
+
+Each read replica streams as ``rdsrepladmin`` from its own VPC address (/32), trusted
+without a password: that address lives only in the namespace pgrealm made for the
+replica (replica.py says why no secret is used).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import logging
 import re
 
 from pgrealm.engines.postgres._files import HEADER
-from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec
+from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, REPLICATION_USER, PgSpec
 
 __all__ = ["IDENT_MAP", "render_hba", "render_ident"]
 
@@ -43,6 +47,8 @@ def render_hba(spec: PgSpec) -> str:
         # pg_basebackup takes DB snapshots over a replication connection on the socket.
         _line("local", "replication", INTERNAL_SUPERUSER, "", peer),
     ]
+    for address in spec.replicas:
+        out.append(_line("host", "replication", REPLICATION_USER, f"{address}/32", "trust"))
     for net in _NETWORKS:
         out.append(_line("host", "all", INTERNAL_SUPERUSER, net, "reject"))
     if spec.realm is not None:

@@ -30,7 +30,7 @@ from pgrealm.engines.postgres.osuser import (
 from pgrealm.engines.postgres.postmaster import is_ready
 from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec, bin_path, data_dir, socket_dir
 
-__all__ = ["copy_snapshot", "restore_cluster", "take_snapshot"]
+__all__ = ["copy_snapshot", "fresh_staging", "restore_cluster", "take_snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def take_snapshot(spec: PgSpec, dest: Path) -> None:
     uid, gid = ensure_layout(spec)
     dest.parent.mkdir(parents=True, exist_ok=True)
     check_traversable(dest.parent, uid, gid)
-    staging = _fresh_staging(dest, uid, gid)
+    staging = fresh_staging(dest, uid, gid)
     if is_ready(spec):
         argv = [
             bin_path("pg_basebackup"),
@@ -80,7 +80,7 @@ def restore_cluster(spec: PgSpec, snapshot: Path, recover: bool = False) -> None
     if not (snapshot / BASE).is_file():
         raise FileNotFoundError(f"snapshot {snapshot} has no {BASE}")
     uid, gid = ensure_layout(spec)
-    staging = _fresh_staging(data_dir(spec), uid, gid)
+    staging = fresh_staging(data_dir(spec), uid, gid)
     _run_as(spec, ["tar", "-xzf", str(snapshot / BASE), "-C", str(staging)])
     if (snapshot / WAL).is_file():
         ensure_owned_dir(staging / "pg_wal", uid, gid, 0o700)
@@ -94,7 +94,7 @@ def restore_cluster(spec: PgSpec, snapshot: Path, recover: bool = False) -> None
     write_config(spec)
 
 
-def _fresh_staging(final: Path, uid: int, gid: int) -> Path:
+def fresh_staging(final: Path, uid: int, gid: int) -> Path:
     """An empty ``<final>.partial`` owned by the OS user (a leftover one is a crashed try)."""
     staging = final.with_name(final.name + ".partial")
     if staging.exists():

@@ -23,6 +23,7 @@ from types import MappingProxyType
 __all__ = [
     "BIN_DIR",
     "INTERNAL_SUPERUSER",
+    "REPLICATION_USER",
     "PgSpec",
     "Recovery",
     "bin_path",
@@ -39,6 +40,8 @@ BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 
 # The control plane's own superuser, as on RDS; reachable only through the unix socket.
 INTERNAL_SUPERUSER = "rdsadmin"
+# The role read replicas stream as (RDS's name for it); see replica.py.
+REPLICATION_USER = "rdsrepladmin"
 
 
 def _empty() -> Mapping[str, str]:
@@ -70,6 +73,8 @@ class PgSpec:
     recovery: Recovery | None = None  # while a point-in-time restore replays WAL
     netns: str | None = None  # the host's network namespace (None: the machine's own)
     reach: str | None = None  # where the machine reaches it, if not at ``address``
+    primary: str | None = None  # a read replica: the source's address it streams from
+    replicas: tuple[str, ...] = ()  # the addresses of its read replicas, let in to stream
 
 
 def bin_path(tool: str) -> str:

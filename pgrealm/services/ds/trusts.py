@@ -49,7 +49,7 @@ _VERIFIABLE = {
 # whatever rights the target carries: nobody of the other forest gets in.
 _NO_SELECTIVE_AUTH = (
     "Selective authentication is not supported: pgrealm's Samba 4.17 domain controllers "
-    "refuse every ticket across a trust that has it (\"The ticket isn't for us\"), so no "
+    'refuse every ticket across a trust that has it ("The ticket isn\'t for us"), so no '
     "user of the other forest could sign in."
 )
 

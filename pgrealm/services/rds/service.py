@@ -53,6 +53,7 @@ from pgrealm.services.rds.point_in_time import (
     restore_time,
     retained_shape,
 )
+from pgrealm.services.rds.replicas import ReplicasMixin, detach_replica
 from pgrealm.services.rds.snapshots import SnapshotsMixin, snapshot_key
 from pgrealm.services.rds.subnet_groups import SUBNET_GROUP, SubnetGroupsMixin
 from pgrealm.services.rds.tags import TagsMixin
@@ -93,6 +94,7 @@ class RdsService(
     EventsMixin,
     OptionGroupsMixin,
     LogsMixin,
+    ReplicasMixin,
     Service,
 ):
     service_name = "rds"
@@ -576,6 +578,8 @@ class RdsService(
             snapshot = self.final_snapshot(ctx, doc, params)
             final_key = [ctx.account_id, ctx.region, snapshot["aws"]["DBSnapshotIdentifier"]]
 
+        self._unlink_replicas(ctx, doc)
+
         def mark(d: Doc) -> None:
             d["desired"] = "absent"
             move_instance(d, InstanceStatus.DELETING)
@@ -587,6 +591,24 @@ class RdsService(
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, mark)
         self.kick()
         return {"DBInstance": _describe(updated or doc)}
+
+    def _unlink_replicas(self, ctx: RequestContext, doc: Doc) -> None:
+        """A replica being deleted leaves its source's list; a source being deleted
+        promotes its replicas to standalone instances, as RDS does."""
+        ident = doc["aws"]["DBInstanceIdentifier"]
+        if doc.get("replica_of"):
+            account, region, source_id = doc["replica_of"]
+
+            def drop(d: Doc) -> None:
+                listed = d["aws"].get("ReadReplicaDBInstanceIdentifiers") or []
+                d["aws"]["ReadReplicaDBInstanceIdentifiers"] = [r for r in listed if r != ident]
+                d["parameters_due"] = True
+
+            self.store.update(INSTANCE, account, region, source_id, drop)
+        for replica_id in doc["aws"].get("ReadReplicaDBInstanceIdentifiers") or []:
+            replica = self.store.get(INSTANCE, ctx.account_id, ctx.region, replica_id)
+            if replica is not None and replica.get("replica_of"):
+                detach_replica(self.store, replica)
 
     @staticmethod
     def _final_snapshot_wanted(params: dict[str, Any]) -> bool:
@@ -620,6 +642,11 @@ class RdsService(
             problem = rules.retention_problem(params["BackupRetentionPeriod"])
             if problem:
                 raise _invalid(problem)
+            if doc.get("replica_of") and params["BackupRetentionPeriod"]:
+                raise CommonError(
+                    "InvalidParameterCombination",
+                    "pgrealm takes no automated backups of a read replica: promote it first.",
+                )
             changes["retention"] = params["BackupRetentionPeriod"]
         if params.get("VpcSecurityGroupIds"):
             vpc_id = doc["aws"]["DBSubnetGroup"]["VpcId"]
@@ -693,6 +720,12 @@ class RdsService(
                 "InvalidParameterCombination",
                 "pgrealm takes no snapshot when it stops an instance: create-db-snapshot first.",
             )
+        doc = self._instance(ctx, ident)
+        if doc.get("replica_of") or doc["aws"].get("ReadReplicaDBInstanceIdentifiers"):
+            raise ServiceError(
+                "InvalidDBInstanceStateFault",
+                f"Instance {ident} cannot be stopped: it is a read replica or has read replicas.",
+            )
         return self._move(ctx, ident, InstanceStatus.AVAILABLE, InstanceStatus.STOPPING)
 
     def start_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -717,6 +750,9 @@ class RdsService(
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, moved)
         self.kick()
         return {"DBInstance": _describe(updated or doc)}
+
+    def _described(self, doc: Doc) -> dict[str, Any]:
+        return _describe(doc)
 
     def _instances(self, ctx: RequestContext) -> list[Doc]:
         return self.store.list(INSTANCE, ctx.account_id, ctx.region)
@@ -791,6 +827,7 @@ def _marked_deleted(doc: Doc) -> None:
 def _describe(doc: Doc) -> dict[str, Any]:
     """The DBInstance shape of ``doc``: a function of the doc alone (see ``Revisioned``)."""
     aws = dict(doc["aws"])
+    aws.setdefault("ReadReplicaDBInstanceIdentifiers", [])
     for stamp in ("InstanceCreateTime", "LatestRestorableTime"):
         if aws.get(stamp):
             aws[stamp] = datetime.fromisoformat(aws[stamp])
