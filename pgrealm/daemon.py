@@ -35,6 +35,7 @@ from pgrealm.services.ds.service import DsService
 from pgrealm.services.ds_data.service import DsDataService
 from pgrealm.services.ec2.service import Ec2Service
 from pgrealm.services.iam.service import IamService
+from pgrealm.services.logs import LogsService
 from pgrealm.services.rds.service import RdsService
 from pgrealm.services.sts.service import StsService
 from pgrealm.store import Store
@@ -65,6 +66,7 @@ SERVICE_CLASSES: dict[str, type[Service]] = {
     "ds": DsService,
     "ds-data": DsDataService,
     "rds": RdsService,
+    "logs": LogsService,
 }
 
 
@@ -110,6 +112,7 @@ def build(settings: Settings) -> Stack:
         catalog=catalog,
         engine_version=catalog.version(),
     )
+    registry["logs"] = LogsService(store, registry, settings)
     return Stack(settings, store, supervisor, runner, registry, Dispatcher(registry), network)
 
 

@@ -144,12 +144,13 @@ class Dispatcher:
 _UNSUPPORTED = {
     "ds": "UnsupportedOperationException",
     "ec2": "UnsupportedOperation",
+    "logs": "InvalidOperationException",
 }
 
 
 def unsupported(service: str, operation: str) -> ServiceError:
     sentence = f"pgrealm does not offer {operation}: it is not part of what pgrealm serves."
-    if service == "ds":
+    if service in ("ds", "logs"):  # shapes their models declare
         return ServiceError(_UNSUPPORTED[service], sentence)
     return CommonError(_UNSUPPORTED.get(service, "InvalidAction"), sentence)
 

@@ -23,6 +23,7 @@ _PACKAGES = {
     "ds_data": "ds-data",
     "ec2": "ec2",
     "iam": "iam",
+    "logs": "logs",
     "rds": "rds",
     "sts": "sts",
 }

@@ -29,7 +29,7 @@ __all__ = ["AUTH_FAMILY", "SERVED_SERVICES", "SIGNING_NAMES", "route"]
 log = logging.getLogger(__name__)
 
 # botocore service names, in the order a reader meets them in the design
-SERVED_SERVICES: tuple[str, ...] = ("ds", "ds-data", "rds", "iam", "ec2", "sts")
+SERVED_SERVICES: tuple[str, ...] = ("ds", "ds-data", "rds", "iam", "ec2", "sts", "logs")
 
 # SigV4 signing name -> botocore service name
 SIGNING_NAMES: dict[str, str] = {
@@ -39,6 +39,7 @@ SIGNING_NAMES: dict[str, str] = {
     "iam": "iam",
     "ec2": "ec2",
     "sts": "sts",
+    "logs": "logs",
 }
 
 # which column of sigv4's error table a service answers auth failures from
@@ -49,9 +50,10 @@ AUTH_FAMILY: dict[str, str] = {
     "iam": "query",
     "ec2": "ec2",
     "sts": "query",
+    "logs": "json",
 }
 
-_TARGET_PREFIXES: dict[str, str] = {"DirectoryService_20150416": "ds"}
+_TARGET_PREFIXES: dict[str, str] = {"DirectoryService_20150416": "ds", "Logs_20140328": "logs"}
 _REST_PATH_PREFIXES: dict[str, str] = {
     "/GroupMemberships/": "ds-data",
     "/Groups/": "ds-data",

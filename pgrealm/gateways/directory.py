@@ -56,6 +56,7 @@ def dc_spec(settings: Settings, doc: Doc, dc: Doc) -> samba.DcSpec:
         dns_forwarders=dns_forwarders(doc),
         tls_priority=tls_priority(doc),
         tls_ca=doc.get("authority", {}).get("certificate"),
+        auth_audit=bool(doc.get("log_subscription")),
     )
 
 

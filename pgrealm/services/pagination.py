@@ -48,6 +48,10 @@ def _iam_token(_: str) -> ServiceError:
     return ServiceError("InvalidInputException", "Invalid Marker.")
 
 
+def _logs_token(_: str) -> ServiceError:
+    return ServiceError("InvalidParameterException", "The specified nextToken is not valid.")
+
+
 def _rds_token(_: str) -> ServiceError:
     return CommonError("InvalidParameterValue", "Invalid marker")
 
@@ -57,6 +61,7 @@ _POLICIES = {
     "ds-data": _Policy(250, None, _ds_data_token),
     "ec2": _Policy(None, None, _ec2_token),
     "iam": _Policy(100, None, _iam_token),
+    "logs": _Policy(50, None, _logs_token),
     "rds": _Policy(100, (20, 100), _rds_token),
 }
 

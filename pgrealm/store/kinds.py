@@ -32,4 +32,5 @@ class Kind(StrEnum):
     IAM_ROLE = "iam.role"
     IAM_POLICY = "iam.policy"
     EVENT = "event"  # an RDS event (model/events.py)
+    LOG_GROUP = "logs.group"  # a CloudWatch Logs group made with create-log-group
     PROCESS = "process"  # a supervised process (supervisor/)

@@ -1,6 +1,7 @@
 """describe-db-log-files and download-db-log-file-portion over an instance's real
 PostgreSQL logs, through the aws CLI: a failed GSSAPI login is there in PostgreSQL's own
-words, and the CLI pages a whole file (--starting-token 0) as it does against RDS."""
+words, and the CLI pages a whole file (--starting-token 0) as it does against RDS. With
+the postgresql export on, the same logs are in CloudWatch Logs, in RDS's log group."""
 
 from __future__ import annotations
 
@@ -58,4 +59,31 @@ def test_a_failed_gssapi_login_is_in_the_instance_logs(
         "--log-file-name", "error/postgresql.log.1999-01-01-00", check=False,
     )  # fmt: skip
     assert "(DBLogFileNotFoundFault)" in missing.stderr
+
+    # Exported to CloudWatch Logs: RDS's group, one stream named after the instance.
+    bad = stack.aws(
+        "rds",
+        "modify-db-instance",
+        "--db-instance-identifier",
+        "logsdb",
+        "--cloudwatch-logs-export-configuration",
+        "EnableLogTypes=audit",
+        check=False,
+    )
+    assert "(InvalidParameterCombination)" in bad.stderr, bad.stderr
+    shown = stack.aws("rds", "modify-db-instance", "--db-instance-identifier", "logsdb",
+                      "--cloudwatch-logs-export-configuration",
+                      "EnableLogTypes=postgresql")["DBInstance"]  # fmt: skip
+    assert shown["EnabledCloudwatchLogsExports"] == ["postgresql"]
+    group = "/aws/rds/instance/logsdb/postgresql"
+    groups = stack.aws("logs", "describe-log-groups", "--log-group-name-prefix", "/aws/rds/")
+    assert group in [g["logGroupName"] for g in groups["logGroups"]]
+    streams = stack.aws("logs", "describe-log-streams", "--log-group-name", group)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == ["logsdb"]
+    found = stack.aws("logs", "filter-log-events", "--log-group-name", group, "--filter-pattern",
+                      '"GSSAPI authentication failed"')["events"]  # fmt: skip
+    assert any(victim in e["message"] for e in found), found
+    tail = stack.aws("logs", "get-log-events", "--log-group-name", group, "--log-stream-name",
+                     "logsdb", "--limit", "5")["events"]  # fmt: skip
+    assert 0 < len(tail) <= 5 and all(e["timestamp"] > 0 for e in tail)
     stack.client("rds").delete_db_instance(DBInstanceIdentifier="logsdb", SkipFinalSnapshot=True)

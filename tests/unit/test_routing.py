@@ -52,6 +52,7 @@ CALLS = [
     ("iam", "list_roles", {}),
     ("ec2", "describe_vpcs", {}),
     ("sts", "get_caller_identity", {}),
+    ("logs", "describe_log_groups", {}),
 ]
 
 

@@ -52,6 +52,7 @@ MANAGED_PARAMETERS = frozenset(
         "log_directory",
         "log_filename",
         "log_file_mode",
+        "log_timezone",
         "data_directory",
         "config_file",
         "hba_file",
@@ -111,6 +112,7 @@ def _managed_lines(spec: PgSpec) -> list[str]:
         _setting("log_directory", str(log_dir(spec))),
         _setting("log_filename", "postgresql.log.%Y-%m-%d-%H"),
         "log_file_mode = 0600\n",
+        _setting("log_timezone", "UTC"),  # as RDS's logs: CloudWatch reads the time back
         "log_rotation_age = 60\n",
     ]
     if spec.realm is not None:

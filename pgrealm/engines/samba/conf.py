@@ -123,7 +123,9 @@ def render_smb_conf(dc: DcSpec) -> str:
         # opens its log before reading smb.conf, so only the command line avoids a
         # stray /var/log/samba/log.samba.
         "max log size = 10000",
-        "log level = 1",
+        # auth_json_audit:3 adds one JSON line per authentication, success or failure
+        # (a ds log subscription reads them: services/logs/sources.py).
+        f"log level = 1{' auth_json_audit:3' if dc.auth_audit else ''}",
         # smbd and winbindd (trusts) would log to /var/log/samba; samba's own log stays
         # where --log-basename puts it.
         *([f"log file = {p.log / 'log.fileserver'}"] if dc.trusts else []),

@@ -99,6 +99,7 @@ class DcSpec:
     dns_forwarders: tuple[str, ...] = ()
     tls_priority: str | None = None  # GnuTLS priority for LDAPS/StartTLS (Samba's default)
     tls_ca: str | None = field(default=None, repr=False)  # PEM of the CA that issues its cert
+    auth_audit: bool = False  # log each authentication as JSON (a ds log subscription)
 
     def __post_init__(self) -> None:
         if not _NETBIOS.match(self.hostname.upper()):

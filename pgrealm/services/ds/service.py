@@ -13,6 +13,7 @@ on, by the table in pgrealm/model/directory.py.
      +-- TrustsMixin        trusts with other forests, conditional forwarders (trusts.py)
      +-- SettingsMixin      the TLS settings the DCs apply (settings.py)
      +-- CertificatesMixin  registered CA certificates and client LDAPS (certificates.py)
+     +-- LogSubscriptionsMixin  the DCs' authentication events to CloudWatch Logs
      +-- SnapshotsMixin     snapshots of the directory, and restoring one (snapshots.py)
      +-- UpdatesMixin       a Simple AD or AD Connector going Large (updates.py)
           +-- DsService
@@ -41,6 +42,7 @@ from pgrealm.services.ds.aliases import AliasMixin
 from pgrealm.services.ds.certificates import CertificatesMixin
 from pgrealm.services.ds.event_topics import EventTopicsMixin
 from pgrealm.services.ds.ip_routes import IpRoutesMixin
+from pgrealm.services.ds.log_subscriptions import LogSubscriptionsMixin
 from pgrealm.services.ds.rules import (
     admin_password_problem,
     require_microsoft_ad,
@@ -82,6 +84,7 @@ class DsService(
     TrustsMixin,
     SettingsMixin,
     CertificatesMixin,
+    LogSubscriptionsMixin,
     SnapshotsMixin,
     UpdatesMixin,
     Service,

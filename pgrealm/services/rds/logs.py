@@ -1,5 +1,6 @@
 """describe-db-log-files and download-db-log-file-portion, over the instance's real
-PostgreSQL logs.
+PostgreSQL logs; and which logs an instance exports to CloudWatch Logs (the logs service
+reads them from the same files: services/logs/sources.py).
 
 The postmaster's logging collector writes ``log/postgresql.log.YYYY-MM-DD-HH`` in the
 instance's home (engines/postgres/conf.py), the names RDS for PostgreSQL gives its logs;
@@ -25,12 +26,38 @@ from pgrealm.services.pagination import page
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
-__all__ = ["LogsMixin"]
+__all__ = ["LOG_TYPES", "LogsMixin", "changed_exports", "log_exports"]
 
 _PREFIX = "error/"
 _NAME = re.compile(r"postgresql\.log\.\d{4}-\d{2}-\d{2}-\d{2}")
 _DEFAULT_LINES = 10_000
 _MAX_BYTES = 1_000_000
+# The log types RDS for PostgreSQL exports to CloudWatch Logs.
+LOG_TYPES = ("postgresql", "upgrade", "iam-db-auth-error")
+
+
+def log_exports(asked: list[str] | None) -> list[str]:
+    """EnableCloudwatchLogsExports, checked as RDS checks it."""
+    wrong = [t for t in asked or [] if t not in LOG_TYPES]
+    if wrong:
+        raise CommonError(
+            "InvalidParameterCombination",
+            f"You cannot use the log types '{', '.join(wrong)}' with engine version postgres "
+            f"15. For supported log types, see the documentation.",
+        )
+    return sorted(set(asked or []))
+
+
+def changed_exports(current: list[str] | None, change: dict[str, Any]) -> list[str]:
+    """ModifyDBInstance's CloudwatchLogsExportConfiguration applied to ``current``."""
+    enable = log_exports(change.get("EnableLogTypes"))
+    disable = log_exports(change.get("DisableLogTypes"))
+    if set(enable) & set(disable):
+        raise CommonError(
+            "InvalidParameterCombination",
+            "A log type cannot be both enabled and disabled in one request.",
+        )
+    return sorted((set(current or []) | set(enable)) - set(disable))
 
 
 class LogsMixin:

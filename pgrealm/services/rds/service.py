@@ -37,7 +37,7 @@ from pgrealm.services.rds import rules
 from pgrealm.services.rds.catalog import ENGINE_VERSION, CatalogMixin
 from pgrealm.services.rds.events import EventsMixin
 from pgrealm.services.rds.filters import filter_tests, one
-from pgrealm.services.rds.logs import LogsMixin
+from pgrealm.services.rds.logs import LogsMixin, changed_exports, log_exports
 from pgrealm.services.rds.option_groups import DEFAULT_OPTION_GROUP, OptionGroupsMixin
 from pgrealm.services.rds.parameter_groups import (
     DEFAULT_GROUP,
@@ -533,6 +533,7 @@ class RdsService(
             "TagList": params.get("Tags", []),
             "CustomerOwnedIpEnabled": False,
             "NetworkType": "IPV4",
+            "EnabledCloudwatchLogsExports": log_exports(params.get("EnableCloudwatchLogsExports")),
         }
         doc = {
             "aws": aws,
@@ -648,6 +649,11 @@ class RdsService(
                     "pgrealm takes no automated backups of a read replica: promote it first.",
                 )
             changes["retention"] = params["BackupRetentionPeriod"]
+        if params.get("CloudwatchLogsExportConfiguration"):
+            changes["exports"] = changed_exports(
+                doc["aws"].get("EnabledCloudwatchLogsExports"),
+                params["CloudwatchLogsExportConfiguration"],
+            )
         if params.get("VpcSecurityGroupIds"):
             vpc_id = doc["aws"]["DBSubnetGroup"]["VpcId"]
             changes["groups"] = self._vpc_security_groups(
@@ -678,6 +684,8 @@ class RdsService(
                 if not changes["retention"]:
                     d.pop("restorable_since", None)
                     d["aws"].pop("LatestRestorableTime", None)
+            if "exports" in changes:  # RDS applies these at once, whatever ApplyImmediately
+                d["aws"]["EnabledCloudwatchLogsExports"] = changes["exports"]
             if "groups" in changes:
                 d["aws"]["VpcSecurityGroups"] = [
                     {"VpcSecurityGroupId": g, "Status": "active"} for g in changes["groups"]
