@@ -29,6 +29,7 @@ bench: bootstrap
 	$(VENV)/python -m bench.network
 	$(VENV)/python -m bench.peering
 	$(VENV)/python -m bench.trusts
+	$(VENV)/python -m bench.replicas
 
 # Faults under a workload (fixed seed, at most ~20 minutes): bench/results/reliability.md
 chaos: bootstrap
