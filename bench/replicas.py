@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.procmem import find_pids, tree_pss_kib
-from bench.seed_flow import SeedResult, new_password, run_seed_flow
-from bench.stack import BenchStack, running_stack
+from bench.seed_flow import SeedResult, after_seed_flow, new_password
+from bench.stack import BenchStack
 
 __all__ = ["ReplicaResult", "measure", "render"]
 
@@ -171,16 +171,11 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20.0, help="the write load's length")
     p.add_argument("--output", type=Path, default=RESULTS)
     args = p.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit("python -m bench.replicas needs root (a stack, Samba, PostgreSQL)")
-    with running_stack() as stack:
-        print(f"stack: {stack.url}, home {stack.home}, block {stack.block}", flush=True)
-        res = measure(stack, run_seed_flow(stack), args.seconds)
-    text = render(res)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(text)
-    print(f"written to {args.output}")
+    after_seed_flow(
+        "bench.replicas",
+        lambda stack, seed: render(measure(stack, seed, args.seconds)),
+        args.output,
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from bench.stack import BenchStack, running_stack
 from pgrealm.client.krb5conf import render_krb5_conf
 from pgrealm.passwords import random_password
 
-__all__ = ["SeedResult", "new_password", "run_seed_flow"]
+__all__ = ["SeedResult", "after_seed_flow", "new_password", "run_seed_flow"]
 
 DOMAIN = "corp.example.com"
 REALM = DOMAIN.upper()
@@ -305,3 +305,17 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def after_seed_flow(prog: str, work: Callable[[BenchStack, SeedResult], str], output: Path) -> None:
+    """A benchmark's main: ``work`` on a stack of its own after the seed flow; the report
+    it renders is printed and written to ``output``."""
+    if os.geteuid() != 0:
+        raise SystemExit(f"python -m {prog} needs root (a stack, Samba, PostgreSQL)")
+    with running_stack() as stack:
+        print(f"stack: {stack.url}, home {stack.home}, block {stack.block}", flush=True)
+        text = work(stack, run_seed_flow(stack))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    print(text)
+    print(f"written to {output}")

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.seed_flow import REALM, USER, SeedResult, new_password, run_seed_flow
-from bench.stack import BenchStack, running_stack
+from bench.seed_flow import REALM, USER, SeedResult, after_seed_flow, new_password
+from bench.stack import BenchStack
 from pgrealm.cli.onprem import ONPREM_ACCOUNT
 from pgrealm.client.krb5conf import render_krb5_conf
 
@@ -235,16 +235,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=20, help="logins of each kind")
     p.add_argument("--output", type=Path, default=RESULTS)
     args = p.parse_args()
-    if os.geteuid() != 0:
-        raise SystemExit("python -m bench.trusts needs root (a stack, Samba, PostgreSQL)")
-    with running_stack() as stack:
-        print(f"stack: {stack.url}, home {stack.home}, block {stack.block}", flush=True)
-        res = measure(stack, run_seed_flow(stack), args.rounds)
-    text = render(res)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    print(text)
-    print(f"written to {args.output}")
+    after_seed_flow(
+        "bench.trusts", lambda stack, seed: render(measure(stack, seed, args.rounds)), args.output
+    )
 
 
 if __name__ == "__main__":

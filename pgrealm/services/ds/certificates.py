@@ -12,6 +12,7 @@ enabled, that every DC's certificate chains to one (Enabling -> Enabled | Enable
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,40 +118,48 @@ class CertificatesMixin(DsMixin):
 
     # -- client LDAPS -----------------------------------------------------------------------
     def enable_ldaps(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        directory_id = params["DirectoryId"]
-        with self.store.transaction():
-            doc = self._ldaps_directory(ctx, directory_id, active=True)
-            status = ldaps_status(doc)
+        def check(doc: Doc, status: LdapsStatus) -> None:
             if status in (LdapsStatus.ENABLED, LdapsStatus.ENABLING):
                 raise ServiceError(
                     "InvalidLDAPSStatusException",
-                    f"Client LDAPS is already {status} for directory {directory_id}.",
+                    f"Client LDAPS is already {status} for directory {params['DirectoryId']}.",
                 )
             if not registered_pems(doc):
                 raise ServiceError(
                     "NoAvailableCertificateException",
-                    f"Directory {directory_id} has no Registered ClientLDAPS certificate: "
-                    "register the CA certificate of its domain controllers first.",
+                    f"Directory {params['DirectoryId']} has no Registered ClientLDAPS "
+                    "certificate: register the CA certificate of its domain controllers first.",
                 )
-            set_ldaps(doc, LdapsStatus.ENABLING, None, now().isoformat())
-            self.store.put(_KIND, ctx.account_id, ctx.region, directory_id, doc)
+
+        self._set_ldaps(ctx, params["DirectoryId"], check, LdapsStatus.ENABLING)
         self.kick()
         return {}
 
     def disable_ldaps(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        directory_id = params["DirectoryId"]
-        with self.store.transaction():
-            doc = self._ldaps_directory(ctx, directory_id, active=True)
-            status = ldaps_status(doc)
+        def check(_: Doc, status: LdapsStatus) -> None:
             if status not in (LdapsStatus.ENABLED, LdapsStatus.ENABLE_FAILED):
                 raise ServiceError(
                     "InvalidLDAPSStatusException",
-                    f"Client LDAPS is {status} for directory {directory_id}: only an Enabled "
-                    "(or EnableFailed) setting can be disabled.",
+                    f"Client LDAPS is {status} for directory {params['DirectoryId']}: only an "
+                    "Enabled (or EnableFailed) setting can be disabled.",
                 )
-            set_ldaps(doc, LdapsStatus.DISABLED, None, now().isoformat())
-            self.store.put(_KIND, ctx.account_id, ctx.region, directory_id, doc)
+
+        self._set_ldaps(ctx, params["DirectoryId"], check, LdapsStatus.DISABLED)
         return {}
+
+    def _set_ldaps(
+        self,
+        ctx: RequestContext,
+        directory_id: str,
+        check: Callable[[Doc, LdapsStatus], None],
+        to: LdapsStatus,
+    ) -> None:
+        """Move the directory's client LDAPS to ``to`` once ``check`` allows it."""
+        with self.store.transaction():
+            doc = self._ldaps_directory(ctx, directory_id, active=True)
+            check(doc, ldaps_status(doc))
+            set_ldaps(doc, to, None, now().isoformat())
+            self.store.put(_KIND, ctx.account_id, ctx.region, directory_id, doc)
 
     def describe_ldaps_settings(
         self, ctx: RequestContext, params: dict[str, Any]
