@@ -12,11 +12,13 @@ import pytest
 from tests.acceptance.conftest import REALM, joined_instance
 from tests.acceptance.test_doctor import pgrealm
 from tests.acceptance.test_seed_flow import kinit, new_directory_user, psql
+from tests.acceptance.test_vpc_network import _allow, _peer, _route, _vpc
 from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
 
 RITA = f"rita@{REALM}"
+D_CIDR = "10.40.0.0/16"  # a VPC of this module's own
 
 
 def _instance(stack: StackHandle, ident: str) -> dict[str, Any]:
@@ -115,3 +117,47 @@ def test_a_replica_needs_a_source_with_backups(
     assert "nobackups-r1" not in [i["DBInstanceIdentifier"] for i in listed]
     stack.aws("rds", "delete-db-instance", "--db-instance-identifier", "nobackups",
               "--skip-final-snapshot")  # fmt: skip
+
+
+def test_a_replica_in_another_vpc_streams_over_the_peering(
+    stack: StackHandle, directory: dict[str, Any], rds_role: str
+) -> None:
+    """A replica in a peered VPC: the routes both ways and the directory's group (for
+    its join) are the user's work, as on AWS; replication itself needs no group rule."""
+    source, master = joined_instance(stack, directory, rds_role, "xsrc", backups=1)
+    as_master = {"PATH": "/usr/bin:/bin", "PGPASSWORD": master}
+    made = psql(as_master, f"host={source} dbname=postgres user=master",
+                "CREATE TABLE t (n int); INSERT INTO t VALUES (42)")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    vpc_a = directory["VpcSettings"]["VpcId"]
+    vpc_d, subnets = _vpc(stack, D_CIDR)
+    pcx = _peer(stack, vpc_d, vpc_a)
+    _route(stack, vpc_d, "172.31.0.0/16", pcx)
+    _route(stack, vpc_a, D_CIDR, pcx)
+    rule = _allow(stack, directory["VpcSettings"]["SecurityGroupId"], D_CIDR)
+    stack.client("rds").create_db_subnet_group(
+        DBSubnetGroupName="vpc-d", DBSubnetGroupDescription="vpc-D", SubnetIds=subnets
+    )
+    _available(stack, "xsrc")
+    stack.aws(
+        "rds",
+        "create-db-instance-read-replica",
+        "--db-instance-identifier",
+        "xsrc-r1",
+        "--source-db-instance-identifier",
+        "xsrc",
+        "--db-subnet-group-name",
+        "vpc-d",
+    )
+    replica = _available(stack, "xsrc-r1")
+    assert replica["DBSubnetGroup"]["VpcId"] == vpc_d
+    assert [m["Status"] for m in replica["DomainMemberships"]] == ["kerberos-enabled"]
+    read = psql(as_master, f"host={replica['Endpoint']['Address']} dbname=postgres user=master",
+                "SELECT n FROM t")  # fmt: skip
+    assert read.stdout.strip() == "42", read
+    for ident in ("xsrc-r1", "xsrc"):
+        stack.aws("rds", "delete-db-instance", "--db-instance-identifier", ident,
+                  "--skip-final-snapshot")  # fmt: skip
+    stack.client("ec2").revoke_security_group_ingress(
+        GroupId=directory["VpcSettings"]["SecurityGroupId"], IpPermissions=[rule]
+    )

@@ -28,6 +28,7 @@ __all__ = ["clone_from_primary", "ensure_replication_role", "promote", "replica_
 log = logging.getLogger(__name__)
 
 _CLONE_TIMEOUT = 3600.0
+_CONNECT_TIMEOUT = 10  # seconds
 _PROMOTE_WAIT = 60  # seconds pg_promote waits for the end of recovery
 
 
@@ -37,10 +38,14 @@ def clone_from_primary(spec: PgSpec) -> None:
         raise ValueError("a clone needs the source's address")
     uid, gid = ensure_layout(spec)
     staging = fresh_staging(data_dir(spec), uid, gid)
+    # connect_timeout: a path the VPC's routes or ACLs drop fails in seconds, not minutes.
+    conninfo = (
+        f"host={spec.primary} port={spec.port} user={REPLICATION_USER} "
+        f"connect_timeout={_CONNECT_TIMEOUT}"
+    )
     argv = as_user(spec.os_user, [
-        bin_path("pg_basebackup"), "-h", spec.primary, "-p", str(spec.port),
-        "-U", REPLICATION_USER, "-D", str(staging), "-X", "stream", "--checkpoint=fast",
-        "--no-password",
+        bin_path("pg_basebackup"), "-d", conninfo, "-D", str(staging), "-X", "stream",
+        "--checkpoint=fast", "--no-password",
     ])  # fmt: skip
     if spec.netns:  # over the VPC, as the walreceiver will connect
         argv = netns.wrap(spec.netns, argv)
