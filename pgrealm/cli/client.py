@@ -88,6 +88,34 @@ def client_group() -> None:
     """Client kit: krb5.conf, connect with Kerberos, diagnose a failing login."""
 
 
+@client_group.command("rds-ca-bundle")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (atomically) instead of printing.",
+)
+@_api_options
+def rds_ca_bundle(output: Path | None, endpoint_url: str | None, region: str, account: str) -> None:
+    """Print (or write) every RDS CA certificate, as AWS's global-bundle.pem: for
+    sslmode=verify-full sslrootcert=..."""
+    from pgrealm.client.krb5conf import write_atomic
+    from pgrealm.config import Settings
+    from pgrealm.store import Store
+    from pgrealm.store.kinds import Kind
+
+    api = _api(endpoint_url, region, account)
+    listed = _lookup(api.rds_certificates)  # the API makes them on first asking
+    store = Store(Settings.from_env().state_db)
+    found = [store.get(Kind.RDS_CA, "", "", ident) for ident in listed]
+    text = "".join(str(doc["certificate"]) for doc in found if doc)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        click.echo(f"wrote {output}; use it as sslrootcert with sslmode=verify-full", err=True)
+
+
 @client_group.command("krb5-conf")
 @click.option("--directory-id", help="Every instance joined to this directory (d-...).")
 @click.option("--db-instance-identifier", help="What this one DB instance needs.")

@@ -74,6 +74,11 @@ class Api:
             aws_secret_access_key="test",
         )
 
+    def rds_certificates(self) -> list[str]:
+        """The identifiers of the RDS CAs (describe-certificates)."""
+        found = self._client("rds").describe_certificates()["Certificates"]
+        return [str(c["CertificateIdentifier"]) for c in found]
+
     def directory(self, directory_id: str) -> DirectoryInfo:
         ds = self._client("ds")
         try:

@@ -39,6 +39,7 @@ from pgrealm.config import Settings
 from pgrealm.engines import hosts, postgres, samba
 from pgrealm.engines.interfaces import DirectoryEngine, InstanceEngine, NamePublisher
 from pgrealm.errors import EngineError, ReconcileError, one_line_reason
+from pgrealm.gateways import rds_ca
 from pgrealm.gateways.directory import DirectoryData
 from pgrealm.gateways.network import host_namespace
 from pgrealm.model.addresses import AddressAllocator
@@ -183,6 +184,8 @@ class DbInstanceReconciler:
             return _restart_due(doc)
         if doc.get("parameters_due") or doc.get("promote_requested"):
             return True
+        if running and not _tls_issued(doc):  # a new CA, or one made before pgrealm served TLS
+            return True
         return status not in RUNNING or not running or backup_due(doc)
 
     def home(self, doc: Doc) -> Path:
@@ -203,6 +206,7 @@ class DbInstanceReconciler:
             wal_archive=home / WAL_ARCHIVE if backups_on(doc) else None,
             recovery=self.backups.recovery(doc),
             primary=self._source_address(doc),
+            tls_issuer=doc["aws"].get("CACertificateIdentifier"),
             replicas=self._replica_addresses(doc),
             **self._group_settings(doc),
         )
@@ -349,6 +353,11 @@ class DbInstanceReconciler:
                 self._make_cluster,
             ),
             Step(
+                "postgres.tls",
+                lambda c: _tls_issued(c.doc) and self.pg.tls_installed(c.spec),
+                self._install_certificate,
+            ),
+            Step(
                 "postgres.config",
                 lambda c: (
                     c.doc.get("config_hash") == self.pg.config_digest(c.spec)
@@ -493,6 +502,17 @@ class DbInstanceReconciler:
             self.pg.restore_cluster(ctx.spec, self._base_for(point), recover=True)
         else:
             self.pg.init_cluster(ctx.spec)
+
+    def _install_certificate(self, ctx: _Ctx) -> None:
+        """A TLS certificate for its endpoint, from the CA its CACertificateIdentifier names."""
+        issuer = ctx.doc["aws"]["CACertificateIdentifier"]
+        cert, key = rds_ca.issue_for(
+            self.store, self.sealer, issuer, ctx.doc["aws"]["Endpoint"]["Address"],
+            [ctx.spec.address],
+        )  # fmt: skip
+        self.pg.install_certificate(ctx.spec, cert, key)
+        ctx.doc["tls_issued_by"] = issuer
+        self._update(ctx.key, lambda d: d.__setitem__("tls_issued_by", issuer))
 
     def _clone(self, ctx: _Ctx) -> None:
         """A read replica's cluster: a copy of its source's, once the source lets it in."""
@@ -717,6 +737,10 @@ class DbInstanceReconciler:
         final = doc.get("final_snapshot")
         snapshot = self.store.get(SNAPSHOT, *final) if final else None
         return snapshot is not None and snapshot["aws"]["Status"] == SnapshotStatus.CREATING
+
+
+def _tls_issued(doc: Doc) -> bool:
+    return bool(doc.get("tls_issued_by") == doc["aws"].get("CACertificateIdentifier"))
 
 
 def _set_lag(doc: Doc, lag: float | None) -> None:

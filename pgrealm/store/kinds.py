@@ -33,4 +33,5 @@ class Kind(StrEnum):
     IAM_POLICY = "iam.policy"
     EVENT = "event"  # an RDS event (model/events.py)
     LOG_GROUP = "logs.group"  # a CloudWatch Logs group made with create-log-group
+    RDS_CA = "rds.ca"  # account "", region "": a CA that issues instances' TLS certificates
     PROCESS = "process"  # a supervised process (supervisor/)

@@ -17,7 +17,7 @@ from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
 
-RITA = f"rita@{REALM}"
+RHEA = f"rhea@{REALM}"
 D_CIDR = "10.40.0.0/16"  # a VPC of this module's own
 
 
@@ -41,9 +41,9 @@ def test_a_replica_serves_kerberos_reads_and_is_promoted(
     source, master = joined_instance(stack, directory, rds_role, "replsrc", backups=1)
     as_master = {"PATH": "/usr/bin:/bin", "PGPASSWORD": master}
     made = psql(as_master, f"host={source} dbname=postgres user=master", f"""
-        CREATE USER "{RITA}" WITH LOGIN; GRANT rds_ad TO "{RITA}";
+        CREATE USER "{RHEA}" WITH LOGIN; GRANT rds_ad TO "{RHEA}";
         CREATE TABLE orders (id int); INSERT INTO orders VALUES (1), (2), (3);
-        GRANT SELECT ON orders TO "{RITA}";""")  # fmt: skip
+        GRANT SELECT ON orders TO "{RHEA}";""")  # fmt: skip
     assert made.returncode == 0, made.stderr
     _available(stack, "replsrc")  # its first automated backup done
 
@@ -57,10 +57,10 @@ def test_a_replica_serves_kerberos_reads_and_is_promoted(
     endpoint = replica["Endpoint"]["Address"]
     assert endpoint != source
 
-    # rita, a directory user, logs in to the replica with Kerberos and reads the source's rows.
-    password = new_directory_user(stack, directory["DirectoryId"], "rita")
-    assert kinit(kerberos, RITA, password).returncode == 0
-    on_replica = f"host={endpoint} dbname=postgres user={RITA}"
+    # rhea, a directory user, logs in to the replica with Kerberos and reads the source's rows.
+    password = new_directory_user(stack, directory["DirectoryId"], "rhea")
+    assert kinit(kerberos, RHEA, password).returncode == 0
+    on_replica = f"host={endpoint} dbname=postgres user={RHEA}"
     read = psql(kerberos, on_replica, "SELECT count(*), bool_and(gss_authenticated) FROM "
                 "orders, pg_stat_gssapi WHERE pid = pg_backend_pid()")  # fmt: skip
     assert read.returncode == 0 and read.stdout.strip() == "3|t", read

@@ -12,6 +12,7 @@ given its RDS-style roles. It knows nothing of AWS; reconcilers call it.
     snapshot.py    DB snapshots: taking one, and a new cluster from one
     pitr.py        WAL archiving and point-in-time recovery
     replica.py     read replicas: a standby cloned from its source, streaming, promoted
+    tls.py         the instance's TLS certificate
 
 With engines/homes.py (a home's files), this module is the local :class:`pgrealm.engines.
 interfaces.InstanceEngine`: the reconcilers are handed it, and ask nothing else.
@@ -70,6 +71,7 @@ from pgrealm.engines.postgres.roles import (
 from pgrealm.engines.postgres.scram import scram_verifier, verify_password
 from pgrealm.engines.postgres.snapshot import copy_snapshot, restore_cluster, take_snapshot
 from pgrealm.engines.postgres.spec import INTERNAL_SUPERUSER, PgSpec, Recovery
+from pgrealm.engines.postgres.tls import install_certificate, tls_installed
 
 __all__ = [
     "INTERNAL_SUPERUSER",
@@ -92,6 +94,7 @@ __all__ = [
     "free_bytes",
     "in_recovery",
     "init_cluster",
+    "install_certificate",
     "install_keytab",
     "is_initialized",
     "is_ready",
@@ -123,6 +126,7 @@ __all__ = [
     "stop",
     "take_base_backup",
     "take_snapshot",
+    "tls_installed",
     "tree_size",
     "verify_password",
     "write_config",

@@ -29,6 +29,7 @@ from pgrealm.engines.postgres.spec import (
     keytab_path,
     log_dir,
     socket_dir,
+    tls_dir,
 )
 
 __all__ = ["INCLUDE_LINE", "MANAGED_PARAMETERS", "quote_conf_value", "render_conf"]
@@ -66,6 +67,9 @@ MANAGED_PARAMETERS = frozenset(
         "recovery_target_action",
         "primary_conninfo",
         "hot_standby",
+        "ssl",
+        "ssl_cert_file",
+        "ssl_key_file",
     }
 )
 # pgrealm's defaults, which a parameter group may override.
@@ -118,6 +122,13 @@ def _managed_lines(spec: PgSpec) -> list[str]:
     if spec.realm is not None:
         out.append(_setting("krb_server_keyfile", str(keytab_path(spec))))
         out.append(f"krb_caseins_users = {'on' if spec.krb_caseins_users else 'off'}\n")
+    if spec.tls_issuer is not None:  # RDS serves TLS; a new certificate is read at reload
+        out += [
+            f"# its certificate is issued by {spec.tls_issuer}\n",
+            "ssl = on\n",
+            _setting("ssl_cert_file", str(tls_dir(spec) / "server.crt")),
+            _setting("ssl_key_file", str(tls_dir(spec) / "server.key")),
+        ]
     if spec.primary is not None:  # a read replica: a hot standby streaming from its source
         conninfo = f"host={spec.primary} port={int(spec.port)} user={REPLICATION_USER}"
         out += ["hot_standby = on\n", _setting("primary_conninfo", conninfo)]

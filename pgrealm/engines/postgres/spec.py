@@ -10,6 +10,7 @@ Every file of an instance lives under ``spec.home``::
       keytab         krb_server_keyfile, unless spec.keytab says otherwise
       wal-archive/   archived WAL, gzipped (with automated backups: spec.wal_archive)
       backups/base/  the automated base backup that point-in-time restores start from
+      tls/           server.crt and server.key (0600): its TLS certificate, tls.py
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "log_dir",
     "rcache_dir",
     "socket_dir",
+    "tls_dir",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class PgSpec:
     reach: str | None = None  # where the machine reaches it, if not at ``address``
     primary: str | None = None  # a read replica: the source's address it streams from
     replicas: tuple[str, ...] = ()  # the addresses of its read replicas, let in to stream
+    tls_issuer: str | None = None  # the CA of its TLS certificate (None: no TLS), tls.py
 
 
 def bin_path(tool: str) -> str:
@@ -100,6 +103,10 @@ def rcache_dir(spec: PgSpec) -> Path:
 
 def krb5_conf_path(spec: PgSpec) -> Path:
     return spec.home / "krb5.conf"
+
+
+def tls_dir(spec: PgSpec) -> Path:
+    return spec.home / "tls"
 
 
 def keytab_path(spec: PgSpec) -> Path:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgrealm.gateways import rds_ca
+from pgrealm.sealing import Sealer
 from pgrealm.services.context import RequestContext
 from pgrealm.services.ec2.zones import zones
+from pgrealm.services.errors import ServiceError
 from pgrealm.services.pagination import page
 from pgrealm.store import Store
 from pgrealm.store.kinds import Kind
@@ -39,7 +42,23 @@ class CatalogMixin:
     """The catalog operations, mixed into ``RdsService``."""
 
     store: Store
+    sealer: Sealer
     engine_version: str
+
+    def describe_certificates(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """The CAs that issue instances' TLS certificates (gateways/rds_ca.py)."""
+        made = rds_ca.authorities(self.store, self.sealer)
+        wanted = params.get("CertificateIdentifier")
+        if wanted and wanted not in made:
+            raise ServiceError("CertificateNotFoundFault", f"Certificate {wanted} not found.")
+        shown = [
+            _certificate(ctx, ident, pem)
+            for ident, pem in made.items()
+            if not wanted or ident == wanted
+        ]
+        out = page("rds", "DescribeCertificates", shown, params)
+        out["DefaultCertificateForNewLaunches"] = rds_ca.DEFAULT_CA
+        return out
 
     def describe_db_engine_versions(
         self, ctx: RequestContext, params: dict[str, Any]
@@ -129,4 +148,29 @@ def _orderable(region: str, klass: str, version: str) -> dict[str, Any]:
         "SupportsStorageAutoscaling": False,
         "SupportsKerberosAuthentication": True,
         "SupportedNetworkTypes": ["IPV4"],
+    }
+
+
+def ca_certificate(params: dict[str, Any], current: str = rds_ca.DEFAULT_CA) -> str:
+    """The CACertificateIdentifier a request asks for, which must be one RDS offers."""
+    wanted = params.get("CACertificateIdentifier") or current
+    if wanted not in rds_ca.OFFERED:
+        raise ServiceError(
+            "CertificateNotFoundFault",
+            f"CACertificateIdentifier {wanted} not found: pgrealm offers "
+            f"{', '.join(rds_ca.OFFERED)}.",
+        )
+    return str(wanted)
+
+
+def _certificate(ctx: RequestContext, ident: str, pem: str) -> dict[str, Any]:
+    thumbprint, valid_from, valid_till = rds_ca.facts(pem)
+    return {
+        "CertificateIdentifier": ident,
+        "CertificateType": "CA",
+        "Thumbprint": thumbprint,
+        "ValidFrom": valid_from,
+        "ValidTill": valid_till,
+        "CertificateArn": f"arn:aws:rds:{ctx.region}::cert:{ident}",
+        "CustomerOverride": False,
     }

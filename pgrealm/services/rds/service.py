@@ -34,7 +34,7 @@ from pgrealm.services.errors import CommonError, ServiceError
 from pgrealm.services.iam.service import IamService
 from pgrealm.services.pagination import page
 from pgrealm.services.rds import rules
-from pgrealm.services.rds.catalog import ENGINE_VERSION, CatalogMixin
+from pgrealm.services.rds.catalog import ENGINE_VERSION, CatalogMixin, ca_certificate
 from pgrealm.services.rds.events import EventsMixin
 from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.logs import LogsMixin, changed_exports, log_exports
@@ -522,7 +522,7 @@ class RdsService(
             "DbInstancePort": 0,
             "StorageEncrypted": bool(params.get("StorageEncrypted", False)),
             "DbiResourceId": new_id("db-", 26, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-            "CACertificateIdentifier": "rds-ca-rsa2048-g1",
+            "CACertificateIdentifier": ca_certificate(params),
             "DomainMemberships": [membership] if membership else [],
             "CopyTagsToSnapshot": False,
             "MonitoringInterval": 0,
@@ -649,6 +649,8 @@ class RdsService(
                     "pgrealm takes no automated backups of a read replica: promote it first.",
                 )
             changes["retention"] = params["BackupRetentionPeriod"]
+        if params.get("CACertificateIdentifier"):  # a new certificate at once (and a reload)
+            changes["ca"] = ca_certificate(params)
         if params.get("CloudwatchLogsExportConfiguration"):
             changes["exports"] = changed_exports(
                 doc["aws"].get("EnabledCloudwatchLogsExports"),
@@ -684,6 +686,8 @@ class RdsService(
                 if not changes["retention"]:
                     d.pop("restorable_since", None)
                     d["aws"].pop("LatestRestorableTime", None)
+            if "ca" in changes:
+                d["aws"]["CACertificateIdentifier"] = changes["ca"]
             if "exports" in changes:  # RDS applies these at once, whatever ApplyImmediately
                 d["aws"]["EnabledCloudwatchLogsExports"] = changes["exports"]
             if "groups" in changes:
