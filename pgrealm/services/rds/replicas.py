@@ -51,6 +51,12 @@ class ReplicasMixin:
         self, ctx: RequestContext, params: dict[str, Any]
     ) -> dict[str, Any]:
         identifier = params["DBInstanceIdentifier"].lower()
+        if params.get("MultiAZ"):
+            raise CommonError(
+                "InvalidParameterCombination",
+                "pgrealm does not offer Multi-AZ deployments yet: create the replica "
+                "without --multi-az.",
+            )
         problem = rules.identifier_problem(params["DBInstanceIdentifier"])
         if problem:
             raise CommonError("InvalidParameterValue", problem)

@@ -119,6 +119,7 @@ class RdsService(
     # -- DB instances -------------------------------------------------------------------------
     def create_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         identifier = params["DBInstanceIdentifier"].lower()
+        refuse_multi_az(params)
         self._check_create(params)
         doc = self._placed_instance(ctx, identifier, params)
         return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
@@ -629,6 +630,7 @@ class RdsService(
 
     def modify_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()
+        refuse_multi_az(params)
         doc = self._instance(ctx, ident)
         changes: Doc = self._membership_changes(ctx, params)
         if params.get("MasterUserPassword"):
@@ -707,6 +709,11 @@ class RdsService(
     def reboot_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()
         doc = self._instance(ctx, ident)
+        if params.get("ForceFailover"):  # no instance of pgrealm's is Multi-AZ
+            raise CommonError(
+                "InvalidParameterCombination",
+                f"ForceFailover needs a Multi-AZ instance, and {ident} is not one.",
+            )
         if doc["aws"]["DBInstanceStatus"] != InstanceStatus.AVAILABLE:
             raise ServiceError(
                 "InvalidDBInstanceStateFault",
@@ -816,6 +823,17 @@ def _leave(doc: Doc, immediately: bool) -> None:
             continue  # already leaving
         check_move(member["Status"], target)
         member["Status"] = target.value
+
+
+def refuse_multi_az(params: dict[str, Any]) -> None:
+    """Multi-AZ (a synchronous standby that takes over) is not built yet: a request for it
+    is refused, never quietly given a single-AZ instance."""
+    if params.get("MultiAZ"):
+        raise CommonError(
+            "InvalidParameterCombination",
+            "pgrealm does not offer Multi-AZ deployments yet: create the instance without "
+            "--multi-az (a read replica gives a second copy of the data).",
+        )
 
 
 def _refuse_self_managed_ad(params: dict[str, Any]) -> None:
