@@ -102,7 +102,10 @@ def _dcs_settled(stack: StackHandle, directory_id: str) -> None:
         doc = store.get(Kind.DIRECTORY, stack.account, "us-east-1", directory_id)
         assert doc is not None
         specs = [dc_spec(settings, doc, dc) for dc in doc["dcs"]]
-        return all(samba.config_current(s) and samba.dc_ready(s) for s in specs)
+        serving = all(samba.config_current(s) and samba.dc_ready(s) for s in specs)
+        # ... and the health check has seen it: describe-domain-controllers says Active.
+        shown = stack.client("ds").describe_domain_controllers(DirectoryId=directory_id)
+        return serving and all(d["Status"] == "Active" for d in shown["DomainControllers"])
 
     stack.wait("the directory's DCs to run without trusts", settled, timeout=120)
 
