@@ -219,7 +219,7 @@ def test_a_user_of_a_trusted_forest_logs_in(
 
 # Marks the trust's TDO in a DC's sam.ldb for selective authentication, as samba-tool
 # domain trust create --cross-organisation would (run by Debian's python3, for Samba's
-# bindings): argv is smb.conf, sam.ldb, the other forest's name.
+# bindings): argv is smb.conf, sam.ldb, the other forest's name, on|off.
 _MARK_SELECTIVE = """
 import sys, ldb
 from samba.auth import system_session
@@ -231,8 +231,9 @@ db = SamDB(url=sys.argv[2], lp=lp, session_info=system_session())
 [tdo] = db.search(base=db.domain_dn(), attrs=["trustAttributes"],
                   expression="(&(objectClass=trustedDomain)(trustPartner=%s))" % sys.argv[3])
 m = ldb.Message(tdo.dn)
-m["trustAttributes"] = ldb.MessageElement(
-    str(int(tdo["trustAttributes"][0]) | 0x10), ldb.FLAG_MOD_REPLACE, "trustAttributes")
+flags = int(tdo["trustAttributes"][0])
+flags = flags | 0x10 if sys.argv[4] == "on" else flags & ~0x10
+m["trustAttributes"] = ldb.MessageElement(str(flags), ldb.FLAG_MOD_REPLACE, "trustAttributes")
 db.modify(m)
 """
 
@@ -252,23 +253,28 @@ def test_samba_refuses_every_ticket_across_a_selective_trust(
         refused = stack.aws("ds", "update-trust", "--trust-id", trust_id,
                             "--selective-auth", "Enabled", check=False)  # fmt: skip
         assert "(ClientException)" in refused.stderr, refused.stderr
-        settings = Settings.from_env(stack.env)
-        doc = Store(settings.state_db).get(
-            Kind.DIRECTORY, stack.account, "us-east-1", directory["DirectoryId"]
-        )
-        assert doc is not None
-        for dc in doc["dcs"]:
-            spec = dc_spec(settings, doc, dc)
-            marked = subprocess.run(
-                ["/usr/bin/python3", "-c", _MARK_SELECTIVE, str(spec.paths.smb_conf),
-                 str(spec.paths.private / "sam.ldb"), ONPREM],
-                capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
-            assert marked.returncode == 0, marked.stderr
+        _mark_selective(stack, directory, "on")
         login = _bob_login(stack, directory, forest, endpoint, tmp_path)
         assert login.returncode != 0 and "The ticket isn't for us" in login.stderr, login
     finally:
+        _mark_selective(stack, directory, "off")  # the trust goes as it came
         _delete(stack, directory, trust_id)
+
+
+def _mark_selective(stack: StackHandle, directory: dict[str, Any], how: str) -> None:
+    settings = Settings.from_env(stack.env)
+    doc = Store(settings.state_db).get(
+        Kind.DIRECTORY, stack.account, "us-east-1", directory["DirectoryId"]
+    )
+    assert doc is not None
+    for dc in doc["dcs"]:
+        spec = dc_spec(settings, doc, dc)
+        marked = subprocess.run(
+            ["/usr/bin/python3", "-c", _MARK_SELECTIVE, str(spec.paths.smb_conf),
+             str(spec.paths.private / "sam.ldb"), ONPREM, how],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert marked.returncode == 0, marked.stderr
 
 
 def test_an_ad_connector_checks_its_service_account(
