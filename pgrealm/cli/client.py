@@ -83,18 +83,21 @@ def _principal(user: str, realm: str) -> str:
     return user if "@" in user else f"{user}@{realm}"
 
 
+_output_option = click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (atomically) instead of printing.",
+)
+
+
 @click.group("client")
 def client_group() -> None:
     """Client kit: krb5.conf, connect with Kerberos, diagnose a failing login."""
 
 
 @client_group.command("rds-ca-bundle")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write here (atomically) instead of printing.",
-)
+@_output_option
 @_api_options
 def rds_ca_bundle(output: Path | None, endpoint_url: str | None, region: str, account: str) -> None:
     """Print (or write) every RDS CA certificate, as AWS's global-bundle.pem: for
@@ -119,12 +122,7 @@ def rds_ca_bundle(output: Path | None, endpoint_url: str | None, region: str, ac
 @client_group.command("krb5-conf")
 @click.option("--directory-id", help="Every instance joined to this directory (d-...).")
 @click.option("--db-instance-identifier", help="What this one DB instance needs.")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write here (atomically) instead of printing.",
-)
+@_output_option
 @_api_options
 def krb5_conf(
     directory_id: str | None,
