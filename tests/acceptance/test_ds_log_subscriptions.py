@@ -13,6 +13,7 @@ import pytest
 from pgrealm.client.krb5conf import render_krb5_conf
 from tests.acceptance.conftest import REALM
 from tests.acceptance.test_seed_flow import kinit, new_directory_user
+from tests.acceptance.test_trusts import _dcs_settled
 from tests.fixtures.stack import StackHandle
 
 pytestmark = pytest.mark.acceptance
@@ -23,6 +24,9 @@ def test_failed_kinits_reach_the_subscribed_log_group(
 ) -> None:
     did = directory["DirectoryId"]
     group = f"/aws/directoryservice/{did}"
+    # lola exists before the subscription restarts the DCs: the directory's data calls go
+    # to one DC, and one made while it restarts would go to the other.
+    new_directory_user(stack, did, "lola")
     missing = stack.aws("ds", "create-log-subscription", "--directory-id", did,
                         "--log-group-name", group, check=False)  # fmt: skip
     assert "(EntityDoesNotExistException)" in missing.stderr, missing.stderr
@@ -34,7 +38,6 @@ def test_failed_kinits_reach_the_subscribed_log_group(
     [listed] = stack.aws("ds", "list-log-subscriptions", "--directory-id", did)["LogSubscriptions"]
     assert listed["LogGroupName"] == group
 
-    new_directory_user(stack, did, "lola")
     conf = tmp_path / "krb5.conf"
     conf.write_text(render_krb5_conf(REALM, stack.kdcs(directory)))
     env = {"KRB5_CONFIG": str(conf), "KRB5CCNAME": f"FILE:{tmp_path}/cc", "PATH": "/usr/bin:/bin"}
@@ -63,3 +66,4 @@ def test_failed_kinits_reach_the_subscribed_log_group(
         stack.aws("ds", "list-log-subscriptions", "--directory-id", did)["LogSubscriptions"] == []
     )
     stack.aws("logs", "delete-log-group", "--log-group-name", group)
+    _dcs_settled(stack, did)  # the next module finds the DCs restarted without auditing

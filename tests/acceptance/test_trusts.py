@@ -93,8 +93,9 @@ def forest(stack: StackHandle, directory: dict[str, Any]) -> Iterator[dict[str, 
 
 
 def _dcs_settled(stack: StackHandle, directory_id: str) -> None:
-    """With its last trust gone, the directory's DCs restart without the file server, one
-    at a time: the modules after this one find both serving again."""
+    """After a change of the DCs' configuration (the last trust gone, a log subscription
+    ended), they restart one at a time: wait until both serve it and describe-domain-
+    controllers says Active, so the modules after this one find a settled directory."""
     settings = Settings.from_env(stack.env)
     store = Store(settings.state_db)
 
