@@ -44,9 +44,9 @@ _VERIFIABLE = {
     TrustState.UPDATED.value,
 }
 # Measured (tests/acceptance/test_trusts.py): with the trust's TDO marked
-# TRUST_ATTRIBUTE_CROSS_ORGANIZATION, Samba 4.17's KDC answers every TGS request made
-# with the other forest's cross-realm TGT with KRB5KRB_AP_ERR_NOT_US, whoever asks and
-# whatever rights the target carries: nobody of the other forest gets in.
+# TRUST_ATTRIBUTE_CROSS_ORGANIZATION, Samba 4.17's KDC answers a TGS request made with
+# the other forest's cross-realm TGT with KRB5KRB_AP_ERR_NOT_US, before any access check
+# (granting "Allowed to Authenticate" was not tried): the user gets no ticket at all.
 _NO_SELECTIVE_AUTH = (
     "Selective authentication is not supported: pgrealm's Samba 4.17 domain controllers "
     'refuse every ticket across a trust that has it ("The ticket isn\'t for us"), so no '
