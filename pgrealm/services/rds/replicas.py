@@ -21,7 +21,7 @@ from pgrealm.services.rds import rules
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
-__all__ = ["MAX_CHAIN", "MAX_REPLICAS", "ReplicasMixin", "detach_replica"]
+__all__ = ["MAX_CHAIN", "MAX_REPLICAS", "ReplicasMixin", "detach_replica", "leave_source"]
 
 _INSTANCE = Kind.DB_INSTANCE
 MAX_REPLICAS = 15  # read replicas of one RDS for PostgreSQL source
@@ -151,7 +151,7 @@ def chain_depth(store: Store, doc: Doc) -> int:
 def detach_replica(store: Store, replica: Doc, retention: int = 0) -> Doc:
     """``replica`` becomes a standalone instance (the reconciler promotes its server), and
     its source stops listing it and letting it in."""
-    account, region, source_id = replica["replica_of"]
+    account, region, _ = replica["replica_of"]
     ident = replica["aws"]["DBInstanceIdentifier"]
 
     def promote(d: Doc) -> None:
@@ -162,11 +162,19 @@ def detach_replica(store: Store, replica: Doc, retention: int = 0) -> Doc:
         d["promote_requested"] = True
         move_instance(d, InstanceStatus.MODIFYING)
 
+    updated = store.update(_INSTANCE, account, region, ident, promote)
+    leave_source(store, replica)
+    return updated or replica
+
+
+def leave_source(store: Store, replica: Doc) -> None:
+    """``replica``'s source stops listing it and, at its next reload, letting it in."""
+    account, region, source_id = replica["replica_of"]
+    ident = replica["aws"]["DBInstanceIdentifier"]
+
     def drop(d: Doc) -> None:
         listed = d["aws"].get("ReadReplicaDBInstanceIdentifiers") or []
         d["aws"]["ReadReplicaDBInstanceIdentifiers"] = [r for r in listed if r != ident]
         d["parameters_due"] = True
 
-    updated = store.update(_INSTANCE, account, region, ident, promote)
     store.update(_INSTANCE, account, region, source_id, drop)
-    return updated or replica

@@ -53,7 +53,7 @@ from pgrealm.services.rds.point_in_time import (
     restore_time,
     retained_shape,
 )
-from pgrealm.services.rds.replicas import ReplicasMixin, detach_replica
+from pgrealm.services.rds.replicas import ReplicasMixin, detach_replica, leave_source
 from pgrealm.services.rds.snapshots import SnapshotsMixin, snapshot_key
 from pgrealm.services.rds.subnet_groups import SUBNET_GROUP, SubnetGroupsMixin
 from pgrealm.services.rds.tags import TagsMixin
@@ -597,16 +597,8 @@ class RdsService(
     def _unlink_replicas(self, ctx: RequestContext, doc: Doc) -> None:
         """A replica being deleted leaves its source's list; a source being deleted
         promotes its replicas to standalone instances, as RDS does."""
-        ident = doc["aws"]["DBInstanceIdentifier"]
         if doc.get("replica_of"):
-            account, region, source_id = doc["replica_of"]
-
-            def drop(d: Doc) -> None:
-                listed = d["aws"].get("ReadReplicaDBInstanceIdentifiers") or []
-                d["aws"]["ReadReplicaDBInstanceIdentifiers"] = [r for r in listed if r != ident]
-                d["parameters_due"] = True
-
-            self.store.update(INSTANCE, account, region, source_id, drop)
+            leave_source(self.store, doc)
         for replica_id in doc["aws"].get("ReadReplicaDBInstanceIdentifiers") or []:
             replica = self.store.get(INSTANCE, ctx.account_id, ctx.region, replica_id)
             if replica is not None and replica.get("replica_of"):
