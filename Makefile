@@ -30,6 +30,7 @@ bench: bootstrap
 	$(VENV)/python -m bench.peering
 	$(VENV)/python -m bench.trusts
 	$(VENV)/python -m bench.replicas
+	$(VENV)/python -m bench.multi_az
 
 # Faults under a workload (fixed seed, at most ~20 minutes): bench/results/reliability.md
 chaos: bootstrap

@@ -25,8 +25,8 @@ _PRUNE_EVERY = 500  # records; pruning reads every event
 # What describe-event-categories lists, per source type.
 CATEGORIES = {
     "db-instance": [
-        "availability", "backup", "configuration change", "creation", "deletion", "failure",
-        "notification", "read replica", "recovery", "restoration",
+        "availability", "backup", "configuration change", "creation", "deletion", "failover",
+        "failure", "notification", "read replica", "recovery", "restoration",
     ],
     "db-snapshot": ["creation", "deletion", "notification", "restoration"],
     "db-parameter-group": ["configuration change"],

@@ -116,7 +116,7 @@ class AutomatedBackups:
 
     def run(self, key: Key, doc: Doc, spec: postgres.PgSpec) -> None:
         """One pass over ``doc``'s automated backups (the module docstring's list)."""
-        root = spec.home / BACKUPS
+        root = self.home_of(key) / BACKUPS  # the instance's, whichever server is primary
         newest = max((t for t, _ in self.pg.base_backups(root)), default=None)
         now = datetime.now(UTC)
         due = newest is None or now - newest > _BASE_BACKUP_EVERY

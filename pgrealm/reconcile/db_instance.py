@@ -17,6 +17,8 @@ Steps (each idempotent, observed from the real world):
     postgres.replication      (a source) its read replicas may stream from it
     postgres.standalone       (promote-read-replica) the standby has left recovery
     hosts.endpoint            the endpoint name resolves to the instance's address
+    postgres.standby          (Multi-AZ) the standby streams, the primary's commits wait
+                              for it (db_multi_az.py, which also fails over)
 
 then its automated backups (db_backups.py): the first base backup (backing-up), and every
 few minutes after that.
@@ -48,6 +50,7 @@ from pgrealm.model.events import record as record_event
 from pgrealm.model.layout import (
     instance_home,
     instance_keytab,
+    instance_root,
     instances_root,
     retained_backups_root,
     snapshot_home,
@@ -58,6 +61,7 @@ from pgrealm.model.membership import (
     applied_status,
     in_maintenance_window,
 )
+from pgrealm.model.multi_az import standby, standby_ready
 from pgrealm.model.parameters import group_parameters, is_true
 from pgrealm.model.rds import RUNNING, InstanceStatus, SnapshotStatus, move_instance
 from pgrealm.model.reachability import blocked_because
@@ -67,6 +71,7 @@ from pgrealm.reconcile.db_backups import (
     backup_due,
     backups_on,
 )
+from pgrealm.reconcile.db_multi_az import MultiAzPart, StepCtx, process_name
 from pgrealm.reconcile.network import HostNetwork
 from pgrealm.reconcile.runner import Key
 from pgrealm.reconcile.step import Step, run_steps
@@ -103,14 +108,10 @@ class _Waiting(Exception):
     """The instance waits for something outside it (its directory being created)."""
 
 
-class _Ctx:
-    def __init__(self, key: Key, doc: Doc, spec: postgres.PgSpec) -> None:
-        self.key = key
-        self.doc = doc
-        self.spec = spec
+_Ctx = StepCtx
 
 
-class DbInstanceReconciler:
+class DbInstanceReconciler(MultiAzPart):
     kind = KIND
 
     def __init__(
@@ -169,12 +170,16 @@ class DbInstanceReconciler:
         return [
             key
             for key, doc in self.store.items(KIND)
-            if "address" in doc and self._needs_work(doc, _process_name(doc) in alive)
+            if "address" in doc and self._needs_work(doc, alive)
         ]
 
-    def _needs_work(self, doc: Doc, running: bool) -> bool:
+    def _needs_work(self, doc: Doc, alive: set[str]) -> bool:
+        running = process_name(doc) in alive
         if doc["desired"] == "absent" or doc.get("reboot_requested") or _window_due(doc):
             return True
+        spare = standby(doc)
+        if spare is not None and running and process_name(doc, spare["slot"]) not in alive:
+            return True  # a standby to start, or a failover if the primary died too
         if running and self._lag_due(doc):
             return True
         status = doc["aws"]["DBInstanceStatus"]
@@ -182,7 +187,7 @@ class DbInstanceReconciler:
             return False
         if status == InstanceStatus.STOPPED:
             return _restart_due(doc)
-        if doc.get("parameters_due") or doc.get("promote_requested"):
+        if _changes_due(doc):
             return True
         if running and not _tls_issued(doc):  # a new CA, or one made before pgrealm served TLS
             return True
@@ -203,11 +208,14 @@ class DbInstanceReconciler:
             os_user=self.settings.pg_os_user,
             realm=realm,
             keytab=instance_keytab(self.settings, doc) if realm else None,
-            wal_archive=home / WAL_ARCHIVE if backups_on(doc) else None,
+            wal_archive=instance_root(self.settings, doc) / WAL_ARCHIVE
+            if backups_on(doc)
+            else None,
             recovery=self.backups.recovery(doc),
             primary=self._source_address(doc),
             tls_issuer=doc["aws"].get("CACertificateIdentifier"),
             replicas=self._replica_addresses(doc),
+            synchronous=standby_ready(doc),
             **self._group_settings(doc),
         )
 
@@ -224,6 +232,9 @@ class DbInstanceReconciler:
             replica = self.store.get(KIND, account, region, ident)
             if replica and replica.get("vpc_ip") and replica["desired"] == "present":
                 found.append(str(replica["vpc_ip"]))
+        spare = standby(doc)
+        if spare is not None and spare.get("vpc_ip") and spare.get("desired") != "absent":
+            found.append(str(spare["vpc_ip"]))  # a Multi-AZ standby streams as they do
         return tuple(sorted(found))
 
     def _group_settings(self, doc: Doc) -> dict[str, Any]:
@@ -258,6 +269,8 @@ class DbInstanceReconciler:
             doc = self._stop_or_restart(key, doc)
             if doc["aws"]["DBInstanceStatus"] != InstanceStatus.STARTING:
                 return
+        if self._failover_due(doc):
+            doc = self._fail_over(key, doc)
         if _window_due(doc):
             doc = self._apply_pending_memberships(key)
         if status in RUNNING and self._healthy(doc) and not _changes_due(doc):
@@ -278,7 +291,7 @@ class DbInstanceReconciler:
             self._record_failure(key, doc, exc)
             return
         if not backups_on(doc):
-            self.backups.drop(ctx.spec.home)
+            self.backups.drop(instance_root(self.settings, doc))
         # A new instance's first automated backup: creating -> backing-up -> available.
         first_backup = backups_on(doc) and not doc.get("restorable_since")
         status = InstanceStatus.BACKING_UP if first_backup else InstanceStatus.AVAILABLE
@@ -311,7 +324,7 @@ class DbInstanceReconciler:
             self.store.update(KIND, account, region, ident, functools.partial(_set_lag, lag=lag))
 
     def _healthy(self, doc: Doc) -> bool:
-        return self.supervisor.running(_process_name(doc)) is not None
+        return self.supervisor.running(process_name(doc)) is not None
 
     def _record_failure(self, key: Key, doc: Doc, exc: Exception) -> None:
         attempts = int(doc.get("attempts", 0)) + 1
@@ -393,6 +406,8 @@ class DbInstanceReconciler:
             ),
             Step("hosts.endpoint", self._published, self._publish),
         ]
+        if standby(doc) is not None:
+            steps.append(Step("postgres.standby", self._standby_settled, self._ensure_standby))
         return steps
 
     def _keytab_done(self, ctx: _Ctx) -> bool:
@@ -474,20 +489,25 @@ class DbInstanceReconciler:
             self._remove_service_account(ctx.key, ctx.doc, former)
             ctx.doc.pop("former_directory")
             self._update(ctx.key, lambda d: d.pop("former_directory", None))
-        directory = self._directory(ctx.doc)
-        dc = self.directories.dc(directory)
+        dc = self.directories.dc(self._directory(ctx.doc))
         principal = f"postgres/{ctx.doc['aws']['Endpoint']['Address']}"
-        account = _service_account(ctx.doc)
-        self.ad.ensure_service_account(dc, account, principal)
-        uid, gid = self.pg.ensure_os_user(ctx.spec.os_user)
+        self.ad.ensure_service_account(dc, _service_account(ctx.doc), principal)
         assert ctx.spec.keytab is not None
-        self.pg.ensure_dir(ctx.spec.home)
-        self.ad.export_keytab(
-            dc, f"{principal}@{dc.domain.dns_name.upper()}", ctx.spec.keytab, uid, gid
-        )
+        self._export_to(ctx.doc, ctx.spec.keytab)
+        spare = standby(ctx.doc)
+        if spare is not None and spare.get("cloned"):  # the same key, for a failover
+            self._export_to(ctx.doc, instance_keytab(self.settings, ctx.doc, spare["slot"]))
         domain = ctx.doc["aws"]["DomainMemberships"][0]["Domain"]
         ctx.doc["keytab_for"] = domain
         self._update(ctx.key, lambda d: d.__setitem__("keytab_for", domain))
+
+    def _export_to(self, doc: Doc, keytab: Path) -> None:
+        """The instance's postgres/<endpoint> key, from its directory, into ``keytab``."""
+        dc = self.directories.dc(self._directory(doc))
+        principal = f"postgres/{doc['aws']['Endpoint']['Address']}@{dc.domain.dns_name.upper()}"
+        uid, gid = self.pg.ensure_os_user(self.settings.pg_os_user)
+        self.pg.ensure_dir(keytab.parent)
+        self.ad.export_keytab(dc, principal, keytab, uid, gid)
 
     def _make_cluster(self, ctx: _Ctx) -> None:
         snapshot, point = ctx.doc.get("restore_from"), ctx.doc.get("restore_point")
@@ -561,6 +581,9 @@ class DbInstanceReconciler:
         """modify-db-instance --disable-domain: its service account and keytab go."""
         self._remove_service_account(ctx.key, ctx.doc)
         self.pg.remove_keytab(instance_keytab(self.settings, ctx.doc))
+        spare = standby(ctx.doc)
+        if spare is not None:
+            self.pg.remove_keytab(instance_keytab(self.settings, ctx.doc, spare["slot"]))
         ctx.doc.pop("keytab_for", None)
         self._update(ctx.key, lambda d: d.pop("keytab_for", None))
 
@@ -589,13 +612,15 @@ class DbInstanceReconciler:
         self._update(ctx.key, lambda d: d.__setitem__("config_hash", digest))
 
     def _serving(self, ctx: _Ctx) -> bool:
-        return self.supervisor.running(_process_name(ctx.doc)) is not None and self.pg.is_ready(
+        return self.supervisor.running(process_name(ctx.doc)) is not None and self.pg.is_ready(
             ctx.spec
         )
 
-    def process_spec(self, doc: Doc, spec: postgres.PgSpec) -> ProcessSpec:
+    def process_spec(self, doc: Doc, spec: postgres.PgSpec, slot: str | None = None) -> ProcessSpec:
+        """The postmaster of the primary, or of the server in ``slot``. A Multi-AZ
+        primary with a synchronous standby is not restarted when it dies: it fails over."""
         return ProcessSpec(
-            name=_process_name(doc),
+            name=process_name(doc, slot),
             argv=self.pg.postmaster_argv(spec),
             env=self.pg.postmaster_env(spec),
             log_path=spec.home / "log" / "postmaster.out",
@@ -604,6 +629,7 @@ class DbInstanceReconciler:
             # smart, fast, immediate: as pg_ctl's modes (SIGTERM, SIGINT, SIGQUIT)
             stop_signals=(signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGKILL),
             netns=spec.netns,
+            restart=slot is not None or not standby_ready(doc),
         )
 
     def _run_postmaster(self, ctx: _Ctx) -> None:
@@ -615,7 +641,7 @@ class DbInstanceReconciler:
             if self.pg.is_ready(ctx.spec):
                 self._loaded(ctx)
                 return
-            if self.supervisor.running(_process_name(ctx.doc)) is None:
+            if self.supervisor.running(process_name(ctx.doc)) is None:
                 raise ReconcileError(
                     f"postgres exited at start; see {ctx.spec.home / 'log' / 'postmaster.out'}"
                 )
@@ -628,7 +654,7 @@ class DbInstanceReconciler:
         self._update(ctx.key, lambda d: d.__setitem__("loaded_hash", digest))
 
     def _reload(self, ctx: _Ctx) -> None:
-        proc = self.supervisor.running(_process_name(ctx.doc))
+        proc = self.supervisor.running(process_name(ctx.doc))
         if proc is None:
             raise ReconcileError("postgres is not running")
         self.pg.signal_reload(proc.pid)
@@ -639,12 +665,15 @@ class DbInstanceReconciler:
         """stop-db-instance: the postmaster stops (fast) and is no longer wanted. A stopped
         instance starts again by itself after seven days, as on RDS."""
         if doc["aws"]["DBInstanceStatus"] == InstanceStatus.STOPPING:
-            self.supervisor.stop(_process_name(doc))
+            self.supervisor.stop(process_name(doc))
+            self._stop_standby(doc)
             stamp = time.time()
 
             def stopped(d: Doc) -> None:
                 if move_instance(d, InstanceStatus.STOPPED):
                     d["stopped_at"] = stamp
+                if standby(d) is not None:  # the primary waits for it again once it streams
+                    d["standby"]["ready"] = False
 
             log.info("db instance %s: stopped", key[2])
             return self._update(key, stopped) or doc
@@ -671,7 +700,7 @@ class DbInstanceReconciler:
         return updated
 
     def _reboot(self, ctx: _Ctx) -> None:
-        self.supervisor.stop(_process_name(ctx.doc))
+        self.supervisor.stop(process_name(ctx.doc))
         ctx.doc["reboot_requested"] = False
         ctx.doc.pop("archiving", None)  # a restart starts archiving that was waiting for one
 
@@ -718,14 +747,15 @@ class DbInstanceReconciler:
             return  # its final snapshot, or a restore from its backups, first; next pass
         if doc.get("retain_backups"):  # DeleteAutomatedBackups=false
             self.backups.retain(key, doc, self.spec(doc) if self._healthy(doc) else None)
-        self.supervisor.stop(_process_name(doc), forget=True)
+        self.supervisor.stop(process_name(doc), forget=True)
         self.names.unpublish(
             self.settings.hosts_file, str(self.settings.home), doc["aws"]["Endpoint"]["Address"]
         )
         if doc.get("keytab_for"):
             self._remove_service_account(key, doc)
-        home = self.home(doc)
-        self.pg.remove_tree(home)  # an error keeps the record: the next pass tries again
+        self.remove_standby(key, doc)
+        # An error keeps the record: the next pass tries again.
+        self.pg.remove_tree(instance_root(self.settings, doc))
         AddressAllocator(self.store, self.settings.host_block).release(
             key[0], key[1], doc["address"]
         )
@@ -750,15 +780,6 @@ def _set_lag(doc: Doc, lag: float | None) -> None:
 def _account_region(doc: Doc) -> tuple[str, str]:
     arn = doc["aws"]["DBInstanceArn"].split(":")
     return arn[4], arn[3]
-
-
-def _account_region_id(doc: Doc) -> str:
-    arn = doc["aws"]["DBInstanceArn"].split(":")
-    return f"{arn[4]}-{arn[3]}-{doc['aws']['DBInstanceIdentifier']}"
-
-
-def _process_name(doc: Doc) -> str:
-    return "rds/" + _account_region_id(doc)
 
 
 def _service_account(doc: Doc) -> str:
@@ -795,8 +816,12 @@ def _changes_due(doc: Doc) -> bool:
     """A running instance has work: new parameters, or a domain to join or leave."""
     settling = (MembershipStatus.ENABLING, MembershipStatus.DISABLING)
     members = doc["aws"].get("DomainMemberships") or []
-    return bool(doc.get("parameters_due") or doc.get("promote_requested")) or any(
-        m["Status"] in settling for m in members
+    flags = ("parameters_due", "promote_requested", "failover_requested", "source_moved")
+    spare = standby(doc)
+    return (
+        any(doc.get(flag) for flag in flags)
+        or any(m["Status"] in settling for m in members)
+        or (spare is not None and not standby_ready(doc))
     )
 
 
@@ -841,3 +866,4 @@ def _mark_available(doc: Doc, status: InstanceStatus, parameters: str) -> None:
         ]
     doc.pop("attempts", None)
     doc.pop("status_reason", None)
+    doc.pop("source_moved", None)

@@ -5,10 +5,10 @@ Everything the router enforces comes from records the EC2 API writes: the hosts'
 groups (their ENIs' SecurityGroupIds), the subnets' network ACLs and route tables, and
 the active peerings (model/network.py says which record governs what).
 
-One thing more: a read replica's replication connection to its source (5432) passes
-whatever the two instances' security groups say, as RDS's replication runs on the
-service's own network and not under the customer's groups. Routes and network ACLs still
-apply: a replica in another VPC needs the peering and its routes.
+One thing more: a read replica's (or a Multi-AZ standby's) replication connection to its
+source (5432) passes whatever the two servers' security groups say, as RDS's replication
+runs on the service's own network and not under the customer's groups. Routes and network
+ACLs still apply: a replica in another VPC needs the peering and its routes.
 """
 
 from __future__ import annotations
@@ -136,11 +136,18 @@ def _replication_rules(store: Store) -> dict[tuple[str, bool], tuple[SgRule, ...
             if replica.get("replica_of")
             else None
         )
+        standby = replica.get("standby")  # a Multi-AZ instance's streams as a replica's
+        if standby and standby.get("vpc_ip") and replica.get("vpc_ip"):
+            _let_stream(rules, replica, standby)
         if source is None or not replica.get("vpc_ip") or not source.get("vpc_ip"):
             continue
-        rules[(source["address"], False)].append(SgRule((replica["vpc_ip"],), "tcp", 5432, 5432))
-        rules[(replica["address"], True)].append(SgRule((source["vpc_ip"],), "tcp", 5432, 5432))
+        _let_stream(rules, source, replica)
     return {key: tuple(found) for key, found in rules.items()}
+
+
+def _let_stream(rules: dict[tuple[str, bool], list[SgRule]], source: Doc, copy: Doc) -> None:
+    rules[(source["address"], False)].append(SgRule((copy["vpc_ip"],), "tcp", 5432, 5432))
+    rules[(copy["address"], True)].append(SgRule((source["vpc_ip"],), "tcp", 5432, 5432))
 
 
 def _side(info: dict[str, Any]) -> VpcKey:

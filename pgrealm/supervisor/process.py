@@ -36,6 +36,9 @@ class ProcessSpec:
     netns: str | None = None  # a named network namespace (/run/netns) to run in: its host's
     # Signals for a polite, then firmer, then final stop (PostgreSQL: smart, fast, immediate).
     stop_signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGKILL)
+    # False: a death is left to its owner, who may do better than a restart (a Multi-AZ
+    # primary fails over to its standby). A stop of the whole stack still restarts it.
+    restart: bool = True
 
 
 @dataclass(frozen=True)

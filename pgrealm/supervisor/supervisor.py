@@ -39,6 +39,7 @@ def _to_doc(spec: ProcessSpec) -> Doc:
         "cwd": str(spec.cwd) if spec.cwd else None,
         "netns": spec.netns,
         "stop_signals": [int(s) for s in spec.stop_signals],
+        "restart": spec.restart,
     }
 
 
@@ -52,6 +53,7 @@ def _to_spec(doc: Doc) -> ProcessSpec:
         cwd=Path(doc["cwd"]) if doc.get("cwd") else None,
         netns=doc.get("netns"),
         stop_signals=tuple(doc["stop_signals"]),
+        restart=bool(doc.get("restart", True)),
     )
 
 
@@ -97,15 +99,28 @@ class Supervisor:
         """Names of every process alive now: one store read for a whole reconcile pass."""
         return {str(doc["name"]) for doc in self.store.list(_KIND) if _running(doc) is not None}
 
-    def stop(self, name: str, forget: bool = False) -> None:
-        """Stop ``name``; with ``forget`` it is no longer wanted at all."""
+    def crashed(self, name: str) -> bool:
+        """A wanted process that is not restarted by itself died, and not because the
+        stack stopped: its owner acts on that (see ``ProcessSpec.restart``)."""
+        doc = self.store.get(_KIND, "", "", name)
+        return bool(
+            doc is not None
+            and doc.get("wanted")
+            and not doc.get("restart", True)
+            and not doc.get("stack_stopped")
+            and _running(doc) is None
+        )
+
+    def stop(self, name: str, forget: bool = False, hurry: bool = False) -> None:
+        """Stop ``name``; with ``forget`` it is no longer wanted at all. ``hurry`` skips
+        the polite first signal (PostgreSQL's smart shutdown waits for every client)."""
         with self._lock:
             doc = self.store.get(_KIND, "", "", name)
             if doc is None:
                 return
             doc["wanted"] = False
             self.store.put(_KIND, "", "", name, doc)
-        self._stop_doc(doc)
+        self._stop_doc(doc, hurry)
         if forget:
             self.store.delete(_KIND, "", "", name)
 
@@ -113,7 +128,11 @@ class Supervisor:
         """Stop every process but keep them wanted: the next daemon start brings them back."""
         with self._lock:
             self._stopped.set()
-        docs = self.store.list(_KIND)
+            docs = self.store.list(_KIND)
+            for doc in docs:  # the next start brings these back, whatever their policy
+                if doc.get("wanted"):
+                    doc["stack_stopped"] = True
+                    self.store.put(_KIND, "", "", doc["name"], doc)
         threads = [threading.Thread(target=self._stop_doc, args=(d,)) for d in docs]
         for t in threads:
             t.start()
@@ -133,7 +152,8 @@ class Supervisor:
             if doc.get("pid"):
                 process.reap(int(doc["pid"]))
             if doc.get("wanted") and not self._stopped.is_set() and _running(doc) is None:
-                self._restart(doc)
+                if doc.get("restart", True) or doc.get("stack_stopped"):
+                    self._restart(doc)
 
     def _restart(self, doc: Doc) -> None:
         name = doc["name"]
@@ -158,13 +178,16 @@ class Supervisor:
     def _start(self, doc: Doc) -> RunningProcess:
         proc = process.start(_to_spec(doc))
         doc.update(pid=proc.pid, start_time=proc.start_time, started_at=time.time())
+        doc.pop("stack_stopped", None)
         doc["starts"] = int(doc.get("starts", 0)) + 1
         return proc
 
-    def _stop_doc(self, doc: Doc) -> None:
+    def _stop_doc(self, doc: Doc, hurry: bool = False) -> None:
         proc = _running(doc)
         if proc is not None:
             signals = [signal.Signals(s) for s in doc.get("stop_signals", [15, 9])]
+            if hurry and len(signals) > 1:
+                signals = signals[1:]
             log.info("%s: stopping pid %d", doc["name"], proc.pid)
             process.stop(proc, signals)
 

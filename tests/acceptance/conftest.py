@@ -123,7 +123,12 @@ def kerberos(
 
 
 def joined_instance(
-    stack: StackHandle, directory: dict[str, Any], role: str, ident: str, backups: int = 0
+    stack: StackHandle,
+    directory: dict[str, Any],
+    role: str,
+    ident: str,
+    backups: int = 0,
+    multi_az: bool = False,
 ) -> tuple[str, str]:
     """A DB instance joined to ``directory`` over a subnet group of its own, once its
     membership is kerberos-enabled: (its endpoint, its master password). ``backups``:
@@ -138,6 +143,7 @@ def joined_instance(
         DBInstanceIdentifier=ident, DBInstanceClass="db.t3.micro", Engine="postgres",
         MasterUsername="master", MasterUserPassword=master, DBSubnetGroupName=f"{ident}-subnets",
         BackupRetentionPeriod=backups, Domain=directory["DirectoryId"], DomainIAMRoleName=role,
+        MultiAZ=multi_az,
     )  # fmt: skip
 
     def kerberos_enabled() -> Any:

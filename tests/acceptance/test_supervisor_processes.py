@@ -57,3 +57,28 @@ def test_stop_waits_for_the_whole_process_group(tmp_path: Path) -> None:
     assert len(group_members(proc.pid)) == 2
     stop(proc, [signal.SIGTERM, signal.SIGKILL], timeout=1.0)
     assert group_members(proc.pid) == []
+
+
+def test_a_process_left_to_its_owner_is_reported_not_restarted(tmp_path: Path) -> None:
+    # A Multi-AZ primary: its death is a failover, which its reconciler does.
+    store = Store(tmp_path / "state.db")
+    sup = Supervisor(store)
+    spec = ProcessSpec(
+        name="t/primary", argv=["/bin/sleep", "300"], log_path=tmp_path / "p.log", restart=False
+    )
+    first = sup.ensure_running(spec)
+    try:
+        assert not sup.crashed("t/primary")
+        os.kill(first.pid, signal.SIGKILL)
+        time.sleep(0.5)
+        sup.check_once()
+        assert sup.running("t/primary") is None and sup.crashed("t/primary")
+        # Stopped with the whole stack, it is not a crash: the next start brings it back.
+        sup.ensure_running(spec)
+        sup.stop_all()
+        again = Supervisor(store)
+        assert not again.crashed("t/primary")
+        again.check_once()
+        assert again.running("t/primary") is not None
+    finally:
+        Supervisor(store).stop("t/primary", forget=True)

@@ -214,3 +214,16 @@ def test_point_in_time_recovery_replays_the_source_archive_then_promotes() -> No
     assert f"restore_command = 'gunzip -c {source}/%f.gz > %p'" in conf
     assert "recovery_target_time = '2026-11-25T12:00:00+00:00'" in conf
     assert "recovery_target_action = 'promote'" in conf
+
+
+def test_a_multi_az_primary_waits_for_its_standby_and_only_for_it() -> None:
+    standby = pg.render_conf(_spec(primary="10.0.1.5", multi_az_standby=True))
+    assert "application_name=rds_multiaz_standby" in standby
+    replica = pg.render_conf(_spec(primary="10.0.1.5"))
+    assert "application_name" not in replica  # a read replica's commits are never waited for
+    primary = pg.render_conf(_spec(synchronous=True, replicas=("10.0.2.5",)))
+    assert "synchronous_standby_names = 'rds_multiaz_standby'\n" in primary
+    assert "synchronous_standby_names" not in pg.render_conf(_spec(replicas=("10.0.2.5",)))
+    # A parameter group cannot make commits stop waiting, or wait for a read replica.
+    grouped = pg.render_conf(_spec(synchronous=True, parameters={"synchronous_standby_names": "*"}))
+    assert "synchronous_standby_names = '*'" not in grouped

@@ -116,21 +116,3 @@ def test_promotion_and_deletion_end_the_link(
     rds.delete_db_instance(ctx, {"DBInstanceIdentifier": "main", "SkipFinalSnapshot": True})
     r2 = store.get(INSTANCE, ACCOUNT, REGION, "r2")
     assert "replica_of" not in r2 and r2["promote_requested"]
-
-
-def test_multi_az_is_refused_not_ignored(
-    rds: RdsService, store: Store, ctx: RequestContext
-) -> None:
-    asked = {"DBInstanceIdentifier": "maz", "DBInstanceClass": "db.t3.micro",
-             "Engine": "postgres", "MasterUsername": "master",
-             "MasterUserPassword": "Secret-password-1", "MultiAZ": True}  # fmt: skip
-    with pytest.raises(ServiceError) as exc:
-        rds.create_db_instance(ctx, asked)
-    assert exc.value.shape == "InvalidParameterCombination" and "Multi-AZ" in exc.value.message
-    assert store.get(INSTANCE, ACCOUNT, REGION, "maz") is None
-    create(rds, ctx, "single")
-    _available(store, "single")
-    with pytest.raises(ServiceError) as exc:
-        rds.reboot_db_instance(ctx, {"DBInstanceIdentifier": "single", "ForceFailover": True})
-    assert exc.value.shape == "InvalidParameterCombination"
-    assert store.get(INSTANCE, ACCOUNT, REGION, "single")["aws"]["DBInstanceStatus"] == "available"

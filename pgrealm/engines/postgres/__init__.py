@@ -57,7 +57,9 @@ from pgrealm.engines.postgres.replica import (
     clone_from_primary,
     ensure_replication_role,
     promote,
+    remove_server,
     replica_lag,
+    standby_streaming,
 )
 from pgrealm.engines.postgres.roles import (
     bootstrap_roles,
@@ -112,6 +114,7 @@ __all__ = [
     "quote_literal",
     "reload",
     "remove_keytab",
+    "remove_server",
     "remove_tree",
     "render_conf",
     "render_hba",
@@ -123,6 +126,7 @@ __all__ = [
     "scram_verifier",
     "set_master_password",
     "signal_reload",
+    "standby_streaming",
     "stop",
     "take_base_backup",
     "take_snapshot",

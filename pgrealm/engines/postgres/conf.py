@@ -24,6 +24,7 @@ import shlex
 
 from pgrealm.engines.postgres._files import HEADER
 from pgrealm.engines.postgres.spec import (
+    MULTI_AZ_STANDBY,
     REPLICATION_USER,
     PgSpec,
     keytab_path,
@@ -67,6 +68,8 @@ MANAGED_PARAMETERS = frozenset(
         "recovery_target_action",
         "primary_conninfo",
         "hot_standby",
+        "synchronous_standby_names",
+        "synchronous_commit",
         "ssl",
         "ssl_cert_file",
         "ssl_key_file",
@@ -131,7 +134,14 @@ def _managed_lines(spec: PgSpec) -> list[str]:
         ]
     if spec.primary is not None:  # a read replica: a hot standby streaming from its source
         conninfo = f"host={spec.primary} port={int(spec.port)} user={REPLICATION_USER}"
+        if spec.multi_az_standby:
+            conninfo += f" application_name={MULTI_AZ_STANDBY}"
         out += ["hot_standby = on\n", _setting("primary_conninfo", conninfo)]
+    if spec.synchronous:  # Multi-AZ: a commit returns once the standby has it on disk
+        out += [
+            _setting("synchronous_standby_names", MULTI_AZ_STANDBY),
+            "synchronous_commit = on\n",
+        ]
     return out + _archive_lines(spec)
 
 

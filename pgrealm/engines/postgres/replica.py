@@ -1,4 +1,4 @@
-"""Streaming replication between instances.
+"""Streaming replication: read replicas, and a Multi-AZ instance's standby.
 
 A read replica starts as a copy of its source made by ``pg_basebackup`` over the VPC, from
 the replica's own network namespace, then runs as a hot standby (``standby.signal``) that
@@ -16,14 +16,34 @@ import logging
 import os
 
 from pgrealm.engines import _exec, netns
+from pgrealm.engines.homes import remove_tree
 from pgrealm.engines.postgres.initdb import ensure_layout, write_config
 from pgrealm.engines.postgres.osuser import as_user, tool_env
 from pgrealm.engines.postgres.pitr import in_recovery
 from pgrealm.engines.postgres.roles import role_exists, run_sql
 from pgrealm.engines.postgres.snapshot import fresh_staging
-from pgrealm.engines.postgres.spec import REPLICATION_USER, PgSpec, bin_path, data_dir
+from pgrealm.engines.postgres.spec import (
+    MULTI_AZ_STANDBY,
+    REPLICATION_USER,
+    PgSpec,
+    bin_path,
+    data_dir,
+    keytab_path,
+    krb5_conf_path,
+    log_dir,
+    rcache_dir,
+    socket_dir,
+    tls_dir,
+)
 
-__all__ = ["clone_from_primary", "ensure_replication_role", "promote", "replica_lag"]
+__all__ = [
+    "clone_from_primary",
+    "ensure_replication_role",
+    "promote",
+    "remove_server",
+    "replica_lag",
+    "standby_streaming",
+]
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +105,28 @@ def replica_lag(spec: PgSpec) -> dict[str, float]:
         if address:
             lags[address] = float(seconds or 0)
     return lags
+
+
+def standby_streaming(spec: PgSpec) -> bool:
+    """``spec``'s server has its Multi-AZ standby streaming from it now."""
+    out = run_sql(
+        spec,
+        "SELECT count(*) FROM pg_stat_replication "
+        f"WHERE application_name = '{MULTI_AZ_STANDBY}' AND state = 'streaming'",
+    )
+    return out.strip() not in ("", "0")
+
+
+def remove_server(spec: PgSpec) -> None:
+    """Remove one server's own files from its home, and nothing else that lives there (the
+    instance's backups and WAL archive, the other server's folder): a Multi-AZ standby to
+    be cloned anew, or one that is no longer wanted."""
+    for path in (
+        data_dir(spec), socket_dir(spec), log_dir(spec), rcache_dir(spec), tls_dir(spec),
+        krb5_conf_path(spec), keytab_path(spec),
+    ):  # fmt: skip
+        if path.is_dir():
+            remove_tree(path)
+        else:
+            path.unlink(missing_ok=True)
+    log.info("%s: server files removed", spec.home)

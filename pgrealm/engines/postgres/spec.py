@@ -24,6 +24,7 @@ from types import MappingProxyType
 __all__ = [
     "BIN_DIR",
     "INTERNAL_SUPERUSER",
+    "MULTI_AZ_STANDBY",
     "REPLICATION_USER",
     "PgSpec",
     "Recovery",
@@ -44,6 +45,7 @@ BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 INTERNAL_SUPERUSER = "rdsadmin"
 # The role read replicas stream as (RDS's name for it); see replica.py.
 REPLICATION_USER = "rdsrepladmin"
+MULTI_AZ_STANDBY = "rds_multiaz_standby"  # the standby's application_name
 
 
 def _empty() -> Mapping[str, str]:
@@ -78,6 +80,9 @@ class PgSpec:
     primary: str | None = None  # a read replica: the source's address it streams from
     replicas: tuple[str, ...] = ()  # the addresses of its read replicas, let in to stream
     tls_issuer: str | None = None  # the CA of its TLS certificate (None: no TLS), tls.py
+    # Multi-AZ: the standby streams as MULTI_AZ_STANDBY, and its primary's commits wait for it.
+    multi_az_standby: bool = False  # this server is the standby (it streams from primary)
+    synchronous: bool = False  # this server is the primary; its standby is among replicas
 
 
 def bin_path(tool: str) -> str:

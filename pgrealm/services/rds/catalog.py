@@ -135,7 +135,7 @@ def _orderable(region: str, klass: str, version: str) -> dict[str, Any]:
         "DBInstanceClass": klass,
         "LicenseModel": "postgresql-license",
         "AvailabilityZones": [{"Name": zone.name} for zone in zones(region)],
-        "MultiAZCapable": False,
+        "MultiAZCapable": True,
         "ReadReplicaCapable": False,
         "Vpc": True,
         "SupportsStorageEncryption": True,

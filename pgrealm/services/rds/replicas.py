@@ -54,7 +54,7 @@ class ReplicasMixin:
         if params.get("MultiAZ"):
             raise CommonError(
                 "InvalidParameterCombination",
-                "pgrealm does not offer Multi-AZ deployments yet: create the replica "
+                "pgrealm does not offer Multi-AZ read replicas: create the replica "
                 "without --multi-az.",
             )
         problem = rules.identifier_problem(params["DBInstanceIdentifier"])

@@ -38,6 +38,7 @@ from pgrealm.services.rds.catalog import ENGINE_VERSION, CatalogMixin, ca_certif
 from pgrealm.services.rds.events import EventsMixin
 from pgrealm.services.rds.filters import filter_tests, one
 from pgrealm.services.rds.logs import LogsMixin, changed_exports, log_exports
+from pgrealm.services.rds.multi_az import MultiAzMixin, add_standby, drop_standby
 from pgrealm.services.rds.option_groups import DEFAULT_OPTION_GROUP, OptionGroupsMixin
 from pgrealm.services.rds.parameter_groups import (
     DEFAULT_GROUP,
@@ -95,6 +96,7 @@ class RdsService(
     OptionGroupsMixin,
     LogsMixin,
     ReplicasMixin,
+    MultiAzMixin,
     Service,
 ):
     service_name = "rds"
@@ -119,7 +121,6 @@ class RdsService(
     # -- DB instances -------------------------------------------------------------------------
     def create_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         identifier = params["DBInstanceIdentifier"].lower()
-        refuse_multi_az(params)
         self._check_create(params)
         doc = self._placed_instance(ctx, identifier, params)
         return {"DBInstance": _describe(self._insert_instance(ctx, doc))}
@@ -300,7 +301,9 @@ class RdsService(
         subnet = self._pick_subnet(group, params.get("AvailabilityZone"))
         groups = self._vpc_security_groups(ctx, params.get("VpcSecurityGroupIds"), group["VpcId"])
         params = {**params, "VpcSecurityGroupIds": groups}
-        return self._new_instance(ctx, identifier, params, group, subnet, membership)
+        doc = self._new_instance(ctx, identifier, params, group, subnet, membership)
+        self._with_standby(doc, params)
+        return doc
 
     def _vpc_security_groups(
         self, ctx: RequestContext, ids: list[str] | None, vpc_id: str
@@ -327,16 +330,8 @@ class RdsService(
         identifier = doc["aws"]["DBInstanceIdentifier"]
         if not self.store.insert(INSTANCE, ctx.account_id, ctx.region, identifier, doc):
             raise ServiceError("DBInstanceAlreadyExistsFault", "DB instance already exists")
-        network = self.sibling("ec2", Ec2Service).network
         try:
-            vpc_ip, address = network.allocate_address(
-                ctx.account_id,
-                ctx.region,
-                doc["subnet_id"],
-                f"rds/{identifier}",
-                "RDSNetworkInterface",
-                [g["VpcSecurityGroupId"] for g in doc["aws"]["VpcSecurityGroups"]],
-            )
+            vpc_ip, address = self._allocate(ctx, doc, doc["subnet_id"])
         except ServiceError:
             self.store.delete(INSTANCE, ctx.account_id, ctx.region, identifier)  # nothing half-made
             raise
@@ -347,9 +342,31 @@ class RdsService(
             identifier,
             lambda d: d.update(address=address, vpc_ip=vpc_ip),
         )
+        doc.update(address=address, vpc_ip=vpc_ip)
+        try:
+            self._place_standby(ctx, doc)
+        except ServiceError:
+            self.store.delete(INSTANCE, ctx.account_id, ctx.region, identifier)
+            self._release(ctx, address)
+            raise
         log.info("db instance %s requested", identifier)
         self.kick()
         return doc
+
+    def _allocate(self, ctx: RequestContext, doc: Doc, subnet_id: str) -> tuple[str, str]:
+        """An address for one of the instance's servers: (VPC address, machine side)."""
+        network = self.sibling("ec2", Ec2Service).network
+        return network.allocate_address(
+            ctx.account_id,
+            ctx.region,
+            subnet_id,
+            f"rds/{doc['aws']['DBInstanceIdentifier']}",
+            "RDSNetworkInterface",
+            [g["VpcSecurityGroupId"] for g in doc["aws"]["VpcSecurityGroups"]],
+        )
+
+    def _release(self, ctx: RequestContext, address: str) -> None:
+        self.sibling("ec2", Ec2Service).network.release_address(ctx.account_id, ctx.region, address)
 
     def _check_create(self, params: dict[str, Any]) -> None:
         if params["Engine"] != "postgres":
@@ -622,9 +639,9 @@ class RdsService(
 
     def modify_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()
-        refuse_multi_az(params)
         doc = self._instance(ctx, ident)
         changes: Doc = self._membership_changes(ctx, params)
+        multi_az = self._multi_az_change(doc, params)
         if params.get("MasterUserPassword"):
             problem = rules.master_password_problem(params["MasterUserPassword"])
             if problem:
@@ -688,24 +705,33 @@ class RdsService(
                 d["aws"]["VpcSecurityGroups"] = [
                     {"VpcSecurityGroupId": g, "Status": "active"} for g in changes["groups"]
                 ]
+            if multi_az == "add":
+                add_standby(d)
+                d["standby"].update(address=standby_at[1], vpc_ip=standby_at[0])
+            elif multi_az == "drop":
+                drop_standby(d)
             move_instance(d, InstanceStatus.MODIFYING)
 
+        standby_at = self._standby_address(ctx, doc) if multi_az == "add" else ("", "")
         updated = self.store.update(INSTANCE, ctx.account_id, ctx.region, ident, apply)
-        if "groups" in changes and doc.get("address"):  # the ENI's groups: the next packet
-            self.sibling("ec2", Ec2Service).network.set_security_groups(
-                ctx.account_id, ctx.region, doc["address"], changes["groups"]
-            )
+        if updated is None and standby_at[1]:
+            self._release(ctx, standby_at[1])
+        if "groups" in changes:  # the ENIs' groups: the next packet
+            network = self.sibling("ec2", Ec2Service).network
+            spare = (updated or doc).get("standby") or {}
+            for address in (doc.get("address"), spare.get("address")):
+                if address:
+                    network.set_security_groups(
+                        ctx.account_id, ctx.region, address, changes["groups"]
+                    )
         self.kick()
         return {"DBInstance": _describe(updated or doc)}
 
     def reboot_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()
         doc = self._instance(ctx, ident)
-        if params.get("ForceFailover"):  # no instance of pgrealm's is Multi-AZ
-            raise CommonError(
-                "InvalidParameterCombination",
-                f"ForceFailover needs a Multi-AZ instance, and {ident} is not one.",
-            )
+        if params.get("ForceFailover"):
+            return self._force_failover(ctx, ident, doc)
         if doc["aws"]["DBInstanceStatus"] != InstanceStatus.AVAILABLE:
             raise ServiceError(
                 "InvalidDBInstanceStateFault",
@@ -815,17 +841,6 @@ def _leave(doc: Doc, immediately: bool) -> None:
             continue  # already leaving
         check_move(member["Status"], target)
         member["Status"] = target.value
-
-
-def refuse_multi_az(params: dict[str, Any]) -> None:
-    """Multi-AZ (a synchronous standby that takes over) is not built yet: a request for it
-    is refused, never quietly given a single-AZ instance."""
-    if params.get("MultiAZ"):
-        raise CommonError(
-            "InvalidParameterCombination",
-            "pgrealm does not offer Multi-AZ deployments yet: create the instance without "
-            "--multi-az (a read replica gives a second copy of the data).",
-        )
 
 
 def _refuse_self_managed_ad(params: dict[str, Any]) -> None:
