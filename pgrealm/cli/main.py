@@ -166,6 +166,10 @@ def _instance_line(key: tuple[str, str, str], doc: dict[str, Any]) -> str:
         lag = doc.get("replica_lag")
         shown = "not streaming" if lag is None else f"lag {lag:.1f} s"
         line += f"; read replica of {doc['replica_of'][2]}, {shown}"
+    spare = doc.get("standby")
+    if spare:
+        state = "synchronous" if spare.get("ready") else "being prepared"
+        line += f"; Multi-AZ standby in {spare['zone']}, {state}"
     reason = doc.get("membership_reason") or doc.get("status_reason")
     return f"{line} ({reason})" if reason else line
 
