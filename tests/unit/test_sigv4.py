@@ -243,6 +243,55 @@ def test_unknown_family() -> None:
         sigv4.verify(query_post(), "rest-xml")
 
 
+# -- the credential scope: the right service, a real region ------------------------------
+
+SCOPE_FAULTS = [
+    ("query", "SignatureDoesNotMatch", 403),
+    ("ec2", "AuthFailure", 401),
+    ("json", "InvalidSignatureException", 403),
+]
+
+
+@pytest.mark.parametrize(("family", "code", "status"), SCOPE_FAULTS)
+def test_a_scope_naming_another_service_is_refused(family: str, code: str, status: int) -> None:
+    """Signed for ds, sent as a logs request: AWS names the service it wanted."""
+    error = reject_scope(json_post(), family, signing_name="logs")
+    assert (error.code, error.status) == (code, status)
+    assert error.message == "Credential should be scoped to correct service: 'logs'."
+
+
+@pytest.mark.parametrize(("family", "code", "status"), SCOPE_FAULTS)
+@pytest.mark.parametrize("region", ["us-moon-1", "aws-global", "US-EAST-1", "cn-north-1"])
+def test_a_scope_naming_a_region_aws_lacks_is_refused(
+    family: str, code: str, status: int, region: str
+) -> None:
+    """aws-global is what botocore signs IAM with when told that region; AWS refuses it."""
+    error = reject_scope(json_post(region=region), family, signing_name="ds")
+    assert (error.code, error.status) == (code, status)
+    assert error.message == f"Credential should be scoped to a valid region, not '{region}'."
+
+
+def test_the_scope_is_checked_before_the_key() -> None:
+    """An unknown key with a bad scope hears about the scope: it gives nothing away."""
+    error = reject_scope(json_post(key="AKIDEXAMPLE", region="us-moon-1"), "json")
+    assert "valid region" in error.message
+
+
+def test_a_presigned_scope_is_checked_too() -> None:
+    request = AWSRequest(method="GET", url=ENDPOINT + "/?Action=GetCallerIdentity")
+    SigV4QueryAuth(Credentials("test", "test"), "sts", "us-east-1", 60).add_auth(request)
+    presigned = to_http(request.prepare())
+    assert sigv4.verify(presigned, "query", signing_name="sts").presigned
+    error = reject_scope(presigned, "query", signing_name="iam")
+    assert error.message == "Credential should be scoped to correct service: 'iam'."
+
+
+def reject_scope(request: HttpRequest, family: str, signing_name: str = "ds") -> CommonError:
+    with pytest.raises(CommonError) as info:
+        sigv4.verify(request, family, signing_name=signing_name)
+    return info.value
+
+
 # -- through the real client pipeline: exactly what boto3 / the aws CLI put on the wire ---
 
 
@@ -251,9 +300,9 @@ class _Captured(Exception):
         self.request = request
 
 
-def _capture(service: str, operation: str, **params: Any) -> HttpRequest:
+def _capture(service: str, operation: str, region: str = "us-west-2", **params: Any) -> HttpRequest:
     client = boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-west-2"
+        aws_access_key_id="test", aws_secret_access_key="test", region_name=region
     ).client(service, endpoint_url=ENDPOINT)
 
     def grab(request: Any, **_: Any) -> None:
