@@ -70,7 +70,9 @@ class Dispatcher:
         serializer = create_serializer(model, protocol)
         operation: OperationModel | None = None
         try:
-            identity = sigv4.verify(request, _FAMILY[protocol])
+            identity = sigv4.verify(
+                request, _FAMILY[protocol], signing_name=routing.signing_name(service_name)
+            )
             operation, params = create_parser(model, protocol).parse(request)
             validate(operation, params)
             ctx = RequestContext(

@@ -1,14 +1,19 @@
 """Which AWS service a request is for, before anything has parsed it.
 
 All services share one endpoint (``aws --endpoint-url``), so the service is read from
-what the client put on the wire, most reliable first:
+what the client put on the wire. What the request itself names comes first, because it
+also decides how the client reads the answer:
 
-1. the SigV4 credential scope (``Credential=KEY/DATE/REGION/<signing name>/aws4_request``,
-   in the ``Authorization`` header or the presigned ``X-Amz-Credential``);
-2. ``X-Amz-Target`` (JSON 1.1: ``DirectoryService_20150416.CreateMicrosoftAD``);
-3. the RPC v2 CBOR path ``/service/<target prefix>/operation/<op>``;
-4. a REST-JSON request path the ds-data model declares (``/Users/CreateUser``);
-5. the query protocols' ``Version`` form field, then their ``Action``.
+1. ``X-Amz-Target`` (JSON 1.1: ``DirectoryService_20150416.CreateMicrosoftAD``);
+2. the RPC v2 CBOR path ``/service/<target prefix>/operation/<op>``;
+3. a REST-JSON request path the ds-data model declares (``/Users/CreateUser``);
+4. the query protocols' ``Version`` (form field or query string).
+
+Only when none of these names a served service does the SigV4 credential scope decide
+(``Credential=KEY/DATE/REGION/<signing name>/aws4_request``, in the ``Authorization``
+header or the presigned ``X-Amz-Credential``), and after it a query ``Action`` alone.
+The dispatcher then has SigV4 refuse a scope that names another service, in the routed
+service's own error shape, as AWS's endpoints do (:func:`signing_name`).
 
 The signing names and API versions below are the botocore models' ``signingName`` (or
 ``endpointPrefix``) and ``apiVersion``; ``tests/unit/test_routing.py`` checks them
@@ -24,7 +29,7 @@ from urllib.parse import parse_qsl, unquote
 from pgrealm.api.http import HttpRequest
 from pgrealm.services.errors import CommonError
 
-__all__ = ["AUTH_FAMILY", "SERVED_SERVICES", "SIGNING_NAMES", "route"]
+__all__ = ["AUTH_FAMILY", "SERVED_SERVICES", "SIGNING_NAMES", "route", "signing_name"]
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +76,20 @@ _FORM = "application/x-www-form-urlencoded"
 
 def route(request: HttpRequest) -> str:
     """The botocore service name the request is for; ``CommonError`` if pgrealm has none."""
-    for finder in (_by_scope, _by_target, _by_rpc_path, _by_rest_path, _by_form):
-        service = finder(request)
-        if service:
-            log.debug(
-                "routed %s %s to %s by %s", request.method, request.path, service, finder.__name__
-            )
-            return service
-    raise _unknown("the request names no service pgrealm recognises")
+    service = _by_target(request) or _by_rpc_path(request) or _by_rest_path(request)
+    if service is None:
+        form = _form_params(request)  # only now: JSON requests need not parse it
+        service = _API_VERSIONS.get(form.get("Version", ""))
+        service = service or _by_scope(request) or _by_action(form)
+        if service is None:
+            raise _unknown(_unrecognised(request, form))
+    log.debug("routed %s %s to %s", request.method, request.path, service)
+    return service
+
+
+def signing_name(service: str) -> str:
+    """The SigV4 signing name a request for ``service`` must be scoped to."""
+    return next(name for name, served in SIGNING_NAMES.items() if served == service)
 
 
 def _unknown(why: str) -> CommonError:
@@ -86,6 +97,17 @@ def _unknown(why: str) -> CommonError:
     return CommonError(
         "UnknownService", f"pgrealm does not serve this request: {why}. It serves: {served}."
     )
+
+
+def _unrecognised(request: HttpRequest, form: dict[str, str]) -> str:
+    """What the request named that pgrealm does not serve, for the refusal's message."""
+    if request.header("x-amz-target"):
+        return f"X-Amz-Target '{request.header('x-amz-target')}'"
+    if request.header("smithy-protocol") or request.path.startswith("/service/"):
+        return f"RPC v2 path '{request.path}'"
+    if form.get("Version"):
+        return f"API Version '{form['Version']}'"
+    return "the request names no service pgrealm recognises"
 
 
 def _by_scope(request: HttpRequest) -> str | None:
@@ -100,33 +122,23 @@ def _by_scope(request: HttpRequest) -> str | None:
     parts = credential.rsplit("/", 4)
     if len(parts) != 5:
         return None
-    signing_name = parts[3]
-    if signing_name not in SIGNING_NAMES:
-        raise _unknown(f"requests signed for service '{signing_name}'")
-    return SIGNING_NAMES[signing_name]
+    name = parts[3]
+    if name not in SIGNING_NAMES:
+        raise _unknown(f"requests signed for service '{name}'")
+    return SIGNING_NAMES[name]
 
 
 def _by_target(request: HttpRequest) -> str | None:
-    target = request.header("x-amz-target")
-    if not target:
-        return None
-    prefix = target.split(".", 1)[0]
-    if prefix not in _TARGET_PREFIXES:
-        raise _unknown(f"X-Amz-Target '{target}'")
-    return _TARGET_PREFIXES[prefix]
+    prefix = request.header("x-amz-target").split(".", 1)[0]
+    return _TARGET_PREFIXES.get(prefix)
 
 
 def _by_rpc_path(request: HttpRequest) -> str | None:
     parts = request.path.split("/")
     # "/service/<name>/operation/<op>" splits into ["", "service", name, "operation", op]
     if len(parts) != 5 or parts[1] != "service" or parts[3] != "operation":
-        if request.header("smithy-protocol"):
-            raise _unknown(f"RPC v2 path '{request.path}'")
         return None
-    name = unquote(parts[2])
-    if name not in _TARGET_PREFIXES:
-        raise _unknown(f"RPC v2 service '{name}'")
-    return _TARGET_PREFIXES[name]
+    return _TARGET_PREFIXES.get(unquote(parts[2]))
 
 
 def _by_rest_path(request: HttpRequest) -> str | None:
@@ -136,16 +148,18 @@ def _by_rest_path(request: HttpRequest) -> str | None:
     return None
 
 
-def _by_form(request: HttpRequest) -> str | None:
+def _form_params(request: HttpRequest) -> dict[str, str]:
+    """The query string's parameters, and a form body's over them."""
     params = dict(request.query_params())
     if request.header("content-type").split(";")[0].strip().lower() == _FORM:
         params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-    version, action = params.get("Version", ""), params.get("Action", "")
-    if version:
-        if version not in _API_VERSIONS:
-            raise _unknown(f"API Version '{version}'")
-        return _API_VERSIONS[version]
-    if not action:
+    return params
+
+
+def _by_action(form: dict[str, str]) -> str | None:
+    action = form.get("Action", "")
+    # with a Version pgrealm does not serve, the Action is another service's
+    if not action or form.get("Version"):
         return None
     owners = [name for name in _QUERY_SERVICES if action in _operation_names(name)]
     if len(owners) != 1:

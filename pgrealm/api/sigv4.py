@@ -13,10 +13,17 @@ protocol *family*, because the same failure travels under different codes:
                                                                            Exception
     bad signature  SignatureDoesNotMatch       AuthFailure                 InvalidSignatureException
     clock skew     SignatureDoesNotMatch       RequestExpired              InvalidSignatureException
+    bad scope      SignatureDoesNotMatch       AuthFailure                 InvalidSignatureException
 
 The algorithm follows
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
 Both the ``Authorization`` header and the presigned query form (``X-Amz-Signature``) work.
+
+A bad scope is a credential scope naming a region the aws partition lacks, or a signing
+name other than the one the caller says the request is for. The AWS documentation gives
+no wording for these; the messages are the ones AWS services send, as SDK bug reports
+quote them: "Credential should be scoped to a valid region, not 'x'." and "Credential
+should be scoped to correct service: 'ds'." (AWS adds a trailing space; pgrealm does not).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
-from pgrealm.api import accounts
+from pgrealm.api import accounts, specs
 from pgrealm.api.http import HttpRequest
 from pgrealm.services.errors import CommonError
 
@@ -82,6 +89,13 @@ _FAULTS: dict[str, dict[str, tuple[str, int, str | None]]] = {
         "ec2": ("RequestExpired", 400, "Request has expired."),
         "json": ("InvalidSignatureException", 403, None),
     },
+    # EC2 says what is wrong with a credential under AuthFailure ("Credential must have
+    # exactly 5 slash-delimited elements, ..."), so the specific message goes out there too
+    "scope": {
+        "query": ("SignatureDoesNotMatch", 403, None),
+        "ec2": ("AuthFailure", 401, None),
+        "json": ("InvalidSignatureException", 403, None),
+    },
 }
 
 
@@ -114,11 +128,21 @@ class _Signature:
         return f"{self.scope_date}/{self.region}/{self.service}/aws4_request"
 
 
-def verify(request: HttpRequest, family: str, now: datetime | None = None) -> Identity:
-    """Check the request's SigV4 signature; raise ``CommonError`` (in ``family``'s codes)."""
+def verify(
+    request: HttpRequest,
+    family: str,
+    now: datetime | None = None,
+    *,
+    signing_name: str | None = None,
+) -> Identity:
+    """Check the request's SigV4 signature; raise ``CommonError`` (in ``family``'s codes).
+
+    With ``signing_name``, the credential scope must name that service.
+    """
     if family not in FAMILIES:
         raise ValueError(f"unknown protocol family {family!r}; expected one of {FAMILIES}")
     sig = _signature_of(request, family)
+    _check_scope(sig, family, signing_name)
     cred = accounts.lookup(sig.access_key)
     if cred is None:
         raise _fail("unknown_key", family, _BAD_TOKEN)
@@ -143,6 +167,19 @@ def verify(request: HttpRequest, family: str, now: datetime | None = None) -> Id
         "signature mismatch for %s; canonical request:\n%s", sig.access_key, _redact(canonical)
     )
     raise _fail("bad_signature", family, _MISMATCH)
+
+
+def _check_scope(sig: _Signature, family: str, signing_name: str | None) -> None:
+    # Before the key lookup: a wrong scope is wrong whatever the key, and saying so
+    # tells an unknown caller nothing about which keys exist.
+    if signing_name is not None and sig.service != signing_name:
+        raise _fail(
+            "scope", family, f"Credential should be scoped to correct service: '{signing_name}'."
+        )
+    if sig.region not in specs.known_regions():
+        raise _fail(
+            "scope", family, f"Credential should be scoped to a valid region, not '{sig.region}'."
+        )
 
 
 def _redact(canonical: str) -> str:

@@ -32,7 +32,7 @@ from tests.fixtures.stack import StackHandle, running_stack
 
 pytestmark = pytest.mark.acceptance
 
-SERVICES = ("sts", "iam", "ec2", "rds", "ds", "ds-data")
+SERVICES = ("sts", "iam", "ec2", "rds", "ds", "ds-data", "logs")
 PER_OPERATION = None if os.environ.get("PGREALM_BAD_INPUT_ALL") else 4
 ACCOUNT = "333333333333"  # an account no other test uses
 
@@ -85,6 +85,9 @@ def _records(stack: StackHandle) -> int:
 
 
 def test_generated_bad_input_is_refused_in_each_services_shape(stack: StackHandle) -> None:
+    from pgrealm.daemon import SERVICE_CLASSES
+
+    assert set(SERVICES) == set(SERVICE_CLASSES), "a served service is left out"
     clients = {s: _client(stack, s) for s in SERVICES}
     clients["ec2"].describe_vpcs()  # the account's default VPC exists before counting
     before = _records(stack)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -143,3 +144,48 @@ def test_unknown_service(request_: HttpRequest) -> None:
     assert info.value.code == "UnknownService" and info.value.status == 400
     assert "pgrealm does not serve" in info.value.message
     assert "ds, ds-data, rds, iam, ec2, sts" in info.value.message
+
+
+def _scoped(
+    signing_name: str, headers: dict[str, str] | None = None, **changes: Any
+) -> HttpRequest:
+    """A request whose credential scope names ``signing_name``, changed as told."""
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{signing_name}/aws4_request, "
+        "SignedHeaders=host, Signature=00"
+    )
+    request = HttpRequest("POST", "/", "", {"authorization": authorization, **(headers or {})}, b"")
+    return dataclasses.replace(request, **changes)
+
+
+@pytest.mark.parametrize(
+    ("request_", "service"),
+    [
+        (_scoped("ds", headers={"x-amz-target": "Logs_20140328.DescribeLogGroups"}), "logs"),
+        (_scoped("rds", query_string="Action=ListRoles&Version=2010-05-08"), "iam"),
+        (_scoped("ds", path="/Users/ListUsers"), "ds-data"),
+        (_scoped("s3", headers={"x-amz-target": "DirectoryService_20150416.X"}), "ds"),
+    ],
+)
+def test_what_the_request_names_beats_its_scope(request_: HttpRequest, service: str) -> None:
+    """So that SigV4 refuses the scope in the shape the client of that service reads."""
+    assert routing.route(request_) == service
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        _scoped("ds", headers={"x-amz-target": "NoSuchPrefix.X"}),
+        _scoped("ds", headers={"smithy-protocol": "rpc-v2-cbor"}, path="/not/rpc"),
+    ],
+)
+def test_a_marker_pgrealm_does_not_know_leaves_the_scope_to_decide(
+    request_: HttpRequest,
+) -> None:
+    """The scope's service then refuses the marker in its own error shape."""
+    assert routing.route(request_) == "ds"
+
+
+def test_signing_names_round_trip() -> None:
+    for service in routing.SERVED_SERVICES:
+        assert routing.SIGNING_NAMES[routing.signing_name(service)] == service

@@ -14,9 +14,12 @@ import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.parsers import create_parser as botocore_parser
 
-from pgrealm.api import accounts, sigv4
+from pgrealm.api import accounts, dispatch, routing, sigv4
+from pgrealm.api.dispatch import Dispatcher
 from pgrealm.api.http import HttpRequest
+from pgrealm.api.specs import load_service
 from pgrealm.services.errors import CommonError
 
 ENDPOINT = "http://127.0.0.1:4566"
@@ -243,6 +246,55 @@ def test_unknown_family() -> None:
         sigv4.verify(query_post(), "rest-xml")
 
 
+# -- the credential scope: the right service, a real region ------------------------------
+
+SCOPE_FAULTS = [
+    ("query", "SignatureDoesNotMatch", 403),
+    ("ec2", "AuthFailure", 401),
+    ("json", "InvalidSignatureException", 403),
+]
+
+
+@pytest.mark.parametrize(("family", "code", "status"), SCOPE_FAULTS)
+def test_a_scope_naming_another_service_is_refused(family: str, code: str, status: int) -> None:
+    """Signed for ds, sent as a logs request: AWS names the service it wanted."""
+    error = reject_scope(json_post(), family, signing_name="logs")
+    assert (error.code, error.status) == (code, status)
+    assert error.message == "Credential should be scoped to correct service: 'logs'."
+
+
+@pytest.mark.parametrize(("family", "code", "status"), SCOPE_FAULTS)
+@pytest.mark.parametrize("region", ["us-moon-1", "aws-global", "US-EAST-1", "cn-north-1"])
+def test_a_scope_naming_a_region_aws_lacks_is_refused(
+    family: str, code: str, status: int, region: str
+) -> None:
+    """aws-global is what botocore signs IAM with when told that region; AWS refuses it."""
+    error = reject_scope(json_post(region=region), family, signing_name="ds")
+    assert (error.code, error.status) == (code, status)
+    assert error.message == f"Credential should be scoped to a valid region, not '{region}'."
+
+
+def test_the_scope_is_checked_before_the_key() -> None:
+    """An unknown key with a bad scope hears about the scope: it gives nothing away."""
+    error = reject_scope(json_post(key="AKIDEXAMPLE", region="us-moon-1"), "json")
+    assert "valid region" in error.message
+
+
+def test_a_presigned_scope_is_checked_too() -> None:
+    request = AWSRequest(method="GET", url=ENDPOINT + "/?Action=GetCallerIdentity")
+    SigV4QueryAuth(Credentials("test", "test"), "sts", "us-east-1", 60).add_auth(request)
+    presigned = to_http(request.prepare())
+    assert sigv4.verify(presigned, "query", signing_name="sts").presigned
+    error = reject_scope(presigned, "query", signing_name="iam")
+    assert error.message == "Credential should be scoped to correct service: 'iam'."
+
+
+def reject_scope(request: HttpRequest, family: str, signing_name: str = "ds") -> CommonError:
+    with pytest.raises(CommonError) as info:
+        sigv4.verify(request, family, signing_name=signing_name)
+    return info.value
+
+
 # -- through the real client pipeline: exactly what boto3 / the aws CLI put on the wire ---
 
 
@@ -251,9 +303,9 @@ class _Captured(Exception):
         self.request = request
 
 
-def _capture(service: str, operation: str, **params: Any) -> HttpRequest:
+def _capture(service: str, operation: str, region: str = "us-west-2", **params: Any) -> HttpRequest:
     client = boto3.session.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-west-2"
+        aws_access_key_id="test", aws_secret_access_key="test", region_name=region
     ).client(service, endpoint_url=ENDPOINT)
 
     def grab(request: Any, **_: Any) -> None:
@@ -305,3 +357,93 @@ def test_first_canonical_uri_is_botocores() -> None:
     botocore_uri = auth.canonical_request(request).split("\n")[1]
     assert botocore_uri == "/Users/d-1%253Aa%2520b/x/y"
     assert sigv4._canonical_uris(urlsplit(url).path)[0] == botocore_uri
+
+
+CLIENT_CALLS = [
+    ("ds", "describe_directories", {}),
+    ("ds-data", "list_users", {"DirectoryId": "d-1234567890"}),
+    ("rds", "describe_db_instances", {}),
+    ("iam", "list_roles", {}),
+    ("ec2", "describe_vpcs", {}),
+    ("sts", "get_caller_identity", {}),
+    ("logs", "describe_log_groups", {}),
+]
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-central-1", "af-south-1"])
+@pytest.mark.parametrize(("service", "operation", "params"), CLIENT_CALLS)
+def test_every_served_clients_requests_pass_the_scope_checks(
+    service: str, operation: str, params: dict[str, Any], region: str
+) -> None:
+    """What routing decides and what the client signed for agree, in any real region,
+    for the global services (IAM, STS) too: botocore signs them with the client's region
+    when given an endpoint URL."""
+    request = _capture(service, operation, region, **params)
+    routed = routing.route(request)
+    assert routed == service
+    family = routing.AUTH_FAMILY[routed]
+    identity = sigv4.verify(request, family, signing_name=routing.signing_name(routed))
+    assert (identity.service, identity.region) == (service, region)
+
+
+# -- through the dispatcher: the refusal in the routed service's own shape ---------------
+
+
+class _Sts:
+    def get_caller_identity(self, ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        arn = f"arn:aws:iam::{ctx.account_id}:root"
+        return {"Account": ctx.account_id, "Arn": arn, "UserId": ctx.account_id}
+
+
+def _answer(
+    request: HttpRequest, protocol: str, monkeypatch: pytest.MonkeyPatch, shape: Any = None
+) -> Any:
+    """(HTTP status, what botocore's parser for ``protocol`` reads from the answer)."""
+    # the dispatcher freezes the heap after a model loads: a server's concern, not a test's
+    monkeypatch.setattr(dispatch, "_settle_heap", lambda: None)
+    response = Dispatcher({"sts": _Sts()}).handle(request)
+    wire = {"body": response.body, "headers": response.headers, "status_code": response.status}
+    return response.status, botocore_parser(protocol).parse(wire, shape)
+
+
+def _form(body: str, signing: str, region: str = "us-east-1") -> HttpRequest:
+    ctype = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    return signed("POST", ENDPOINT + "/", signing, body.encode(), ctype, region=region)
+
+
+def test_a_logs_request_signed_for_ds_is_refused_in_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "Logs_20140328.DescribeLogGroups",
+    }
+    request = signed("POST", ENDPOINT + "/", "ds", b"{}", headers)
+    status, parsed = _answer(request, "json", monkeypatch)
+    assert status == 403
+    assert parsed["Error"] == {
+        "Code": "InvalidSignatureException",
+        "Message": "Credential should be scoped to correct service: 'logs'.",
+    }
+
+
+def test_an_iam_request_signed_for_sts_is_refused_in_xml(monkeypatch: pytest.MonkeyPatch) -> None:
+    request = _form("Action=ListRoles&Version=2010-05-08", "sts")
+    status, parsed = _answer(request, "query", monkeypatch)
+    assert (status, parsed["Error"]["Code"]) == (403, "SignatureDoesNotMatch")
+    assert parsed["Error"]["Message"] == "Credential should be scoped to correct service: 'iam'."
+
+
+def test_an_ec2_request_in_a_made_up_region_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    request = _form("Action=DescribeVpcs&Version=2016-11-15", "ec2", region="us-moon-1")
+    status, parsed = _answer(request, "ec2", monkeypatch)
+    assert (status, parsed["Error"]["Code"]) == (401, "AuthFailure")
+    assert "not 'us-moon-1'" in parsed["Error"]["Message"]
+
+
+def test_a_rightly_scoped_request_still_reaches_its_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    request = _form("Action=GetCallerIdentity&Version=2011-06-15", "sts", region="eu-west-1")
+    shape = load_service("sts").operation_model("GetCallerIdentity").output_shape
+    status, parsed = _answer(request, "query", monkeypatch, shape)
+    assert status == 200, parsed
+    assert parsed["Account"] == "000000000000"

@@ -4,6 +4,9 @@
 deep-merges the ``"ds"`` entry of ``patches.json`` into the raw dict (objects merge key by
 key, anything else replaces) and builds a :class:`botocore.model.ServiceModel`. Models are
 cached: every caller shares one object per service.
+
+``known_regions()`` is the other piece of pinned botocore data pgrealm follows: the
+regions of the ``aws`` partition, from botocore's ``endpoints.json``.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ from typing import Any
 from botocore.loaders import Loader
 from botocore.model import ServiceModel
 
-__all__ = ["SERVED_SERVICES", "load_service"]
+__all__ = ["SERVED_SERVICES", "known_regions", "load_service"]
 
 log = logging.getLogger(__name__)
 
 SERVED_SERVICES = ("ds", "ds-data", "ec2", "iam", "rds", "sts")
 
 _PATCHES = Path(__file__).with_name("patches.json")
+# pgrealm's ARNs are all arn:aws:..., so only the aws partition's regions make sense
+_PARTITION = "aws"
 
 
 @lru_cache(maxsize=None)
@@ -36,6 +41,14 @@ def load_service(name: str) -> ServiceModel:
         log.debug("applying %d patch keys to %s", len(patch), name)
         _deep_merge(raw, patch)
     return ServiceModel(raw, service_name=name)
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """The regions of the aws partition the pinned botocore knows (``us-east-1``, ...)."""
+    partitions = Loader().load_data("endpoints")["partitions"]
+    [aws] = [p for p in partitions if p["partition"] == _PARTITION]
+    return frozenset(aws["regions"])
 
 
 @lru_cache(maxsize=1)
