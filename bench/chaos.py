@@ -15,8 +15,11 @@ After each, recovery is the moment a Kerberos login inserts a row again with eve
 resource back where its last call left it. At the end: every row whose commit returned
 must be there, no resource may be stuck, nothing may be orphaned (addresses, endpoint
 names, files under the home, processes after the stop), no API call may have answered
-5xx, and no password may have shown in any process's command line or environment. The
-table goes to stdout and bench/results/reliability.md.
+5xx, and no password may have shown in any process's command line or environment.
+
+Then, on the same stack, the load of bench/load.py: concurrent API clients with races for
+the same names, and a Kerberos login storm while a DC is stopped. The table goes to
+stdout and bench/results/reliability.md.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.load import ApiLoad, Storm, api_load, login_storm
 from pgrealm.cli.demo import POLICY_ARN, TRUST
 from pgrealm.client.krb5conf import render_krb5_conf
 from pgrealm.devstack import DevStack, cleanup, free_port, make_home
@@ -60,6 +64,33 @@ class Tally:
     api_calls: int = 0
     api_5xx: list[str] = field(default_factory=list)
     secrets_seen: set[str] = field(default_factory=set)
+    load: ApiLoad | None = None
+    storm: Storm | None = None
+    seconds: float = 0.0  # the whole run, stack start to stop
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """bench/load.py's sizes: make chaos's, or make test's shorter ones."""
+
+    clients: int = 32
+    seconds: float = 120.0
+    storm_rate: float = 200.0
+    storm_seconds: float = 60.0
+    outage: float = 20.0
+
+    def problems(self, tally: Tally) -> list[str]:
+        """What the load found that must not happen."""
+        found: list[str] = []
+        if tally.load is not None:
+            load = tally.load
+            found += load.five_xx + load.hung + load.double_wins + load.left_behind
+        if tally.storm is not None:
+            outside = [ok for at, _, ok in tally.storm.logins if not tally.storm._during(at)]
+            found += [f"{outside.count(False)} logins failed outside the DC outage"] * (
+                False in outside
+            )
+        return found
 
 
 class Chaos:
@@ -73,6 +104,8 @@ class Chaos:
         self.directory_id = ""
         self.endpoint = ""
         self.env: dict[str, str] = {}
+        self.writer_password = ""
+        self.master_password = ""
 
     # -- setup --------------------------------------------------------------------------
     def secret(self) -> str:
@@ -99,12 +132,12 @@ class Chaos:
         )["DirectoryId"]
         directory = self.stack.wait("the directory", self._active, timeout=300)
         ds.enable_directory_data_access(DirectoryId=self.directory_id)
-        writer = self.secret()
+        writer = self.writer_password = self.secret()
         self.stack.client("ds-data").create_user(
             DirectoryId=self.directory_id, SAMAccountName="writer"
         )
         ds.reset_user_password(DirectoryId=self.directory_id, UserName="writer", NewPassword=writer)
-        master = self.secret()
+        master = self.master_password = self.secret()
         self.stack.client("rds").create_db_instance(
             DBInstanceIdentifier=INSTANCE,
             DBInstanceClass="db.t3.micro",
@@ -286,6 +319,25 @@ class Chaos:
                 if password.encode() in seen:
                     self.tally.secrets_seen.add(f"pid {pid}")
 
+    # -- load -------------------------------------------------------------------------
+    def load(self, plan: LoadPlan) -> None:
+        print(f"  load: {plan.clients} API clients for {plan.seconds:.0f} s", flush=True)
+        self.tally.load = api_load(self.stack, self.directory_id, INSTANCE,
+                                   self.master_password, plan.clients, plan.seconds)  # fmt: skip
+        tgt = self.workdir / "tgt"
+        subprocess.run(["kinit", "-c", f"FILE:{tgt}", f"writer@{REALM}"],
+                       input=self.writer_password + "\n", env=self.env, capture_output=True,
+                       text=True, check=True, timeout=30)  # fmt: skip
+        dc1 = self._pid("/dc1")
+        assert dc1 is not None
+        print(f"  load: a login storm at {plan.storm_rate:.0f}/s for {plan.storm_seconds:.0f} s, "
+              f"dc1 stopped for {plan.outage:.0f} s", flush=True)  # fmt: skip
+        conninfo = (f"host={self.endpoint} port=5432 dbname=postgres user=writer@{REALM} "
+                    "connect_timeout=10")  # fmt: skip
+        self.tally.storm = login_storm(dc1, conninfo, self.env, tgt, plan.storm_rate,
+                                       plan.storm_seconds, plan.outage)  # fmt: skip
+        self.stack.wait("the directory to be Active after the storm", self._active, timeout=300)
+
     # -- the end ------------------------------------------------------------------------
     def _orphan_namespaces(self, owners: set[str]) -> list[str]:
         """Host namespaces no DC or instance owns (a router goes with its last host)."""
@@ -333,9 +385,10 @@ def _kill(pid: int | None) -> None:
 
 
 def run(
-    seed: int, faults: int, budget: float, block: str = BLOCK
+    seed: int, faults: int, budget: float, block: str = BLOCK, plan: LoadPlan | None = None
 ) -> tuple[Tally, list[str], list[str]]:
-    """Returns the tally, orphans found while running, and processes left after the stop."""
+    """Returns the tally, orphans found while running, and processes left after the stop.
+    ``plan``: the load after the faults (none: no load)."""
     if os.geteuid() != 0:
         raise SystemExit("make chaos needs root (Samba AD DC, PostgreSQL's own OS user)")
     home = make_home("pgrealm-chaos-")
@@ -373,10 +426,14 @@ def run(
         writer.join(timeout=30)
         lost = chaos.lost_rows()
         chaos.tally.failed += [f"row {n} lost" for n in sorted(lost)]
+        if plan is not None:
+            chaos.load(plan)
+            chaos.look_for_secrets()
         orphans = chaos.orphans()
     finally:
         chaos.stop_writing.set()
         stack.stop()
+        chaos.tally.seconds = time.monotonic() - started
     leftovers = [f"pid {p}" for p in _processes_of(home)]
     cleanup(home, keep=bool(chaos.tally.failed or orphans or leftovers), block=block)
     shutil.rmtree(workdir, ignore_errors=True)  # the client's krb5.conf and ccache
@@ -402,6 +459,8 @@ def report(tally: Tally, orphans: list[str], leftovers: list[str], seed: int) ->
         ("orphans", str(len(orphans) + len(leftovers))),
         ("API calls / 5xx", f"{tally.api_calls} / {len(tally.api_5xx)}"),
         ("secrets found", str(len(tally.secrets_seen))),
+        *_load_rows(tally),
+        ("the whole run", f"{tally.seconds / 60:.1f} min"),
     ]
     lines = [
         f"# pgrealm reliability (make chaos, seed {seed})",
@@ -411,9 +470,35 @@ def report(tally: Tally, orphans: list[str], leftovers: list[str], seed: int) ->
         *[f"| {a} | {b} |" for a, b in rows],
     ]
     details = tally.failed + orphans + leftovers + tally.api_5xx + sorted(tally.secrets_seen)
+    details += LoadPlan().problems(tally)
     if details:
         lines += ["", "Problems:", "", *[f"- {d}" for d in details]]
     return "\n".join(lines) + "\n"
+
+
+def _load_rows(tally: Tally) -> list[tuple[str, str]]:
+    rows = []
+    load, storm = tally.load, tally.storm
+    if load is not None:
+        lat = sorted(load.latencies) or [0.0]
+        rows += [
+            ("API load: calls / 5xx / hung", f"{load.calls} / {len(load.five_xx)} / "
+             f"{len(load.hung)}"),
+            ("API load: call time p50 / p99 / worst", f"{lat[len(lat) // 2] * 1e3:.0f} ms / "
+             f"{lat[int(len(lat) * 0.99)] * 1e3:.0f} ms / {lat[-1]:.1f} s"),
+            ("API load: races for one name / with two winners",
+             f"{load.races} / {len(load.double_wins)}"),
+            ("API load: resources left behind", str(len(load.left_behind))),
+        ]  # fmt: skip
+    if storm is not None:
+        rows += [
+            ("login storm: asked / achieved", f"{storm.rate:.0f}/s / {storm.achieved():.0f}/s "
+             f"for {storm.seconds:.0f} s"),
+            ("login storm: logins / failed", f"{len(storm.logins)} / {storm.failed()}"),
+            (f"login storm: connect p99, outside / during a {storm.outage[1] - storm.outage[0]:.0f}"
+             " s DC outage", f"{storm.p99(False) * 1e3:.0f} ms / {storm.p99(True) * 1e3:.0f} ms"),
+        ]  # fmt: skip
+    return rows
 
 
 def main() -> None:
@@ -423,11 +508,13 @@ def main() -> None:
     p.add_argument("--budget", type=float, default=1080.0, help="seconds before it stops injecting")
     p.add_argument("--output", type=Path, default=RESULTS)
     args = p.parse_args()
-    tally, orphans, leftovers = run(args.seed, args.faults, args.budget)
+    plan = LoadPlan()
+    tally, orphans, leftovers = run(args.seed, args.faults, args.budget, plan=plan)
     text = report(tally, orphans, leftovers, args.seed)
     print(text)
     args.output.write_text(text)
-    clean = not (tally.failed or orphans or leftovers or tally.api_5xx or tally.secrets_seen)
+    clean = not (tally.failed or orphans or leftovers or tally.api_5xx or tally.secrets_seen
+                 or plan.problems(tally))  # fmt: skip
     raise SystemExit(0 if clean else 1)
 
 

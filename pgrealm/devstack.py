@@ -131,13 +131,15 @@ class DevStack:
         the directory's owner, if not this stack's)."""
         return machine_dcs(self.client("ec2", account), directory)
 
-    def client(self, service: str, account: str | None = None) -> Any:
+    def client(self, service: str, account: str | None = None, config: Any = None) -> Any:
+        """A boto3 client of this stack (``config``: a botocore Config, e.g. timeouts)."""
         return boto3.client(
             service,
             endpoint_url=self.url,
             region_name="us-east-1",
             aws_access_key_id=account or self.account,
             aws_secret_access_key="test",
+            config=config,
         )
 
     def aws(self, *args: str, inputs: dict[str, Any] | None = None, check: bool = True) -> Any:
