@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from pgrealm.errors import StoreError
+from pgrealm.store.wal import lost_commits
 
 __all__ = ["Doc", "Store"]
 
@@ -51,6 +52,9 @@ class Store:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        problem = lost_commits(path.with_name(path.name + "-wal"))
+        if problem:  # opening it would replay the log only up to the damage, silently
+            raise self._damaged(problem)
         try:
             self._migrate()
         except sqlite3.DatabaseError as exc:  # "file is not a database", a torn page

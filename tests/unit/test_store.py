@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from pathlib import Path
 
@@ -82,3 +83,41 @@ def test_the_server_will_not_start_on_a_damaged_store(
     monkeypatch.setattr("os.geteuid", lambda: 0)
     result = CliRunner().invoke(cli, ["server"])
     assert result.exit_code == 3 and "is damaged" in result.output
+
+
+def _copy_while_open(store: Store, target: Path) -> Path:
+    """The store's files as a killed daemon leaves them: the database and its log."""
+    target.mkdir()
+    for suffix in ("", "-wal"):
+        shutil.copyfile(f"{store.path}{suffix}", target / f"state.db{suffix}")
+    return target / "state.db"
+
+
+def _records(store: Store, count: int) -> None:
+    store._conn().execute("PRAGMA wal_autocheckpoint=0")  # every commit stays in the log
+    for n in range(count):
+        store.put("directory", "1", "r", f"d-{n}", {"aws": {"n": n}})
+
+
+def test_a_damaged_log_frame_before_later_commits_is_refused(tmp_path: Path) -> None:
+    from pgrealm.errors import StoreError
+
+    store = Store(tmp_path / "live" / "state.db")
+    _records(store, 20)
+    path = _copy_while_open(store, tmp_path / "killed")
+    wal = path.with_name("state.db-wal")
+    data = bytearray(wal.read_bytes())
+    data[32 + 24 + 100] ^= 0xFF  # a byte of the first frame's page
+    wal.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="frame 1 of its write-ahead log is damaged"):
+        Store(path)
+
+
+def test_a_torn_last_log_frame_loses_only_what_never_committed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "live" / "state.db")
+    _records(store, 20)
+    path = _copy_while_open(store, tmp_path / "killed")
+    wal = path.with_name("state.db-wal")
+    wal.write_bytes(wal.read_bytes()[:-100])  # the crash cut the last frame short
+    reopened = Store(path)
+    assert len(reopened.list("directory")) == 19  # the last put's commit never completed
