@@ -41,7 +41,7 @@ _HANG = 30.0  # seconds: an API call slower than this counts as hung
 _MAX_SNAPSHOTS = 3  # in flight at once: each is a pg_basebackup on a 2-core machine
 _MAX_INSTANCES = 2
 _RACE_EVERY = 3.0
-_ALREADY = {"ConflictException", "DBParameterGroupAlreadyExistsFault", "EntityAlreadyExists"}
+_ALREADY = {"ConflictException", "DBParameterGroupAlreadyExists", "EntityAlreadyExists"}
 
 
 @dataclass
