@@ -15,7 +15,8 @@ After each, recovery is the moment a Kerberos login inserts a row again with eve
 resource back where its last call left it. At the end: every row whose commit returned
 must be there, no resource may be stuck, nothing may be orphaned (addresses, endpoint
 names, files under the home, processes after the stop), no API call may have answered
-5xx, and no password may have shown in any process's command line or environment.
+5xx, and no password may have shown in any process's command line or environment, nor
+in any file under the stack's home.
 
 Then, on the same stack, the load of bench/load.py: concurrent API clients with races for
 the same names, and a Kerberos login storm while a DC is stopped. The table goes to
@@ -338,6 +339,20 @@ class Chaos:
                                        plan.storm_seconds, plan.outage)  # fmt: skip
         self.stack.wait("the directory to be Active after the storm", self._active, timeout=300)
 
+    def look_in_files(self, home: Path) -> None:
+        """No password in plain text in any file the stack wrote (logs, state, homes)."""
+        secrets = [p.encode() for p in self.passwords]
+        for path in home.rglob("*"):
+            try:
+                if path.is_file() and not path.is_symlink():
+                    data = path.read_bytes()
+                else:
+                    continue
+            except OSError:
+                continue
+            if any(secret in data for secret in secrets):
+                self.tally.secrets_seen.add(f"file {path}")
+
     # -- the end ------------------------------------------------------------------------
     def _orphan_namespaces(self, owners: set[str]) -> list[str]:
         """Host namespaces no DC or instance owns (a router goes with its last host)."""
@@ -368,9 +383,23 @@ class Chaos:
         names = hosts.published(Path("/etc/hosts"), str(self.stack.home))
         found += [f"hosts line {n}" for n in names if n not in endpoints]
         snapshots = {f"{k[0]}-{k[1]}-{k[2]}" for k, _ in store.items(Kind.DB_SNAPSHOT)}
-        snap_dir = self.stack.home / "snapshots"
-        if snap_dir.exists():
-            found += [f"file {p}" for p in snap_dir.iterdir() if p.name not in snapshots]
+        instances = {f"{k[0]}-{k[1]}-{k[2]}" for k, _ in store.items(Kind.DB_INSTANCE)}
+        directories = {str(d["aws"]["DirectoryId"]) for d in store.list(Kind.DIRECTORY)}
+        for folder, owned in (("snapshots", snapshots), ("instances", instances),
+                              ("directories", directories)):  # fmt: skip
+            root = self.stack.home / folder
+            if root.exists():
+                found += [f"file {p}" for p in root.iterdir() if p.name not in owned]
+        found += [f"keytab {p}" for p in self._keytabs_without_a_domain(store)]
+        return found
+
+    def _keytabs_without_a_domain(self, store: Store) -> list[Path]:
+        """An instance's keytab lives only while it is in a domain."""
+        found = []
+        for key, doc in store.items(Kind.DB_INSTANCE):
+            home = self.stack.home / "instances" / f"{key[0]}-{key[1]}-{key[2]}"
+            if not doc["aws"].get("DomainMemberships"):
+                found += list(home.glob("**/krb5.keytab"))
         return found
 
 
@@ -434,6 +463,7 @@ def run(
         chaos.stop_writing.set()
         stack.stop()
         chaos.tally.seconds = time.monotonic() - started
+    chaos.look_in_files(home)
     leftovers = [f"pid {p}" for p in _processes_of(home)]
     cleanup(home, keep=bool(chaos.tally.failed or orphans or leftovers), block=block)
     shutil.rmtree(workdir, ignore_errors=True)  # the client's krb5.conf and ccache

@@ -84,6 +84,7 @@ def test_users(data: Any, did: str, user_and_group: None) -> None:
             DirectoryId=did, SearchString=meta, SearchAttributes=["SAMAccountName"]
         )
         assert found["Users"] == [], meta
+    _a_metacharacter_name_matches_only_itself(data, did)
     # pagination: one per page until the end
     page = data.list_users(DirectoryId=did, MaxResults=1)
     assert len(page["Users"]) == 1 and "NextToken" in page
@@ -94,6 +95,22 @@ def test_users(data: Any, did: str, user_and_group: None) -> None:
     assert USER in names and "Admin" in names
     data.disable_user(DirectoryId=did, SAMAccountName=USER)
     assert data.describe_user(DirectoryId=did, SAMAccountName=USER)["Enabled"] is False
+
+
+def _a_metacharacter_name_matches_only_itself(data: Any, did: str) -> None:
+    """A user whose given name, put unescaped into a filter, would match every user: a
+    search for it finds that user alone (issue 14)."""
+    name, given = f"dd-meta-{SUFFIX}", "*)(givenName=*"
+    data.create_user(DirectoryId=did, SAMAccountName=name, GivenName=given, Surname="*")
+    try:
+        for attribute, text in (("GivenName", given), ("Surname", "*")):
+            found = data.search_users(
+                DirectoryId=did, SearchString=text, SearchAttributes=[attribute]
+            )
+            assert [u["SAMAccountName"] for u in found["Users"]] == [name], (attribute, found)
+        assert data.describe_user(DirectoryId=did, SAMAccountName=name)["GivenName"] == given
+    finally:
+        data.delete_user(DirectoryId=did, SAMAccountName=name)
 
 
 def test_errors(stack: StackHandle, data: Any, did: str, user_and_group: None) -> None:

@@ -105,7 +105,59 @@ def test_another_account_can_neither_see_nor_change_what_it_was_not_given(
         "DBInstanceNotFound",
     )
     _refused(lambda: iam.get_role(RoleName=rds_role), "NoSuchEntity")
+    _writes_refused_across_accounts(stack, did, inst)
     mine = stack.client("rds").describe_db_instances(DBInstanceIdentifier="private")
     assert mine["DBInstances"][0]["DBInstanceStatus"] == "available"
     assert "TagList" not in mine["DBInstances"][0] or mine["DBInstances"][0]["TagList"] == []
     stack.client("rds").delete_db_instance(DBInstanceIdentifier="private", SkipFinalSnapshot=True)
+
+
+def _writes_refused_across_accounts(stack: StackHandle, did: str, inst: dict[str, Any]) -> None:
+    """The other account's writes and reads of every other kind: directory users and
+    passwords, snapshots, parameter groups, VPCs and groups, log groups."""
+    mine = stack.client("rds")
+    mine.create_db_parameter_group(
+        DBParameterGroupName="private-pg", DBParameterGroupFamily="postgres15", Description="mine"
+    )
+    ds, rds = stack.client("ds", account=OTHER), stack.client("rds", account=OTHER)
+    data, ec2 = stack.client("ds-data", account=OTHER), stack.client("ec2", account=OTHER)
+    logs = stack.client("logs", account=OTHER)
+    _refused(lambda: data.create_user(DirectoryId=did, SAMAccountName="intruder"),
+             "ResourceNotFoundException")  # fmt: skip
+    _refused(lambda: ds.reset_user_password(DirectoryId=did, UserName="Admin",
+                                            NewPassword="Intruder-Pass-1"),
+             "EntityDoesNotExistException")  # fmt: skip
+    _refused(lambda: rds.create_db_snapshot(DBInstanceIdentifier="private",
+                                            DBSnapshotIdentifier="stolen"),
+             "DBInstanceNotFound")  # fmt: skip
+    _refused(lambda: rds.modify_db_instance(DBInstanceIdentifier="private",
+                                            MasterUserPassword="Intruder-Pass-1"),
+             "DBInstanceNotFound")  # fmt: skip
+    _refused(lambda: rds.reboot_db_instance(DBInstanceIdentifier="private"), "DBInstanceNotFound")
+    _refused(lambda: rds.delete_db_parameter_group(DBParameterGroupName="private-pg"),
+             "DBParameterGroupNotFound")  # fmt: skip
+    group = inst["VpcSecurityGroups"][0]["VpcSecurityGroupId"]
+    _refused(lambda: ec2.describe_security_groups(GroupIds=[group]), "InvalidGroup.NotFound")
+    _refused(
+        lambda: ec2.authorize_security_group_ingress(
+            GroupId=group,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 5432,
+                    "ToPort": 5432,
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                }
+            ],
+        ),  # fmt: skip
+        "InvalidGroup.NotFound",
+    )
+    vpc = inst["DBSubnetGroup"]["VpcId"]
+    _refused(lambda: ec2.describe_vpcs(VpcIds=[vpc]), "InvalidVpcID.NotFound")
+    _refused(lambda: ec2.delete_vpc(VpcId=vpc), "InvalidVpcID.NotFound")
+    assert logs.describe_log_groups()["logGroups"] == []
+    _refused(lambda: logs.get_log_events(logGroupName="/aws/rds/instance/private/postgresql",
+                                         logStreamName="private"),
+             "ResourceNotFoundException")  # fmt: skip
+    assert mine.describe_db_parameter_groups(DBParameterGroupName="private-pg")["DBParameterGroups"]
+    mine.delete_db_parameter_group(DBParameterGroupName="private-pg")

@@ -149,4 +149,35 @@ def test_directory_survives_a_frozen_dc(stack: StackHandle, tmp_path: Path) -> N
     # And the other way: a write on dc1 shows on dc2 within seconds.
     data.create_user(DirectoryId=did, SAMAccountName="afterwards")
     stack.wait("the user on dc2", lambda: _on_dc(stack, did, "dc2", "afterwards"), 30)
+    _writes_read_back_after_a_dc_crash(stack, did)
     ds.delete_directory(DirectoryId=did)
+
+
+def _writes_read_back_after_a_dc_crash(stack: StackHandle, did: str) -> None:
+    """A regression (issue 14): once the supervisor had brought a SIGKILLed DC back,
+    reset-user-password right after create-user answered UserDoesNotExistException, the
+    two calls having reached different DCs before replication caught up."""
+    ds, data = stack.client("ds"), stack.client("ds-data")
+    for dc in ("dc1", "dc2"):
+        killed = _process_pid(stack, f"{did}/{dc}")
+        os.killpg(killed, signal.SIGKILL)
+        process = f"{did}/{dc}"
+        stack.wait(
+            f"{dc} to be restarted",
+            lambda process=process, killed=killed: _restarted(stack, process, killed),
+            30,
+        )
+        for n in range(3):  # the seed's sequence, at once, with no wait in between
+            name = f"dave{dc}{n}"
+            data.create_user(DirectoryId=did, SAMAccountName=name)
+            ds.reset_user_password(DirectoryId=did, UserName=name, NewPassword=new_password())
+            shown = data.describe_user(DirectoryId=did, SAMAccountName=name)
+            assert shown["Enabled"], shown
+
+
+def _restarted(stack: StackHandle, name: str, killed: int) -> bool:
+    from pgrealm.store import Store
+
+    doc = Store(stack.home / "state.db").get("process", "", "", name)
+    pid = int(doc["pid"]) if doc and doc.get("pid") else 0
+    return pid not in (0, killed) and Path(f"/proc/{pid}").exists()
