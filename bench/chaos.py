@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.badinput import Sweep, sweep
 from bench.load import ApiLoad, Storm, api_load, login_storm
 from pgrealm.cli.demo import POLICY_ARN, TRUST
 from pgrealm.client.krb5conf import render_krb5_conf
@@ -54,6 +55,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "reliability.md"
 BLOCK = os.environ.get("PGREALM_CHAOS_BLOCK", "198.19.144.0/20")  # nobody else's
 REALM, DOMAIN, INSTANCE = "CHAOS.EXAMPLE.COM", "chaos.example.com", "chaosdb"
 FAULTS = ("server", "dc1", "dc2", "postmaster", "samdb", "basebackup")
+BAD_INPUT_ACCOUNT = "444444444444"  # the bad-input sweep's: nothing of the workload's
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Tally:
     secrets_seen: set[str] = field(default_factory=set)
     load: ApiLoad | None = None
     storm: Storm | None = None
+    bad_input: Sweep | None = None
     seconds: float = 0.0  # the whole run, stack start to stop
 
 
@@ -79,6 +82,7 @@ class LoadPlan:
     storm_rate: float = 200.0
     storm_seconds: float = 60.0
     outage: float = 20.0
+    bad_input: int | None = None  # bad requests per operation (None: every generated one)
 
     def problems(self, tally: Tally) -> list[str]:
         """What the load found that must not happen."""
@@ -86,11 +90,16 @@ class LoadPlan:
         if tally.load is not None:
             load = tally.load
             found += load.five_xx + load.hung + load.double_wins + load.left_behind
-        if tally.storm is not None:
-            outside = [ok for at, _, ok in tally.storm.logins if not tally.storm._during(at)]
-            found += [f"{outside.count(False)} logins failed outside the DC outage"] * (
-                False in outside
-            )
+        storm = tally.storm
+        if storm is not None:
+            outside = [ok for at, s, ok in storm.logins if not storm.during(at, s)]
+            if False in outside:
+                found.append(f"{outside.count(False)} logins failed outside the DC outage")
+                found += sorted(set(storm.errors))[:5]
+        if tally.bad_input is not None:
+            found += tally.bad_input.wrong
+            if tally.bad_input.created:
+                found.append(f"invalid requests created {tally.bad_input.created} records")
         return found
 
 
@@ -338,6 +347,13 @@ class Chaos:
         self.tally.storm = login_storm(dc1, conninfo, self.env, tgt, plan.storm_rate,
                                        plan.storm_seconds, plan.outage)  # fmt: skip
         self.stack.wait("the directory to be Active after the storm", self._active, timeout=300)
+        print(f"  bad input: every served operation's, {plan.bad_input or 'all'} each", flush=True)
+        self.tally.bad_input = sweep(self.stack.url, BAD_INPUT_ACCOUNT, plan.bad_input,
+                                     self._records)  # fmt: skip
+
+    def _records(self) -> int:
+        store = Store(self.stack.home / "state.db")
+        return sum(len(store.keys(kind)) for kind in Kind if kind != Kind.PROCESS)
 
     def look_in_files(self, home: Path) -> None:
         """No password in plain text in any file the stack wrote (logs, state, homes)."""
@@ -503,6 +519,9 @@ def report(tally: Tally, orphans: list[str], leftovers: list[str], seed: int) ->
     details += LoadPlan().problems(tally)
     if details:
         lines += ["", "Problems:", "", *[f"- {d}" for d in details]]
+    if tally.storm is not None and tally.storm.errors:
+        lines += ["", "Why logins failed in the storm (first few):", ""]
+        lines += [f"- {e}" for e in tally.storm.errors[:5]]
     return "\n".join(lines) + "\n"
 
 
@@ -519,6 +538,15 @@ def _load_rows(tally: Tally) -> list[tuple[str, str]]:
             ("API load: races for one name / with two winners",
              f"{load.races} / {len(load.double_wins)}"),
             ("API load: resources left behind", str(len(load.left_behind))),
+        ]  # fmt: skip
+    sweep_done = tally.bad_input
+    if sweep_done is not None:
+        got = sweep_done.tally
+        rows += [
+            ("bad input: invalid requests / 4xx", f"{got['sent']} / {got['4xx']}"),
+            ("bad input: hostile strings sent", str(got["hostile sent"])),
+            ("bad input: answers breaking a rule (5xx, traceback, not 4xx)",
+             str(len(sweep_done.wrong))),
         ]  # fmt: skip
     if storm is not None:
         rows += [

@@ -1,9 +1,9 @@
 """One process of bench/load.py's login storm:
 
-    python -m bench.load_worker CONNINFO TGT_CCACHE BEGIN SECONDS RATE NUMBER
+    python -m bench.load_worker CONNINFO TGT_CCACHE BEGIN OFFSET SECONDS RATE NUMBER
 
-From the wall-clock time BEGIN, for SECONDS, it opens a libpq connection every 1/RATE
-seconds (late ones start at once, none are skipped), each with a fresh copy of the TGT
+From the wall-clock time BEGIN + OFFSET, for SECONDS, it opens a libpq connection every
+1/RATE seconds (late ones start at once, none are skipped), each with a fresh copy of the TGT
 cache as its own cache, so each login asks a KDC for the service ticket. Prints one JSON
 line: {"logins": [[seconds since BEGIN, connect seconds, ok], ...], "errors": [...]}.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def main() -> None:
-    conninfo, tgt, begin, seconds, rate, number = sys.argv[1:7]
+    conninfo, tgt, begin, offset, seconds, rate, number = sys.argv[1:8]
     start, interval = float(begin), 1.0 / float(rate)
     cache = Path(tempfile.mkdtemp(prefix=f"pgrealm-storm-{number}-")) / "ccache"
     os.environ["KRB5CCNAME"] = f"FILE:{cache}"  # before libkrb5 is loaded
@@ -32,7 +32,7 @@ def main() -> None:
     n = 0
     try:
         while True:
-            due = start + n * interval
+            due = start + float(offset) + n * interval
             if due - start >= float(seconds):
                 break
             time.sleep(max(0.0, due - time.time()))
@@ -42,7 +42,7 @@ def main() -> None:
                 logins.append((at, connect_seconds(target), True))
             except ConnectError as exc:
                 logins.append((at, time.time() - start - at, False))
-                errors.append(str(exc)[:200])
+                errors.append(f"at {at:.2f} s: {str(exc)[:200]}")
             n += 1
     finally:
         shutil.rmtree(cache.parent, ignore_errors=True)

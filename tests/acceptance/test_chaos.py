@@ -17,7 +17,7 @@ pytestmark = pytest.mark.acceptance
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the stack needs root")
 def test_one_fault_of_each_kind_loses_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    plan = LoadPlan(clients=8, seconds=20, storm_rate=30, storm_seconds=12, outage=4)
+    plan = LoadPlan(clients=8, seconds=20, storm_rate=30, storm_seconds=12, outage=4, bad_input=1)
     tally, orphans, leftovers = run(
         seed=7, faults=len(FAULTS), budget=600, block=spare_block(), plan=plan
     )
