@@ -19,6 +19,7 @@ from pgrealm.api.dispatch import Dispatcher
 from pgrealm.api.error_shapes import unknown_error_shapes
 from pgrealm.api.server import ApiServer
 from pgrealm.config import Settings
+from pgrealm.console import Console, with_console
 from pgrealm.errors import StoreError
 from pgrealm.gateways.directory import DirectoryData
 from pgrealm.gateways.parameters import PostgresCatalog
@@ -122,7 +123,8 @@ def serve(settings: Settings) -> None:
     # Every VPC's namespaces before any process: the supervisor restarts DCs and instances
     # inside them (after a reboot, /run/netns starts empty).
     stack.network.start(owner=str(settings.home))
-    api = ApiServer(stack.dispatcher, settings.api_host, settings.api_port)
+    console = Console(settings.api_url, sorted(stack.services), settings.home)
+    api = ApiServer(with_console(stack.dispatcher, console), settings.api_host, settings.api_port)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:

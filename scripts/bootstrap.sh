@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(samba samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind libjemalloc2 krb5-user krb5-kdc krb5-admin-server ldb-tools bind9-dnsutils python3-samba samba-common-bin python3-venv
-      postgresql-15 postgresql-client-15 iproute2 nftables procps util-linux faketime)
+      postgresql-15 postgresql-client-15 iproute2 nftables procps util-linux faketime
+      chromium chromium-driver)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

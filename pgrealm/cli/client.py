@@ -69,14 +69,10 @@ def _lookup(fn: Callable[[], Any]) -> Any:
 
 
 def _instance_and_directory(api: Any, identifier: str) -> tuple[Any, Any]:
-    inst = _lookup(lambda: api.instance(identifier))
-    if not inst.directory_id:
-        raise TargetNotFound(
-            f"DB instance {identifier} is not joined to a directory (DomainMemberships is "
-            f"empty): aws rds modify-db-instance --db-instance-identifier {identifier} "
-            "--domain d-... --domain-iam-role-name ..."
-        )
-    return inst, _lookup(lambda: api.directory(inst.directory_id))
+    from pgrealm.client.target import instance_and_directory
+
+    found: tuple[Any, Any] = _lookup(lambda: instance_and_directory(api, identifier))
+    return found
 
 
 def _principal(user: str, realm: str) -> str:
@@ -219,26 +215,12 @@ def doctor(
     account: str,
 ) -> None:
     """Check everything a Kerberos login to DB_INSTANCE needs; exit 0 only if all pass."""
-    from pgrealm.client.doctor import Doctor, Target
+    from pgrealm.client.doctor import Doctor, doctor_target
     from pgrealm.config import Settings
 
     api = _api(endpoint_url, region, account)
-    inst, directory = _instance_and_directory(api, db_instance)
-    target = Target(
-        user=_principal(user, directory.realm),
-        realm=directory.realm,
-        domain=directory.domain,
-        directory_id=directory.directory_id,
-        dcs=directory.dcs,
-        instance=inst.identifier,
-        endpoint=inst.endpoint,
-        port=inst.port,
-        instance_keytab=instance_keytab or inst.keytab_path(Settings.from_env().home),
-        join_problem=(
-            api.join_problem(inst.identifier)
-            if inst.membership_status == "enable-kerberos-failed"
-            else None
-        ),
+    target = _lookup(
+        lambda: doctor_target(api, db_instance, user, Settings.from_env().home, instance_keytab)
     )
     report = Doctor(target, dict(os.environ)).run()
     click.echo(report.to_json() if as_json else report.to_text(verbose=details))

@@ -22,6 +22,7 @@ __all__ = [
     "InstanceInfo",
     "TargetError",
     "dc_addresses",
+    "instance_and_directory",
     "machine_dcs",
 ]
 
@@ -54,16 +55,21 @@ class InstanceInfo:
     membership_status: str | None
 
     def keytab_path(self, home: Path) -> Path:
-        """Where the server keeps this instance's keytab (see reconcile/db_instance.py)."""
+        """Where the server keeps this instance's keytab (model/layout.py): in its folder,
+        or in node-b/ for a Multi-AZ instance that failed over and then left Multi-AZ
+        (both servers of a Multi-AZ instance hold the same key)."""
         parts = self.arn.split(":")
-        return home / "instances" / f"{parts[4]}-{parts[3]}-{self.identifier}" / "krb5.keytab"
+        root = home / "instances" / f"{parts[4]}-{parts[3]}-{self.identifier}"
+        first, other = root / "krb5.keytab", root / "node-b" / "krb5.keytab"
+        return other if other.exists() and not first.exists() else first
 
 
 class Api:
-    def __init__(self, endpoint_url: str, region: str, account: str) -> None:
+    def __init__(self, endpoint_url: str, region: str, account: str, secret: str = "test") -> None:
         self.endpoint_url = endpoint_url
         self.region = region
         self.account = account
+        self.secret = secret
 
     def _client(self, service: str) -> Any:
         return boto3.client(
@@ -71,7 +77,7 @@ class Api:
             endpoint_url=self.endpoint_url,
             region_name=self.region,
             aws_access_key_id=self.account,
-            aws_secret_access_key="test",
+            aws_secret_access_key=self.secret,
         )
 
     def rds_certificates(self) -> list[str]:
@@ -103,7 +109,7 @@ class Api:
         """VPC address -> machine address of a directory's DCs (see :func:`dc_addresses`);
         a directory shared with this account has its interfaces in its owner's account."""
         return dc_addresses(
-            Api(self.endpoint_url, self.region, account)._client("ec2"), directory_id
+            Api(self.endpoint_url, self.region, account, self.secret)._client("ec2"), directory_id
         )
 
     def instance(self, identifier: str) -> InstanceInfo:
@@ -171,3 +177,15 @@ def _instance(raw: dict[str, Any]) -> InstanceInfo:
         directory_id=member.get("Domain"),
         membership_status=member.get("Status"),
     )
+
+
+def instance_and_directory(api: Api, identifier: str) -> tuple[InstanceInfo, DirectoryInfo]:
+    """A DB instance and the directory it is joined to (TargetError if it is not)."""
+    inst = api.instance(identifier)
+    if not inst.directory_id:
+        raise TargetError(
+            f"DB instance {identifier} is not joined to a directory (DomainMemberships is "
+            f"empty): aws rds modify-db-instance --db-instance-identifier {identifier} "
+            "--domain d-... --domain-iam-role-name ..."
+        )
+    return inst, api.directory(inst.directory_id)

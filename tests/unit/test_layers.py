@@ -3,7 +3,7 @@
 Every import counts: module level, in functions (where cycles hide), under TYPE_CHECKING.
 A layer is the first name under ``pgrealm/``; "->" is "may import" (besides itself):
 
-    top        daemon cli client devstack __main__ -> anything; nothing imports them
+    top        daemon cli client console devstack __main__ -> anything; nothing imports them
     api        -> services, model, gateways, store
     services   -> model, gateways, store              (not reconcile, engines, supervisor)
     reconcile  -> model, gateways, engines, store, supervisor             (not services)
@@ -27,7 +27,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pgrealm"
 
-TOP = {"daemon", "cli", "client", "devstack", "__main__"}
+TOP = {"daemon", "cli", "client", "console", "devstack", "__main__"}
 LEAVES = {"errors", "config", "passwords", "sealing", "pgrealm"}
 ALLOWED: dict[str, set[str]] = {
     "api": LEAVES | {"services", "model", "gateways", "store"},
