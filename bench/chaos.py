@@ -3,7 +3,8 @@ with a fixed seed and a bounded run, and what they cost.
 
 A stack of its own gets a directory, a user ``writer`` and a Kerberos-joined instance.
 While ``writer`` inserts numbered rows over GSSAPI and an API workload creates and
-deletes directory users, one fault at a time is injected, SIGKILL each:
+deletes directory users and small instances, and snapshots the instance and restores the
+snapshots into new ones, one fault at a time is injected, SIGKILL each:
 
     server       the pgrealm server (restarted, as after a crash)
     dc1, dc2     a domain controller (the supervisor restarts it)
@@ -13,10 +14,11 @@ deletes directory users, one fault at a time is injected, SIGKILL each:
 
 After each, recovery is the moment a Kerberos login inserts a row again with every
 resource back where its last call left it. At the end: every row whose commit returned
-must be there, no resource may be stuck, nothing may be orphaned (addresses, endpoint
-names, files under the home, processes after the stop), no API call may have answered
-5xx, and no password may have shown in any process's command line or environment, nor
-in any file under the stack's home.
+must be there, every user, instance and snapshot must be where the last call that
+answered put it (then the workload's are deleted and must go), no resource may be stuck,
+nothing may be orphaned (addresses, endpoint names, files under the home, processes after
+the stop), no API call may have answered 5xx, and no password may have shown in any
+process's command line or environment, nor in any file under the stack's home.
 
 Then, on the same stack, the load of bench/load.py: concurrent API clients with races for
 the same names, and a Kerberos login storm while a DC is stopped. The table goes to
@@ -116,6 +118,7 @@ class Chaos:
         self.env: dict[str, str] = {}
         self.writer_password = ""
         self.master_password = ""
+        self.promised: dict[tuple[str, str], bool] = {}  # (kind, name) -> there or gone
 
     # -- setup --------------------------------------------------------------------------
     def secret(self) -> str:
@@ -231,11 +234,98 @@ class Chaos:
             self.stop_writing.wait(0.1)
 
     def api_round(self, number: int) -> None:
-        data = self.stack.client("ds-data")
+        """One round of the API workload; what each call that answered promised is noted,
+        and checked once the faults are over (:meth:`broken_promises`)."""
+        data, did = self.stack.client("ds-data"), self.directory_id
         name = f"u{number}"
-        self._call(lambda: data.create_user(DirectoryId=self.directory_id, SAMAccountName=name))
-        self._call(lambda: data.delete_user(DirectoryId=self.directory_id, SAMAccountName=name))
+        if self._call(lambda: data.create_user(DirectoryId=did, SAMAccountName=name)):
+            gone = self._call(lambda: data.delete_user(DirectoryId=did, SAMAccountName=name))
+            self.promised["user", name] = gone is None  # still there unless deleted
         self._call(lambda: self.stack.client("rds").describe_db_instances())
+        self._instance_round(number)
+
+    def _instance_round(self, number: int) -> None:
+        """Small instances made and deleted, a snapshot of chaosdb restored into a new one,
+        in a fixed rhythm, while the faults come."""
+        rds = self.stack.client("rds")
+        step = number % 8
+        if step == 1:
+            name = f"cw{number}"
+            made = self._call(lambda: rds.create_db_instance(
+                DBInstanceIdentifier=name, DBInstanceClass="db.t3.micro", Engine="postgres",
+                MasterUsername="master", MasterUserPassword=self.master_password,
+                BackupRetentionPeriod=0))  # fmt: skip
+            if made:
+                self.promised["instance", name] = True
+        elif step == 3:
+            name = f"cs{number}"
+            if self._call(lambda: rds.create_db_snapshot(DBInstanceIdentifier=INSTANCE,
+                                                         DBSnapshotIdentifier=name)):  # fmt: skip
+                self.promised["snapshot", name] = True
+        elif step == 6:
+            self._restore_and_delete(rds, f"cs{number - 3}", f"cr{number}")
+            self._delete_instance(rds, f"cw{number - 5}")
+
+    def _restore_and_delete(self, rds: Any, snapshot: str, target: str) -> None:
+        if self.promised.get(("snapshot", snapshot)) and self._call(
+            lambda: rds.restore_db_instance_from_db_snapshot(
+                DBInstanceIdentifier=target, DBSnapshotIdentifier=snapshot)):  # fmt: skip
+            self.promised["instance", target] = True
+        if self.promised.get(("snapshot", snapshot)) and self._call(
+            lambda: rds.delete_db_snapshot(DBSnapshotIdentifier=snapshot)
+        ):
+            self.promised["snapshot", snapshot] = False
+
+    def _delete_instance(self, rds: Any, name: str) -> None:
+        if self.promised.get(("instance", name)) and self._call(
+            lambda: rds.delete_db_instance(DBInstanceIdentifier=name, SkipFinalSnapshot=True)
+        ):
+            self.promised["instance", name] = False
+
+    def broken_promises(self) -> list[str]:
+        """Each resource where its last answered call said, within 5 minutes; then the
+        workload's instances and snapshots are deleted, and must be gone as promised."""
+        rds = self.stack.client("rds")
+        deadline = time.monotonic() + 300
+        while True:
+            broken = self._unkept(rds)
+            if not broken or time.monotonic() > deadline:
+                break
+            time.sleep(2.0)
+        for (kind, name), present in list(self.promised.items()):
+            if present and kind == "instance":
+                self._delete_instance(rds, name)
+            elif (
+                present
+                and kind == "snapshot"
+                and self._call(lambda name=name: rds.delete_db_snapshot(DBSnapshotIdentifier=name))
+            ):
+                self.promised["snapshot", name] = False
+        while time.monotonic() < deadline + 300:
+            left = self._unkept(rds)
+            if not left:
+                break
+            time.sleep(2.0)
+        return broken + left
+
+    def _unkept(self, rds: Any) -> list[str]:
+        users = self.stack.client("ds-data").list_users(DirectoryId=self.directory_id)["Users"]
+        instances = rds.describe_db_instances()["DBInstances"]
+        snapshots = rds.describe_db_snapshots()["DBSnapshots"]
+        have = {("user", u["SAMAccountName"]) for u in users}
+        have |= {("instance", i["DBInstanceIdentifier"]) for i in instances
+                 if i["DBInstanceStatus"] in ("available", "backing-up")}  # fmt: skip
+        have |= {("snapshot", x["DBSnapshotIdentifier"]) for x in snapshots
+                 if x["Status"] == "available"}  # fmt: skip
+        exists = {i["DBInstanceIdentifier"] for i in instances}
+        exists |= {x["DBSnapshotIdentifier"] for x in snapshots}
+        unkept = []
+        for (kind, name), present in self.promised.items():
+            if present and (kind, name) not in have:
+                unkept.append(f"{kind} {name}: promised, not there")
+            if not present and (name in exists if kind != "user" else (kind, name) in have):
+                unkept.append(f"{kind} {name}: deleted, still there")
+        return unkept
 
     # -- faults -------------------------------------------------------------------------
     def _pid(self, suffix: str) -> int | None:
@@ -471,6 +561,7 @@ def run(
         writer.join(timeout=30)
         lost = chaos.lost_rows()
         chaos.tally.failed += [f"row {n} lost" for n in sorted(lost)]
+        chaos.tally.failed += chaos.broken_promises()
         if plan is not None:
             chaos.load(plan)
             chaos.look_for_secrets()
