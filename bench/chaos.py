@@ -370,9 +370,14 @@ class Chaos:
 
     def _basebackup_fault(self) -> None:
         rds, name = self.stack.client("rds"), f"snap-{len(self.tally.injected)}"
-        self._call(
-            lambda: rds.create_db_snapshot(DBInstanceIdentifier=INSTANCE, DBSnapshotIdentifier=name)
-        )
+        # Refused while the instance is busy (another snapshot of the workload's): again.
+        self.stack.wait(
+            f"{name} to be accepted",
+            lambda: self._call(lambda: rds.create_db_snapshot(
+                DBInstanceIdentifier=INSTANCE, DBSnapshotIdentifier=name)) is not None,
+            timeout=180,
+            every=1.0,
+        )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             pids = self._pids_matching(("pg_basebackup", str(self.stack.home)))

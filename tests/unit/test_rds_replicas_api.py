@@ -116,3 +116,18 @@ def test_promotion_and_deletion_end_the_link(
     rds.delete_db_instance(ctx, {"DBInstanceIdentifier": "main", "SkipFinalSnapshot": True})
     r2 = store.get(INSTANCE, ACCOUNT, REGION, "r2")
     assert "replica_of" not in r2 and r2["promote_requested"]
+
+
+def test_a_replica_without_a_source_instance_is_refused(
+    rds: RdsService, store: Store, ctx: RequestContext
+) -> None:
+    # Found by make chaos's bad-input sweep: the model makes the source optional, and a
+    # request without it answered 500 InternalFailure.
+    for asked in ({}, {"SourceDBClusterIdentifier": "cluster-1"}):
+        message = _refused(
+            rds, store,
+            lambda asked=asked: rds.create_db_instance_read_replica(
+                ctx, {"DBInstanceIdentifier": "orphan", **asked}),
+            "InvalidParameterCombination",
+        )  # fmt: skip
+        assert "SourceDBInstanceIdentifier" in message

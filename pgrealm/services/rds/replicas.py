@@ -60,7 +60,7 @@ class ReplicasMixin:
         problem = rules.identifier_problem(params["DBInstanceIdentifier"])
         if problem:
             raise CommonError("InvalidParameterValue", problem)
-        source = self._replica_source(ctx, params["SourceDBInstanceIdentifier"])
+        source = self._replica_source(ctx, _source_identifier(params))
         merged = {**params, "BackupRetentionPeriod": 0}
         aws = source["aws"]
         for key in _INHERITED:
@@ -178,3 +178,20 @@ def leave_source(store: Store, replica: Doc) -> None:
         d["parameters_due"] = True
 
     store.update(_INSTANCE, account, region, source_id, drop)
+
+
+def _source_identifier(params: dict[str, Any]) -> str:
+    """The source instance: the model makes it optional, beside a Multi-AZ DB cluster's
+    SourceDBClusterIdentifier, which pgrealm does not offer."""
+    if params.get("SourceDBClusterIdentifier"):
+        raise CommonError(
+            "InvalidParameterCombination",
+            "pgrealm does not offer Multi-AZ DB clusters: give SourceDBInstanceIdentifier, "
+            "the DB instance to replicate.",
+        )
+    if not params.get("SourceDBInstanceIdentifier"):
+        raise CommonError(
+            "InvalidParameterCombination",
+            "SourceDBInstanceIdentifier is required: the DB instance to replicate.",
+        )
+    return str(params["SourceDBInstanceIdentifier"])
