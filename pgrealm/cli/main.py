@@ -47,6 +47,10 @@ def cli(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # botocore logs whole request bodies at DEBUG: the console's calls carry passwords
+    # (CreateMicrosoftAD, ResetUserPassword, ...), which must never reach a log.
+    for name in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @cli.command()
