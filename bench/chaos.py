@@ -345,6 +345,19 @@ class Chaos:
                 found.append(int(proc.name))
         return found
 
+    def _basebackups(self) -> list[int]:
+        """The pg_basebackup clients of this stack: not the server's walsender, whose
+        title names the backup too (killing that is a crash of the instance, not this)."""
+        found = []
+        for pid in self._pids_matching(("pg_basebackup", str(self.stack.home))):
+            try:
+                argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+            except OSError:
+                continue
+            if argv0.endswith(b"/pg_basebackup"):
+                found.append(pid)
+        return found
+
     def inject(self, kind: str) -> None:
         if kind == "server":
             self.stack.kill()
@@ -380,7 +393,7 @@ class Chaos:
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            pids = self._pids_matching(("pg_basebackup", str(self.stack.home)))
+            pids = self._basebackups()
             if pids:
                 for pid in pids:
                     _kill(pid)

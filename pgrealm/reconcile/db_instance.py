@@ -323,6 +323,10 @@ class DbInstanceReconciler(MultiAzPart):
             lag = lags.get(str(replica.get("vpc_ip"))) if replica else None
             self.store.update(KIND, account, region, ident, functools.partial(_set_lag, lag=lag))
 
+    def serving(self, doc: Doc) -> bool:
+        """Its primary's postmaster runs and accepts connections now."""
+        return self._healthy(doc) and self.pg.is_ready(self.spec(doc))
+
     def _healthy(self, doc: Doc) -> bool:
         return self.supervisor.running(process_name(doc)) is not None
 

@@ -19,7 +19,7 @@ from pgrealm.config import Settings
 from pgrealm.errors import EngineError, ReconcileError
 from pgrealm.model.events import record as record_event
 from pgrealm.model.layout import snapshot_home
-from pgrealm.model.rds import SnapshotStatus
+from pgrealm.model.rds import RUNNING, SnapshotStatus
 from pgrealm.reconcile.db_backups import backed_up
 from pgrealm.reconcile.runner import Key
 from pgrealm.store import Doc, Store
@@ -78,6 +78,9 @@ class DbSnapshotReconciler:
                 spec = self.instances.spec(source)
                 if not self.pg.is_initialized(spec):
                     raise _NoData(f"DB instance {doc['source'][2]} has no data to snapshot")
+                if self._starting(source):
+                    log.info("db snapshot %s: waiting for its instance to serve", key[2])
+                    return
                 self.pg.take_snapshot(spec, dest)
         except _NoData as exc:  # no retry can help, and there is nothing for it to keep
             self._fail(key, doc, str(exc))
@@ -100,6 +103,13 @@ class DbSnapshotReconciler:
         self.store.update(KIND, *key, taken)
         self._event(key, doc, "Manual snapshot created", "creation")
         log.info("db snapshot %s: available (%d bytes)", key[2], self.pg.tree_size(dest))
+
+    def _starting(self, source: Doc) -> bool:
+        """The instance should run but its server does not serve yet (the supervisor is
+        bringing it back): a copy of its files now would not be consistent, and a stopped
+        instance's files are copied as they lie."""
+        running = source["aws"]["DBInstanceStatus"] in RUNNING
+        return running and not self.instances.serving(source)
 
     def _copy(self, source_key: list[str], dest: Path) -> None:
         source = snapshot_home(self.settings, source_key)

@@ -44,3 +44,31 @@ def test_a_snapshot_of_an_instance_without_data_fails_at_once(tmp_path: Path) ->
     assert stored is not None and stored["aws"]["Status"] == "failed"
     assert stored["status_reason"] == "DB instance gone-db has no data to snapshot"
     assert KEY not in DbSnapshotReconciler(store, settings, instances).pending()  # type: ignore[arg-type]
+
+
+class RestartingEngine(NoClusterEngine):
+    """The instance has its cluster, but its server is coming back from a crash."""
+
+    def is_initialized(self, spec: Any) -> bool:
+        return True
+
+
+def test_a_snapshot_waits_while_its_instance_comes_back(tmp_path: Path) -> None:
+    # Found by make chaos: a snapshot asked for while the postmaster restarted either
+    # failed its three attempts at once, or would have copied the files of a server
+    # starting up. It now waits, counting no attempt, and stays creating.
+    store = Store(tmp_path / "state.db")
+    store.put("db_instance", *SOURCE, {
+        "aws": {"DBInstanceIdentifier": SOURCE[2], "DBInstanceStatus": "available"},
+        "desired": "present",
+    })  # fmt: skip
+    store.put("db_snapshot", *KEY, {"aws": {"Status": "creating"}, "desired": "present",
+                                    "source": list(SOURCE)})  # fmt: skip
+    instances = SimpleNamespace(pg=RestartingEngine(), spec=lambda doc: doc,
+                                serving=lambda doc: False)  # fmt: skip
+    reconciler = DbSnapshotReconciler(store, settings_in(tmp_path), instances)  # type: ignore[arg-type]
+    for _ in range(5):
+        reconciler.reconcile(KEY)
+    snapshot = store.get("db_snapshot", *KEY)
+    assert snapshot["aws"]["Status"] == "creating" and "attempts" not in snapshot
+    assert KEY in reconciler.pending()
