@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.procmem import find_pids, tree_pss_kib
-from bench.seed_flow import REALM, USER, SeedResult, after_seed_flow, new_password
+from bench.replicas import plain_available_seconds, wait_available
+from bench.seed_flow import REALM, USER, SeedResult, after_seed_flow
 from bench.stack import BenchStack
 from pgrealm.reconcile.db_multi_az import process_name
 from pgrealm.store import Store
@@ -53,31 +54,13 @@ class MultiAzResult:
     primary_kib: int = 0
 
 
-def _status(stack: BenchStack, ident: str) -> str:
-    inst = stack.client("rds").describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
-    if inst["DBInstanceStatus"] == "failed":
-        raise RuntimeError(f"{ident} failed")
-    return str(inst["DBInstanceStatus"])
-
-
-def _available(stack: BenchStack, ident: str) -> None:
-    stack.wait(f"{ident} to be available", lambda: _status(stack, ident) == "available", 300,
-               every=0.05)  # fmt: skip
-
-
 def _creation_times(stack: BenchStack, res: MultiAzResult) -> None:
-    rds = stack.client("rds")
+    res.plain_available_s = plain_available_seconds(stack)
     started = time.monotonic()
-    rds.create_db_instance(
-        DBInstanceIdentifier="benchplain", DBInstanceClass="db.t3.micro", Engine="postgres",
-        MasterUsername="master", MasterUserPassword=new_password(), BackupRetentionPeriod=0,
-    )  # fmt: skip
-    _available(stack, "benchplain")
-    res.plain_available_s = time.monotonic() - started
-    rds.delete_db_instance(DBInstanceIdentifier="benchplain", SkipFinalSnapshot=True)
-    started = time.monotonic()
-    rds.modify_db_instance(DBInstanceIdentifier=SOURCE, MultiAZ=True, ApplyImmediately=True)
-    _available(stack, SOURCE)
+    stack.client("rds").modify_db_instance(
+        DBInstanceIdentifier=SOURCE, MultiAZ=True, ApplyImmediately=True
+    )
+    wait_available(stack, SOURCE)
     res.convert_s = time.monotonic() - started
     print(f"  multi-az: converted in {res.convert_s:.1f} s "
           f"(a plain instance available in {res.plain_available_s:.1f} s)", flush=True)  # fmt: skip
@@ -140,16 +123,16 @@ def _failovers(stack: BenchStack, seed: SeedResult, res: MultiAzResult) -> None:
         stack.wait("the reboot to start", lambda: not _kerberos_login(seed), 30, every=0.01)
 
     res.reboot_login_s = _to_first_login(seed, reboot, "")
-    _available(stack, SOURCE)
+    wait_available(stack, SOURCE)
     before = _server_address(seed)
     res.forced_login_s = _to_first_login(
         seed, lambda: rds.reboot_db_instance(DBInstanceIdentifier=SOURCE, ForceFailover=True),
         before,
     )  # fmt: skip
-    _available(stack, SOURCE)
+    wait_available(stack, SOURCE)
     before = _server_address(seed)
     res.crash_login_s = _to_first_login(seed, lambda: _kill_primary(stack), before)
-    _available(stack, SOURCE)
+    wait_available(stack, SOURCE)
     print(f"  multi-az: first Kerberos login after a forced failover {res.forced_login_s:.2f} s, "
           f"after a killed primary {res.crash_login_s:.2f} s (a plain reboot "
           f"{res.reboot_login_s:.2f} s)", flush=True)  # fmt: skip

@@ -26,7 +26,7 @@ from bench.procmem import find_pids, tree_pss_kib
 from bench.seed_flow import SeedResult, after_seed_flow, new_password
 from bench.stack import BenchStack
 
-__all__ = ["ReplicaResult", "measure", "render"]
+__all__ = ["ReplicaResult", "measure", "plain_available_seconds", "render", "wait_available"]
 
 RESULTS = Path(__file__).resolve().parent / "results" / "replicas.md"
 SOURCE = "benchdb"
@@ -44,7 +44,7 @@ class ReplicaResult:
     source_kib: int = 0
 
 
-def _available(stack: BenchStack, ident: str) -> None:
+def wait_available(stack: BenchStack, ident: str) -> None:
     rds = stack.client("rds")
 
     def ready() -> bool:
@@ -56,21 +56,28 @@ def _available(stack: BenchStack, ident: str) -> None:
     stack.wait(f"{ident} to be available", ready, 300, every=0.05)
 
 
-def _creation_times(stack: BenchStack, res: ReplicaResult) -> None:
+def plain_available_seconds(stack: BenchStack) -> float:
+    """The baseline: create-db-instance (no domain, no backups) to available, then gone."""
     rds = stack.client("rds")
     started = time.monotonic()
     rds.create_db_instance(
         DBInstanceIdentifier="benchplain", DBInstanceClass="db.t3.micro", Engine="postgres",
         MasterUsername="master", MasterUserPassword=new_password(), BackupRetentionPeriod=0,
     )  # fmt: skip
-    _available(stack, "benchplain")
-    res.plain_available_s = time.monotonic() - started
+    wait_available(stack, "benchplain")
+    seconds = time.monotonic() - started
     rds.delete_db_instance(DBInstanceIdentifier="benchplain", SkipFinalSnapshot=True)
+    return seconds
+
+
+def _creation_times(stack: BenchStack, res: ReplicaResult) -> None:
+    rds = stack.client("rds")
+    res.plain_available_s = plain_available_seconds(stack)
     started = time.monotonic()
     rds.create_db_instance_read_replica(
         DBInstanceIdentifier=REPLICA, SourceDBInstanceIdentifier=SOURCE
     )
-    _available(stack, REPLICA)
+    wait_available(stack, REPLICA)
     res.replica_available_s = time.monotonic() - started
     print(f"  replicas: available in {res.replica_available_s:.1f} s "
           f"(a plain instance {res.plain_available_s:.1f} s)", flush=True)  # fmt: skip

@@ -13,16 +13,10 @@ const KINDS = [
 // AWS's rules for a directory's Admin password: [{rule, ok, why}]; `why` says what
 // is wrong in plain words when the rule fails.
 export function adminPasswordRules(password) {
-  const length = [...password].length;
   const has = KINDS.filter(([, pattern]) => pattern.test(password)).map(([name]) => name);
   const lacks = KINDS.map(([name]) => name).filter((name) => !has.includes(name));
   return [
-    {
-      rule: "8 to 64 characters",
-      ok: length >= 8 && length <= 64,
-      why: length < 8 ? `It is ${length} characters long: it needs at least 8.`
-        : `It is ${length} characters long: at most 64 are allowed.`,
-    },
+    lengthRule(password, 64),
     {
       rule: "Characters from 3 of these 4 kinds: lowercase letters, uppercase letters, numbers, nonalphanumeric characters",
       ok: has.length >= 3,
@@ -38,21 +32,26 @@ export function adminPasswordRules(password) {
 
 // RDS for PostgreSQL's master password rules.
 export function masterPasswordRules(password) {
-  const length = [...password].length;
   const bad = [...new Set([...password].filter((c) => "/@\" ".includes(c) || c < "!" || c > "~"))];
   return [
-    {
-      rule: "8 to 128 characters",
-      ok: length >= 8 && length <= 128,
-      why: length < 8 ? `It is ${length} characters long: it needs at least 8.`
-        : `It is ${length} characters long: at most 128 are allowed.`,
-    },
+    lengthRule(password, 128),
     {
       rule: "Printable ASCII characters other than / @ \" and space",
       ok: bad.length === 0,
       why: `It contains ${bad.map((c) => (c === " " ? "a space" : `"${c}"`)).join(", ")}, which RDS does not allow.`,
     },
   ];
+}
+
+// Both kinds of password: at least 8 characters, at most `most`.
+function lengthRule(password, most) {
+  const length = [...password].length;
+  return {
+    rule: `8 to ${most} characters`,
+    ok: length >= 8 && length <= most,
+    why: length < 8 ? `It is ${length} characters long: it needs at least 8.`
+      : `It is ${length} characters long: at most ${most} are allowed.`,
+  };
 }
 
 export function firstProblem(rules) {

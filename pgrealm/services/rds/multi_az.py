@@ -12,11 +12,9 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from pgrealm.model.membership import applied_status
 from pgrealm.model.multi_az import new_standby, standby
-from pgrealm.model.rds import InstanceStatus, move_instance
 from pgrealm.services.context import RequestContext
-from pgrealm.services.errors import CommonError, ServiceError
+from pgrealm.services.errors import CommonError
 from pgrealm.store import Doc, Store
 from pgrealm.store.kinds import Kind
 
@@ -27,12 +25,10 @@ _INSTANCE = Kind.DB_INSTANCE
 
 class MultiAzMixin:
     store: Store
-    kick: Any
 
     if TYPE_CHECKING:  # RdsService's, which this is mixed into
 
         def _instance(self, ctx: RequestContext, ident: str) -> Doc: ...
-        def _described(self, doc: Doc) -> dict[str, Any]: ...
         def _allocate(self, ctx: RequestContext, doc: Doc, subnet_id: str) -> tuple[str, str]: ...
         def _release(self, ctx: RequestContext, address: str) -> None: ...
 
@@ -81,29 +77,14 @@ class MultiAzMixin:
             )
         return "add" if wanted else "drop"
 
-    def _force_failover(self, ctx: RequestContext, ident: str, doc: Doc) -> dict[str, Any]:
-        """reboot-db-instance --force-failover: the standby takes over; the reconciler
-        does it (reconcile/db_multi_az.py)."""
+    @staticmethod
+    def _check_failover(ident: str, doc: Doc) -> None:
+        """reboot-db-instance --force-failover needs a standby to take over."""
         if not doc["aws"].get("MultiAZ"):
             raise CommonError(
                 "InvalidParameterCombination",
                 f"ForceFailover needs a Multi-AZ instance, and {ident} is not one.",
             )
-        if doc["aws"]["DBInstanceStatus"] != InstanceStatus.AVAILABLE:
-            raise ServiceError(
-                "InvalidDBInstanceStateFault",
-                f"Database instance is not in available state: {ident}",
-            )
-
-        def apply(d: Doc) -> None:
-            move_instance(d, InstanceStatus.REBOOTING)
-            d["failover_requested"] = True
-            for member in d["aws"].get("DomainMemberships") or []:
-                member["Status"] = applied_status(member["Status"])  # as any reboot does
-
-        updated = self.store.update(_INSTANCE, ctx.account_id, ctx.region, ident, apply)
-        self.kick()
-        return {"DBInstance": self._described(updated or doc)}
 
 
 def add_standby(doc: Doc) -> None:

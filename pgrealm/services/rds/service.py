@@ -730,8 +730,9 @@ class RdsService(
     def reboot_db_instance(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ident = params["DBInstanceIdentifier"].lower()
         doc = self._instance(ctx, ident)
-        if params.get("ForceFailover"):
-            return self._force_failover(ctx, ident, doc)
+        failover = bool(params.get("ForceFailover"))
+        if failover:
+            self._check_failover(ident, doc)
         if doc["aws"]["DBInstanceStatus"] != InstanceStatus.AVAILABLE:
             raise ServiceError(
                 "InvalidDBInstanceStateFault",
@@ -740,7 +741,8 @@ class RdsService(
 
         def apply(d: Doc) -> None:
             move_instance(d, InstanceStatus.REBOOTING)
-            d["reboot_requested"] = True
+            # A failover is the reboot of a Multi-AZ instance: reconcile/db_multi_az.py.
+            d["failover_requested" if failover else "reboot_requested"] = True
             for member in d["aws"].get("DomainMemberships") or []:
                 member["Status"] = applied_status(member["Status"])  # the seed's reboot
 
