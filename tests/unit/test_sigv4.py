@@ -21,6 +21,7 @@ from pgrealm.api.dispatch import Dispatcher
 from pgrealm.api.http import HttpRequest
 from pgrealm.api.specs import load_service
 from pgrealm.services.errors import CommonError
+from tests.unit.test_routing import CALLS  # one read call of each served service
 
 ENDPOINT = "http://127.0.0.1:4566"
 
@@ -359,19 +360,8 @@ def test_first_canonical_uri_is_botocores() -> None:
     assert sigv4._canonical_uris(urlsplit(url).path)[0] == botocore_uri
 
 
-CLIENT_CALLS = [
-    ("ds", "describe_directories", {}),
-    ("ds-data", "list_users", {"DirectoryId": "d-1234567890"}),
-    ("rds", "describe_db_instances", {}),
-    ("iam", "list_roles", {}),
-    ("ec2", "describe_vpcs", {}),
-    ("sts", "get_caller_identity", {}),
-    ("logs", "describe_log_groups", {}),
-]
-
-
 @pytest.mark.parametrize("region", ["us-east-1", "eu-central-1", "af-south-1"])
-@pytest.mark.parametrize(("service", "operation", "params"), CLIENT_CALLS)
+@pytest.mark.parametrize(("service", "operation", "params"), CALLS)
 def test_every_served_clients_requests_pass_the_scope_checks(
     service: str, operation: str, params: dict[str, Any], region: str
 ) -> None:
